@@ -1,0 +1,272 @@
+"""The send log: SQLite through aiosqlite, WAL mode, schema versioned by `PRAGMA user_version`.
+
+A send is inserted as `pending` before anything touches the pane and completed afterwards, so a
+crash mid-send leaves a visible record, and a locked database stops the send before it starts.
+Snapshots are zlib-compressed (a 200x50 screen with scrollback is ~19 KB raw, ~2 KB compressed).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from dashboard.core.model import SendRecord, Verdict
+
+
+class StoreError(RuntimeError):
+    """The log cannot be used (locked, corrupt, unwritable); the message says which and where."""
+
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: sends, batches, snapshots
+    """
+    CREATE TABLE batches (
+        id INTEGER PRIMARY KEY,
+        created REAL NOT NULL,
+        prompt TEXT NOT NULL,
+        targets TEXT NOT NULL,
+        finished REAL
+    );
+    CREATE TABLE sends (
+        id INTEGER PRIMARY KEY,
+        batch INTEGER REFERENCES batches(id),
+        created REAL NOT NULL,
+        finished REAL,
+        machine TEXT NOT NULL DEFAULT 'local',
+        target TEXT NOT NULL,
+        pane_id TEXT,
+        agent TEXT,
+        state_before TEXT,
+        prompt TEXT NOT NULL,
+        delay_ms INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        verdict TEXT NOT NULL,
+        evidence TEXT NOT NULL DEFAULT '[]',
+        reason TEXT NOT NULL DEFAULT '',
+        elapsed_ms INTEGER NOT NULL DEFAULT 0,
+        timings TEXT NOT NULL DEFAULT '{}',
+        options TEXT NOT NULL DEFAULT '{}',
+        resend_of INTEGER REFERENCES sends(id)
+    );
+    CREATE INDEX sends_pane ON sends(machine, pane_id, id);
+    CREATE INDEX sends_batch ON sends(batch, id);
+    CREATE TABLE snapshots (
+        send INTEGER NOT NULL REFERENCES sends(id) ON DELETE CASCADE,
+        phase TEXT NOT NULL,
+        taken REAL NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (send, phase)
+    );
+    """,
+)
+
+
+def _pack(text: str) -> bytes:
+    return zlib.compress(text.encode(), 6)
+
+
+def _unpack(blob: bytes) -> str:
+    return zlib.decompress(blob).decode(errors="replace")
+
+
+class Store:
+    """One connection per process; open() migrates, close() closes. Use as an async context manager."""
+
+    def __init__(self, path: Path, *, busy_timeout_ms: int = 3000) -> None:
+        self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
+        self._db: aiosqlite.Connection | None = None
+
+    async def __aenter__(self) -> Store:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise StoreError("the store is not open")
+        return self._db
+
+    async def open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = await aiosqlite.connect(self.path, timeout=self.busy_timeout_ms / 1000)
+            self._db.row_factory = sqlite3.Row
+            await self._db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+            await self._db.execute("PRAGMA foreign_keys = ON")
+            mode = await (await self._db.execute("PRAGMA journal_mode = WAL")).fetchone()
+            if mode is None or str(mode[0]).lower() != "wal":
+                raise StoreError(f"could not switch {self.path} to WAL mode")
+            await self._db.execute("PRAGMA synchronous = NORMAL")
+            await self._migrate()
+        except (sqlite3.Error, OSError) as exc:
+            await self.close()
+            raise StoreError(_explain(exc, self.path)) from None
+
+    async def close(self) -> None:
+        if self._db is not None:
+            db, self._db = self._db, None
+            await db.close()
+
+    async def _migrate(self) -> None:
+        row = await (await self.db.execute("PRAGMA user_version")).fetchone()
+        version = int(row[0]) if row else 0
+        if version > len(MIGRATIONS):
+            raise StoreError(f"{self.path} has schema v{version}, newer than this dispatch (v{len(MIGRATIONS)})")
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            await self.db.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any error; lock errors become StoreError."""
+        try:
+            await self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(_explain(exc, self.path)) from None
+        try:
+            yield self.db
+        except BaseException:
+            await self.db.rollback()
+            raise
+        try:
+            await self.db.commit()
+        except sqlite3.Error as exc:
+            raise StoreError(_explain(exc, self.path)) from None
+
+    async def new_batch(self, prompt: str, targets: list[str]) -> int:
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "INSERT INTO batches (created, prompt, targets) VALUES (?, ?, ?)",
+                (time.time(), prompt, json.dumps(targets)),
+            )
+            assert cur.lastrowid is not None
+            return cur.lastrowid
+
+    async def finish_batch(self, batch: int) -> None:
+        async with self.transaction() as db:
+            await db.execute("UPDATE batches SET finished = ? WHERE id = ?", (time.time(), batch))
+
+    async def begin_send(self, rec: SendRecord) -> int:
+        """Insert the send as pending (the lock check happens here, before the pane is touched)."""
+        rec.created = rec.created or time.time()
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "INSERT INTO sends (batch, created, machine, target, pane_id, prompt, verdict, options, resend_of)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    rec.batch,
+                    rec.created,
+                    rec.machine,
+                    rec.target,
+                    rec.pane_id,
+                    rec.prompt,
+                    str(Verdict.PENDING),
+                    json.dumps(rec.options),
+                    rec.resend_of,
+                ),
+            )
+            assert cur.lastrowid is not None
+            rec.id = cur.lastrowid
+            return rec.id
+
+    async def finish_send(self, rec: SendRecord) -> None:
+        """Write the outcome and every snapshot in one transaction."""
+        if rec.id is None:
+            await self.begin_send(rec)
+        now = time.time()
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE sends SET finished=?, target=?, pane_id=?, agent=?, state_before=?, delay_ms=?, attempts=?,"
+                " verdict=?, evidence=?, reason=?, elapsed_ms=?, timings=? WHERE id=?",
+                (
+                    now,
+                    rec.target,
+                    rec.pane_id,
+                    rec.agent,
+                    rec.state_before,
+                    rec.delay_ms,
+                    rec.attempts,
+                    str(rec.verdict),
+                    json.dumps(rec.evidence),
+                    rec.reason,
+                    rec.elapsed_ms,
+                    json.dumps(rec.timings),
+                    rec.id,
+                ),
+            )
+            await db.executemany(
+                "INSERT OR REPLACE INTO snapshots (send, phase, taken, data) VALUES (?, ?, ?, ?)",
+                [(rec.id, phase, now, _pack(text)) for phase, text in rec.snapshots.items()],
+            )
+
+    async def recent(self, limit: int = 50, *, batch: int | None = None) -> list[SendRecord]:
+        sql = "SELECT * FROM sends"
+        args: list[Any] = []
+        if batch is not None:
+            sql += " WHERE batch = ?"
+            args.append(batch)
+        sql += " ORDER BY id DESC LIMIT ?"
+        args.append(limit)
+        try:
+            rows = await (await self.db.execute(sql, args)).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(_explain(exc, self.path)) from None
+        return [_record(r) for r in rows]
+
+    async def get(self, send_id: int, *, snapshots: bool = True) -> SendRecord | None:
+        try:
+            row = await (await self.db.execute("SELECT * FROM sends WHERE id = ?", (send_id,))).fetchone()
+            if row is None:
+                return None
+            rec = _record(row)
+            if snapshots:
+                snaps = await (
+                    await self.db.execute("SELECT phase, data FROM snapshots WHERE send = ? ORDER BY taken", (send_id,))
+                ).fetchall()
+                rec.snapshots = {s["phase"]: _unpack(s["data"]) for s in snaps}
+        except sqlite3.Error as exc:
+            raise StoreError(_explain(exc, self.path)) from None
+        return rec
+
+
+def _record(row: sqlite3.Row) -> SendRecord:
+    return SendRecord(
+        id=row["id"],
+        batch=row["batch"],
+        created=row["created"],
+        machine=row["machine"],
+        target=row["target"],
+        pane_id=row["pane_id"],
+        agent=row["agent"],
+        state_before=row["state_before"],
+        prompt=row["prompt"],
+        delay_ms=row["delay_ms"],
+        attempts=row["attempts"],
+        verdict=Verdict(row["verdict"]),
+        evidence=json.loads(row["evidence"]),
+        reason=row["reason"],
+        elapsed_ms=row["elapsed_ms"],
+        timings=json.loads(row["timings"]),
+        options=json.loads(row["options"]),
+        resend_of=row["resend_of"],
+    )
+
+
+def _explain(exc: BaseException, path: Path) -> str:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return f"the log database is locked by another process: {path}"
+    if "not a database" in text or "malformed" in text:
+        return f"the log database is corrupt: {path} ({text})"
+    return f"the log database cannot be used: {path} ({text})"

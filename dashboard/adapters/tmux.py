@@ -1,0 +1,308 @@
+r"""The tmux host: every tmux command the tool runs goes through here.
+
+Calls are asyncio subprocesses (one event loop, nothing blocks). Reads are coalesced: captures
+requested in the same loop tick go out as ONE chained tmux invocation (`a \\; b \\; …`), which is
+what keeps a 100-pane batch or a 200-pane listing cheap (one process instead of one per pane).
+The server is always named (-L/-S); no code path falls back to the user's default server
+unless the caller asked for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from dashboard.core.model import PaneInfo
+
+_FIELDS = (
+    "pane_id",
+    "session_name",
+    "window_index",
+    "pane_index",
+    "window_name",
+    "pane_dead",
+    "pane_dead_status",
+    "pane_current_command",
+    "pane_in_mode",
+    "pane_width",
+    "pane_height",
+    "pane_pid",
+    "cursor_x",
+    "cursor_y",
+    "history_size",
+    "pane_title",
+    "pane_current_path",
+    "pane_active",
+    "window_active",
+)
+_SEP = "\x1f"
+PANE_FORMAT = _SEP.join(f"#{{{f}}}" for f in _FIELDS)
+DEFAULT_TIMEOUT = 10.0
+
+
+class TmuxError(RuntimeError):
+    """A tmux command failed; the message is tmux's own one-line complaint."""
+
+
+class NoServer(TmuxError):
+    """No tmux server is running on the chosen socket."""
+
+
+class TmuxHost(Protocol):
+    """What the services need from a tmux server, local or remote.
+
+    Contract per method:
+
+    - `list_panes()`: every pane of the server, in one call.
+    - `capture(pane_id, history=0)`: the screen (ANSI kept) plus `history` scrollback lines.
+    - `capture_many(ids)`: captures of many panes at once; a vanished pane maps to None.
+    - `paste(pane_id, text)`: bracketed paste through a uniquely named buffer, deleted after.
+    - `send_keys(pane_id, *keys)`: keys by tmux name (`Enter`, `C-m`), never literal text.
+    """
+
+    name: str
+
+    async def list_panes(self) -> list[PaneInfo]: ...
+    async def capture(self, pane_id: str, history: int = 0) -> str: ...
+    async def capture_many(self, pane_ids: Sequence[str], history: int = 0) -> dict[str, str | None]: ...
+    async def paste(self, pane_id: str, text: str) -> None: ...
+    async def send_keys(self, pane_id: str, *keys: str) -> None: ...
+
+
+@dataclass
+class _Pending:
+    pane_id: str
+    history: int
+    future: asyncio.Future[str]
+
+
+@dataclass
+class LocalTmux:
+    """A tmux server on this machine, chosen like tmux's own -L NAME / -S PATH flags."""
+
+    socket_name: str | None = None
+    socket_path: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    name: str = "local"
+    calls: int = 0
+    _pending: list[_Pending] = field(default_factory=list)
+    _flush_scheduled: bool = False
+    _tasks: set[asyncio.Future[None]] = field(default_factory=set)
+
+    @property
+    def server_args(self) -> list[str]:
+        if self.socket_path:
+            return ["-S", self.socket_path]
+        if self.socket_name:
+            return ["-L", self.socket_name]
+        return []
+
+    def describe(self) -> str:
+        if self.socket_path:
+            return f"tmux server -S {self.socket_path}"
+        if self.socket_name:
+            return f"tmux server -L {self.socket_name}"
+        return "the default tmux server"
+
+    async def run(self, *args: str, stdin: bytes | None = None, check: bool = True) -> str:
+        """Run one tmux invocation (possibly a chain of commands) and return its stdout."""
+        self.calls += 1
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                "tmux",
+                *self.server_args,
+                *args,
+                stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except FileNotFoundError:
+            raise TmuxError("tmux is not installed (no 'tmux' on PATH)") from None
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(stdin), self.timeout)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise TmuxError(f"tmux did not answer within {self.timeout:g}s ({args[0]})") from None
+        if check and proc.returncode != 0:
+            msg = err.decode(errors="replace").strip() or f"tmux {args[0]} exited {proc.returncode}"
+            if "no server running" in msg or "error connecting to" in msg or "No such file" in msg:
+                raise NoServer(f"no tmux server is running ({self.describe()})")
+            raise TmuxError(msg.splitlines()[-1])
+        return out.decode(errors="replace")
+
+    async def list_panes(self) -> list[PaneInfo]:
+        try:
+            out = await self.run("list-panes", "-a", "-F", PANE_FORMAT)
+        except NoServer:
+            return []
+        return [p for p in (parse_pane_line(line) for line in out.splitlines()) if p is not None]
+
+    async def pane(self, pane_id: str) -> PaneInfo | None:
+        """Fresh facts about one pane, or None when it does not exist."""
+        try:
+            out = await self.run("display-message", "-p", "-t", pane_id, PANE_FORMAT)
+        except NoServer:
+            return None
+        except TmuxError as exc:
+            if "can't find" in str(exc):
+                return None
+            raise
+        return parse_pane_line(out.rstrip("\n"))
+
+    async def capture(self, pane_id: str, history: int = 0) -> str:
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[str] = loop.create_future()
+        self._pending.append(_Pending(pane_id, history, fut))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._spawn, self._flush())
+        return await fut
+
+    async def capture_many(self, pane_ids: Sequence[str], history: int = 0) -> dict[str, str | None]:
+        results = await asyncio.gather(*(self.capture(p, history) for p in pane_ids), return_exceptions=True)
+        return {p: (r if isinstance(r, str) else None) for p, r in zip(pane_ids, results, strict=True)}
+
+    async def _flush(self) -> None:
+        batch, self._pending, self._flush_scheduled = self._pending, [], False
+        if not batch:
+            return
+        token = secrets.token_hex(6)
+        args: list[str] = []
+        for i, req in enumerate(batch):
+            if args:
+                args.append(";")
+            args += ["display-message", "-p", "-t", req.pane_id, f"\x1e{token} {i}"]
+            args += [";", "capture-pane", "-p", "-e", "-t", req.pane_id]
+            if req.history:
+                args += ["-S", str(-req.history)]
+        error: BaseException | None = None
+        try:
+            out = await self.run(*args)
+        except TmuxError as exc:
+            # a chain stops at the first failing command (a pane that vanished): the ones before it
+            # are lost with the error, so ask each pane again on its own
+            out, error = "", exc
+        parts = _split_chain(out, token)
+        for i, req in enumerate(batch):
+            if req.future.done():
+                continue
+            if i in parts:
+                req.future.set_result(parts[i])
+            elif error is not None and len(batch) > 1:
+                self._spawn(self._single(req))
+            else:
+                req.future.set_exception(error or TmuxError(f"no capture for {req.pane_id}"))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run a background flush; keep a reference so it is not garbage-collected mid-flight."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _single(self, req: _Pending) -> None:
+        args = ["capture-pane", "-p", "-e", "-t", req.pane_id]
+        if req.history:
+            args += ["-S", str(-req.history)]
+        try:
+            req.future.set_result(await self.run(*args))
+        except TmuxError as exc:
+            req.future.set_exception(exc)
+
+    async def paste(self, pane_id: str, text: str) -> None:
+        buf = f"dispatch-{os.getpid()}-{secrets.token_hex(4)}"
+        # load-buffer reads the prompt from stdin (no argv size limit, no shell quoting), and
+        # paste-buffer -p wraps it in bracketed-paste markers when the app asked for them;
+        # -r keeps LF as LF (tmux would turn it into CR, which some agents take as submit);
+        # -d deletes the buffer so prompts do not pile up in the server.
+        await self.run(
+            "load-buffer",
+            "-b",
+            buf,
+            "-",
+            ";",
+            "paste-buffer",
+            "-p",
+            "-r",
+            "-d",
+            "-b",
+            buf,
+            "-t",
+            pane_id,
+            stdin=text.encode(),
+        )
+
+    async def send_keys(self, pane_id: str, *keys: str) -> None:
+        await self.run("send-keys", "-t", pane_id, *keys)
+
+
+def parse_pane_line(line: str) -> PaneInfo | None:
+    """One `list-panes -F PANE_FORMAT` line into a PaneInfo (None for a malformed line)."""
+    parts = line.split(_SEP)
+    if len(parts) != len(_FIELDS) or not parts[0].startswith("%"):
+        return None
+    f = dict(zip(_FIELDS, parts, strict=True))
+
+    def num(key: str, default: int = 0) -> int:
+        try:
+            return int(f[key])
+        except ValueError:
+            return default
+
+    return PaneInfo(
+        pane_id=f["pane_id"],
+        session=f["session_name"],
+        window_index=num("window_index"),
+        pane_index=num("pane_index"),
+        window_name=f["window_name"],
+        dead=f["pane_dead"] == "1",
+        dead_status=int(f["pane_dead_status"]) if f["pane_dead_status"].lstrip("-").isdigit() else None,
+        command=f["pane_current_command"],
+        in_mode=f["pane_in_mode"] == "1",
+        width=num("pane_width", 80),
+        height=num("pane_height", 24),
+        pid=num("pane_pid") or None,
+        cursor_x=num("cursor_x"),
+        cursor_y=num("cursor_y"),
+        history_size=num("history_size"),
+        title=f["pane_title"],
+        path=f["pane_current_path"],
+        active=f["pane_active"] == "1" and f["window_active"] == "1",
+        pane_active=f["pane_active"] == "1",
+    )
+
+
+def _split_chain(out: str, token: str) -> dict[int, str]:
+    parts: dict[int, str] = {}
+    marker = f"\x1e{token} "
+    chunks = out.split(marker)
+    for chunk in chunks[1:]:
+        head, _, body = chunk.partition("\n")
+        if head.isdigit():
+            parts[int(head)] = body
+    return parts
+
+
+def resolve_target(panes: Sequence[PaneInfo], target: str) -> PaneInfo | None:
+    """Find the pane a target names, exactly.
+
+    Accepts `%12`, `session:window.pane`, `session:window` (its active pane) or `session` (its
+    current pane). tmux's own prefix matching is deliberately not used: `work` must never reach
+    `workshop`.
+    """
+    if target.startswith("%"):
+        return next((p for p in panes if p.pane_id == target), None)
+    session, _, rest = target.partition(":")
+    window, _, pane = rest.partition(".")
+    candidates = [p for p in panes if p.session == session]
+    if window:
+        candidates = [p for p in candidates if str(p.window_index) == window or p.window_name == window]
+    if pane:
+        candidates = [p for p in candidates if str(p.pane_index) == pane]
+    elif len(candidates) > 1:
+        candidates = [p for p in candidates if (p.pane_active if window else p.active)]
+    return candidates[0] if len(candidates) == 1 else None

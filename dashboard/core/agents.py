@@ -1,0 +1,177 @@
+"""Agent profiles: everything the tool knows about one agent's screen, as data.
+
+Each marker was read off real captures (tests/fixtures/captures, 120x40, the versions named in
+`version`). Adding an agent is adding a profile here; the classifier has no agent-specific code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+
+def _rx(*patterns: str) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p) for p in patterns)
+
+
+@dataclass(frozen=True, slots=True)
+class ComposerSpec:
+    """Where the composer is: the last `bottom` line on screen closes it.
+
+    With `top` set, the composer starts at the last `top` line above `bottom` (inclusive);
+    otherwise it is the unbroken run of `body` lines right above `bottom`.
+    `first_prefix`/`prefix` are stripped from the first/other composer lines.
+    """
+
+    bottom: re.Pattern[str]
+    top: re.Pattern[str] | None = None
+    body: re.Pattern[str] | None = None
+    first_prefix: re.Pattern[str] = re.compile(r"^")
+    prefix: re.Pattern[str] = re.compile(r"^ {0,3}")
+    bottom_inclusive: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AgentProfile:
+    """One agent, described by markers; see ComposerSpec for how the composer is found."""
+
+    name: str
+    label: str
+    version: str
+    processes: frozenset[str]
+    signatures: tuple[re.Pattern[str], ...]
+    composer: ComposerSpec
+    placeholders: tuple[re.Pattern[str], ...] = ()
+    working: tuple[re.Pattern[str], ...] = ()
+    queued: tuple[re.Pattern[str], ...] = ()
+    dialog: tuple[re.Pattern[str], ...] = ()
+    rate_limit: tuple[re.Pattern[str], ...] = ()
+    reset: re.Pattern[str] | None = None
+    paste_placeholder: re.Pattern[str] | None = None
+    picker_chars: str = "/@!#"
+    submit_key: str = "Enter"
+    notes: tuple[str, ...] = field(default=())
+
+
+_RESET = re.compile(r"(?i)(?:resets?|try again)\s+(?:at|in)?\s*([0-9][^·\n)]*?)\s*(?:\(|·|$|\.)")
+
+CLAUDE = AgentProfile(
+    name="claude",
+    label="Claude Code",
+    version="2.1.197",
+    processes=frozenset({"claude"}),
+    signatures=_rx(r"Claude Code v\d", r"\? for shortcuts · ← for agents", r"^❯[ \u00a0]", r"/effort\s*$"),
+    composer=ComposerSpec(
+        bottom=re.compile(r"^─{20,}$"),
+        top=re.compile(r"^❯(?:[ \u00a0]|$)"),
+        first_prefix=re.compile(r"^❯[ \u00a0]?"),
+        prefix=re.compile(r"^ {0,2}"),
+    ),
+    working=_rx(r"^[✢✻✶✳✽·*⏺✦] \S+…", r"\besc to interrupt\b"),
+    queued=_rx(r"(?i)press up to edit queued messages", r"(?i)queued messages?"),
+    dialog=_rx(
+        r"Do you trust the files in this folder\?",
+        r"Do you want to (?:proceed|make this edit|create|run)",
+        r"^\s*[❯>]\s*1\.\s+Yes",
+        r"Enter to confirm · Esc to (?:exit|cancel)",
+    ),
+    rate_limit=_rx(r"(?i)usage limit", r"(?i)\blimit reached\b", r"(?i)rate limit(?:ed)?\b"),
+    reset=_RESET,
+    paste_placeholder=re.compile(r"\[Pasted text #\d+(?: \+\d+ lines?)?\]"),
+    picker_chars="/@!#",
+)
+
+CODEX = AgentProfile(
+    name="codex",
+    label="Codex CLI",
+    version="0.169.0",
+    processes=frozenset({"codex"}),
+    signatures=_rx(r"OpenAI Codex \(v\d", r"^  \S+ .*· (?:/|~)", r"Ask Codex to do anything", r"^• Working \("),
+    composer=ComposerSpec(
+        bottom=re.compile(r"^  \S.* · (?:/|~)"),
+        top=re.compile(r"^›(?: |$)"),
+        first_prefix=re.compile(r"^› ?"),
+        prefix=re.compile(r"^ {0,2}"),
+    ),
+    placeholders=_rx(
+        r"^Ask Codex to do anything$",
+        r"^Find and fix a bug in @filename$",
+        r"^Explain this codebase$",
+        r"^Summarize recent commits$",
+        r"^Write tests for @filename$",
+        r"^Improve documentation in @filename$",
+        r"^Implement \{feature\}$",
+        r"^Run /review on my current changes$",
+        r"^Use /skills to list available skills$",
+    ),
+    working=_rx(r"^• Working \(\d", r"\besc to interrupt\b"),
+    queued=_rx(r"(?i)queued", r"↳"),
+    dialog=_rx(
+        r"(?i)allow codex to work in this folder",
+        r"(?i)press enter to (?:continue|confirm)",
+        r"^\s*›\s*1\.\s+(?:Yes|Allow|Approve)",
+        r"(?i)would you like to run the following command",
+    ),
+    rate_limit=_rx(r"(?i)usage limit", r"(?i)rate limit", r"(?i)try again at"),
+    reset=_RESET,
+    picker_chars="/@!",
+)
+
+GEMINI = AgentProfile(
+    name="gemini",
+    label="Gemini CLI",
+    version="0.61.0",
+    processes=frozenset({"gemini"}),
+    signatures=_rx(r"Gemini CLI v\d", r"Type your message or @path/to/file", r"^ workspace \(/directory\)"),
+    composer=ComposerSpec(
+        bottom=re.compile(r"^▀{10,}$"),
+        top=re.compile(r"^ >(?: |$)"),
+        first_prefix=re.compile(r"^ > ?"),
+        prefix=re.compile(r"^ {0,3}"),
+    ),
+    placeholders=_rx(r"^\s*Type your message or @path/to/file$"),
+    working=_rx(r"^\s*[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] .*\(esc to cancel", r"\besc to cancel\b"),
+    queued=_rx(r"(?i)queued"),
+    dialog=_rx(
+        r"(?i)do you trust this folder",
+        r"(?i)allow execution",
+        r"^\s*[●○>]\s*1\.\s+(?:Yes|Allow|Trust)",
+        r"(?i)waiting for user confirmation",
+    ),
+    rate_limit=_rx(r"(?i)quota exceeded", r"(?i)rate limit", r"(?i)usage limit", r"(?i)resource.?exhausted"),
+    reset=_RESET,
+    picker_chars="/@!",
+)
+
+OPENCODE = AgentProfile(
+    name="opencode",
+    label="opencode",
+    version="1.18.33",
+    processes=frozenset({"opencode"}),
+    signatures=_rx(r"ctrl\+p commands", r"^\s*┃\s+(?:Build|Plan) · ", r"^\s*╹▀{10,}"),
+    composer=ComposerSpec(
+        bottom=re.compile(r"^\s*┃\s+(?:Build|Plan) · "),
+        body=re.compile(r"^\s*┃"),
+        first_prefix=re.compile(r"^\s*┃ {0,2}"),
+        prefix=re.compile(r"^\s*┃ {0,2}"),
+    ),
+    placeholders=_rx(r'^Ask anything… ".*"$', r"^Ask anything…$"),
+    working=_rx(r"\besc interrupt\b", r"■{2,}⬝"),
+    queued=_rx(r"(?i)\bqueued\b"),
+    dialog=_rx(r"(?i)permission required", r"(?i)^\s*┃?\s*(?:Allow once|Allow always|Reject)\b"),
+    rate_limit=_rx(r"(?i)rate limit", r"(?i)usage limit", r"(?i)quota exceeded"),
+    reset=_RESET,
+    picker_chars="/@!",
+)
+
+PROFILES: tuple[AgentProfile, ...] = (CLAUDE, CODEX, GEMINI, OPENCODE)
+BY_NAME: dict[str, AgentProfile] = {p.name: p for p in PROFILES}
+
+
+def profile_for_process(command: str) -> AgentProfile | None:
+    """The profile whose process name matches `#{pane_current_command}` exactly (node/python don't)."""
+    name = command.rsplit("/", 1)[-1]
+    for profile in PROFILES:
+        if name in profile.processes:
+            return profile
+    return None

@@ -1,0 +1,160 @@
+"""The screen classifier: (pane facts, screen) -> agent, state, composer text. Pure functions.
+
+It reads only the bottom region of the visible screen (around the composer): stale lines in the
+scrollback must not resurrect old states. When no profile explains the screen it says `unknown`
+rather than guessing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from dashboard.core.agents import PROFILES, AgentProfile, profile_for_process
+from dashboard.core.model import Classification, PaneInfo, PaneState, Screen
+from dashboard.core.screen import without_dim
+
+# How far above the composer a working/dialog/limit marker may sit and still count as current.
+_ABOVE = 6
+_FALLBACK_REGION = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Composer:
+    """The composer's line span on screen [start, end) and its text (placeholder removed)."""
+
+    start: int
+    end: int
+    text: str
+
+
+def find_composer(profile: AgentProfile, screen: Screen) -> Composer | None:
+    """Locate the profile's composer in the visible screen, or None when it is not drawn."""
+    spec = profile.composer
+    lines = screen.lines
+    bottom = next((i for i in range(len(lines) - 1, -1, -1) if spec.bottom.search(lines[i])), None)
+    if bottom is None:
+        return None
+    if spec.top is not None:
+        start = next((i for i in range(bottom - 1, -1, -1) if spec.top.search(lines[i])), None)
+        if start is None:
+            return None
+        # a top marker far above the bottom belongs to the transcript, not to a composer
+        if bottom - start > max(12, len(lines) // 2):
+            return None
+    else:
+        assert spec.body is not None
+        start = bottom
+        while start > 0 and spec.body.search(lines[start - 1]):
+            start -= 1
+    end = bottom + 1 if spec.bottom_inclusive else bottom
+    if start == end:
+        return Composer(start, end, "")
+    body: list[str] = []
+    for i in range(start, end):
+        line = lines[i]
+        if screen.ansi is not None and i < len(screen.ansi):
+            line = without_dim(screen.ansi[i]).rstrip()
+        pattern = spec.first_prefix if i == start else spec.prefix
+        body.append(pattern.sub("", line, count=1).replace("\u00a0", " ").rstrip())
+    text = "\n".join(body).strip("\n")
+    text = "\n".join(ln.rstrip() for ln in text.split("\n")).strip()
+    if any(p.search(text) for p in profile.placeholders):
+        text = ""
+    return Composer(start, end, text)
+
+
+def _matches(patterns: tuple[re.Pattern[str], ...], lines: list[str], tag: str) -> list[str]:
+    found = []
+    for p in patterns:
+        for line in lines:
+            if p.search(line):
+                found.append(f"{tag}:{p.pattern}")
+                break
+    return found
+
+
+def signature_score(profile: AgentProfile, screen: Screen) -> int:
+    """How many of a profile's identifying markers the screen shows (composer found counts twice)."""
+    score = sum(1 for p in profile.signatures if any(p.search(line) for line in screen.lines))
+    if score and find_composer(profile, screen) is not None:
+        score += 2
+    return score
+
+
+def identify(pane: PaneInfo, screen: Screen) -> AgentProfile | None:
+    """Pick the profile: by process name when it is unambiguous, else by screen signatures."""
+    by_process = profile_for_process(pane.command)
+    if by_process is not None:
+        return by_process
+    best, best_score = None, 0
+    for profile in PROFILES:
+        score = signature_score(profile, screen)
+        if score > best_score:
+            best, best_score = profile, score
+    return best if best_score >= 3 else None
+
+
+def last_meaningful_line(lines: tuple[str, ...]) -> str:
+    """The lowest line with words in it, for a one-line summary of a pane."""
+    for line in reversed(lines):
+        text = line.strip()
+        if sum(ch.isalnum() for ch in text) >= 3:
+            return text[:200]
+    return ""
+
+
+def classify(pane: PaneInfo, screen: Screen, profile: AgentProfile | None = None) -> Classification:
+    """Classify a pane. Process facts first (dead, shell), then the agent's screen markers."""
+    last = last_meaningful_line(screen.lines)
+    if pane.dead:
+        return Classification(None, PaneState.DEAD, markers=("pane_dead",), last_line=last)
+    if pane.is_shell:
+        return Classification(None, PaneState.SHELL, markers=(f"process:{pane.command}",), last_line=last)
+    profile = profile or identify(pane, screen)
+    if profile is None:
+        return Classification(None, PaneState.UNKNOWN, markers=(f"process:{pane.command}",), last_line=last)
+    return classify_as(profile, screen, last)
+
+
+def classify_as(profile: AgentProfile, screen: Screen, last: str = "") -> Classification:
+    """Classify a screen already known to belong to `profile`."""
+    lines = list(screen.lines)
+    composer = find_composer(profile, screen)
+    if composer is not None:
+        region = lines[max(0, composer.start - _ABOVE) : composer.start] + lines[composer.end :]
+    else:
+        region = lines[-_FALLBACK_REGION:]
+    span = (composer.start, composer.end) if composer else None
+    text = composer.text if composer else None
+
+    def result(state: PaneState, markers: list[str], reset: str | None = None) -> Classification:
+        return Classification(profile.name, state, text, span, tuple(markers), reset, last)
+
+    # a dialog replaces the composer, so look at the whole lower half for it
+    dialog = _matches(profile.dialog, lines[len(lines) // 3 :], "dialog")
+    if dialog:
+        return result(PaneState.DIALOG, dialog)
+    working = _matches(profile.working, region, "working")
+    if working:
+        return result(PaneState.WORKING, working)
+    limited = _matches(profile.rate_limit, region, "rate-limit")
+    if limited:
+        reset = None
+        if profile.reset is not None:
+            for line in region:
+                m = profile.reset.search(line)
+                if m:
+                    reset = m.group(1).strip()
+                    break
+        return result(PaneState.RATE_LIMITED, limited, reset)
+    if composer is None:
+        return result(PaneState.UNKNOWN, ["no-composer"])
+    if composer.text:
+        return result(PaneState.STUCK, ["composer-text"])
+    return result(PaneState.IDLE, ["composer-empty"])
+
+
+def is_paste_placeholder(profile: AgentProfile, text: str) -> bool:
+    """True when the composer shows a collapsed paste (`[Pasted text #1 +3 lines]`) instead of text."""
+    return profile.paste_placeholder is not None and bool(profile.paste_placeholder.search(text))

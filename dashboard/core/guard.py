@@ -1,0 +1,95 @@
+"""Guard rules for the send path: what may receive a prompt, and what a prompt may contain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dashboard.core.agents import AgentProfile
+from dashboard.core.model import Classification, PaneInfo, PaneState
+
+DEFAULT_MAX_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a send was refused: a short code for scripts and a one-line reason for people."""
+
+    code: str
+    reason: str
+
+
+def normalise_prompt(prompt: str) -> str:
+    """Make a prompt safe to paste.
+
+    CR becomes LF (a CR inside a paste can act as a submit key) and trailing blank space goes (a
+    trailing newline would sit in the composer as an empty line).
+    """
+    return prompt.replace("\r\n", "\n").replace("\r", "\n").rstrip()
+
+
+def check_prompt(prompt: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Refusal | None:
+    """Refuse prompts that cannot be pasted faithfully."""
+    if not prompt.strip():
+        return Refusal("empty-prompt", "the prompt is empty")
+    if "\x00" in prompt:
+        return Refusal("nul-byte", f"the prompt contains a NUL byte at offset {prompt.index(chr(0))}")
+    for i, ch in enumerate(prompt):
+        if (ord(ch) < 32 and ch not in "\n\t") or ord(ch) == 127:
+            return Refusal(
+                "control-char",
+                f"the prompt contains control character 0x{ord(ch):02x} at offset {i} "
+                "(escape sequences could end the bracketed paste early)",
+            )
+    size = len(prompt.encode())
+    if size > max_bytes:
+        return Refusal("too-large", f"the prompt is {size:,} bytes; the limit is {max_bytes:,} (--max-bytes)")
+    return None
+
+
+def check_target(
+    pane: PaneInfo,
+    cls: Classification,
+    profile: AgentProfile | None,
+    prompt: str,
+    *,
+    raw: bool = False,
+    allow_busy: bool = False,
+    allow_limited: bool = False,
+) -> Refusal | None:
+    """Refuse anything that is not an agent composer ready for this prompt."""
+    where = f"{pane.pane_id} ({pane.target})"
+    if pane.dead or cls.state is PaneState.DEAD:
+        status = f", exit status {pane.dead_status}" if pane.dead_status is not None else ""
+        return Refusal("dead", f"{where} is dead{status}")
+    if pane.in_mode:
+        return Refusal("copy-mode", f"{where} is in copy mode, which would eat the input")
+    if cls.state is PaneState.SHELL:
+        return Refusal("shell", f"{where} is a shell ({pane.command}): prompts go only to agent composers")
+    if profile is None or cls.agent is None:
+        return Refusal("unknown", f"{where} runs '{pane.command}', which is not a recognised agent")
+    if cls.state is PaneState.UNKNOWN:
+        return Refusal("no-composer", f"{where} looks like {profile.label} but no composer is visible")
+    if cls.state is PaneState.DIALOG:
+        return Refusal("dialog", f"{where} is waiting on a dialog ({profile.label}): answer it first")
+    if cls.state is PaneState.RATE_LIMITED and not allow_limited:
+        when = f", resets {cls.reset}" if cls.reset else ""
+        return Refusal("rate-limited", f"{where} is rate-limited{when} (--allow-limited sends anyway)")
+    if cls.state is PaneState.STUCK:
+        return Refusal(
+            "composer-busy",
+            f"{where} composer already holds text: {_clip(cls.composer or '')} — never cleared or merged",
+        )
+    if cls.state is PaneState.WORKING and not allow_busy:
+        return Refusal("busy", f"{where} is working (use --when-idle to wait, or --queue to queue it)")
+    first = prompt.lstrip()[:1]
+    if first and first in profile.picker_chars and not raw:
+        return Refusal(
+            "picker",
+            f"the prompt starts with '{first}', which opens a picker or mode in {profile.label} (--raw sends it as-is)",
+        )
+    return None
+
+
+def _clip(text: str, n: int = 60) -> str:
+    one = " ⏎ ".join(text.splitlines())
+    return repr(one if len(one) <= n else one[: n - 1] + "…")

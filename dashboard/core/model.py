@@ -1,0 +1,167 @@
+"""Plain data shared by every layer: panes, screens, states, verdicts. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class PaneState(StrEnum):
+    """What a pane is doing, as read from its process and visible screen."""
+
+    IDLE = "idle"
+    WORKING = "working"
+    STUCK = "stuck-in-composer"
+    DIALOG = "dialog"
+    RATE_LIMITED = "rate-limited"
+    SHELL = "shell"
+    DEAD = "dead"
+    UNKNOWN = "unknown"
+
+
+class Verdict(StrEnum):
+    """The outcome of one send; only SUBMITTED and QUEUED are deliveries."""
+
+    SUBMITTED = "submitted"
+    QUEUED = "queued"
+    STUCK = "stuck-in-composer"
+    NOT_RECEIVED = "not-received"
+    UNRECOGNISED = "unrecognised"
+    REFUSED = "refused"
+    ERROR = "error"
+    PENDING = "pending"
+
+    @property
+    def delivered(self) -> bool:
+        return self in (Verdict.SUBMITTED, Verdict.QUEUED)
+
+    @property
+    def undelivered(self) -> bool:
+        """A send that reached the pane but could not be shown to have been submitted."""
+        return self in (Verdict.STUCK, Verdict.NOT_RECEIVED, Verdict.UNRECOGNISED)
+
+
+SHELLS = frozenset({"bash", "zsh", "sh", "dash", "fish", "ksh", "mksh", "tcsh", "csh", "nu", "pwsh", "xonsh", "ash"})
+
+
+@dataclass(frozen=True, slots=True)
+class PaneInfo:
+    """One tmux pane as listed by the server (identified by its `%N` id, never by index)."""
+
+    pane_id: str
+    session: str
+    window_index: int
+    pane_index: int
+    window_name: str = ""
+    dead: bool = False
+    dead_status: int | None = None
+    command: str = ""
+    in_mode: bool = False
+    width: int = 80
+    height: int = 24
+    pid: int | None = None
+    cursor_x: int = 0
+    cursor_y: int = 0
+    history_size: int = 0
+    title: str = ""
+    path: str = ""
+    machine: str = "local"
+    active: bool = False
+    pane_active: bool = False
+
+    @property
+    def target(self) -> str:
+        """The human address `session:window.pane`."""
+        return f"{self.session}:{self.window_index}.{self.pane_index}"
+
+    @property
+    def is_shell(self) -> bool:
+        return self.command.lstrip("-").rsplit("/", 1)[-1] in SHELLS
+
+
+@dataclass(frozen=True, slots=True)
+class Screen:
+    """A pane's text as captured: `lines` are plain, `ansi` keeps attributes when captured with -e.
+
+    `lines` holds only the visible screen; `history` holds scrollback lines above it (oldest first).
+    """
+
+    lines: tuple[str, ...]
+    ansi: tuple[str, ...] | None = None
+    history: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    @property
+    def full_text(self) -> str:
+        return "\n".join((*self.history, *self.lines))
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """Which agent a screen belongs to, what state it is in, and what the composer holds.
+
+    `markers` names every profile marker that matched, so a state is always explainable.
+    """
+
+    agent: str | None
+    state: PaneState
+    composer: str | None = None
+    composer_span: tuple[int, int] | None = None
+    markers: tuple[str, ...] = ()
+    reset: str | None = None
+    last_line: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "agent": self.agent,
+            "state": str(self.state),
+            "composer": self.composer,
+            "markers": list(self.markers),
+            "reset": self.reset,
+            "last_line": self.last_line,
+        }
+
+
+@dataclass(slots=True)
+class SendRecord:
+    """Everything the log keeps about one send; the JSON contract is `to_json`."""
+
+    target: str
+    prompt: str
+    machine: str = "local"
+    id: int | None = None
+    batch: int | None = None
+    pane_id: str | None = None
+    agent: str | None = None
+    state_before: str | None = None
+    verdict: Verdict = Verdict.PENDING
+    evidence: list[str] = field(default_factory=list)
+    reason: str = ""
+    attempts: int = 0
+    delay_ms: int = 0
+    elapsed_ms: int = 0
+    created: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    snapshots: dict[str, str] = field(default_factory=dict)
+    options: dict[str, object] = field(default_factory=dict)
+    resend_of: int | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "batch": self.batch,
+            "target": self.target,
+            "pane_id": self.pane_id,
+            "machine": self.machine,
+            "agent": self.agent,
+            "state_before": self.state_before,
+            "verdict": str(self.verdict),
+            "evidence": list(self.evidence),
+            "reason": self.reason,
+            "attempts": self.attempts,
+            "delay_ms": self.delay_ms,
+            "elapsed_ms": self.elapsed_ms,
+        }

@@ -1,0 +1,73 @@
+"""Turning `capture-pane` output into plain lines, and reading attributes where they matter."""
+
+from __future__ import annotations
+
+import re
+
+from dashboard.core.model import Screen
+
+_CSI = re.compile(r"\x1b\[[0-9;:?<=>]*[ -/]*[@-~]")
+_OSC = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
+_OTHER_ESC = re.compile(r"\x1b[@-Z\\-_]")
+_SGR = re.compile(r"\x1b\[([0-9;:]*)m")
+
+
+def strip_ansi(text: str) -> str:
+    """Remove escape sequences, leaving what a person sees."""
+    if "\x1b" not in text:
+        return text
+    return _OTHER_ESC.sub("", _CSI.sub("", _OSC.sub("", text)))
+
+
+def parse_capture(text: str, *, height: int | None = None, ansi: bool = True) -> Screen:
+    """Build a Screen from capture output; the last `height` lines are the visible screen.
+
+    tmux ends the capture with a newline, and pads nothing; trailing spaces are dropped so
+    plain and ANSI captures compare equal.
+    """
+    raw = text.split("\n")
+    if raw and raw[-1] == "":
+        raw.pop()
+    plain = [strip_ansi(line).rstrip() for line in raw]
+    cut = max(0, len(raw) - height) if height else 0
+    return Screen(
+        lines=tuple(plain[cut:]),
+        ansi=tuple(raw[cut:]) if ansi and any("\x1b" in r for r in raw) else None,
+        history=tuple(plain[:cut]),
+    )
+
+
+def without_dim(line: str) -> str:
+    """The visible text of an ANSI line minus faint (SGR 2) runs: agents draw placeholders faint."""
+    out: list[str] = []
+    dim = False
+    pos = 0
+    for m in _CSI.finditer(line):
+        if not dim:
+            out.append(line[pos : m.start()])
+        pos = m.end()
+        seq = m.group(0)
+        sgr = _SGR.fullmatch(seq)
+        if sgr is None:
+            continue
+        codes = [c for c in re.split("[;:]", sgr.group(1)) if c != ""] or ["0"]
+        i = 0
+        while i < len(codes):
+            code = codes[i]
+            if code in ("38", "48", "58") and i + 1 < len(codes):
+                # extended colours carry their own arguments; skip them so "2" is not read as faint
+                i += 5 if codes[i + 1] == "2" else 3
+                continue
+            if code == "2":
+                dim = True
+            elif code in ("0", "22"):
+                dim = False
+            i += 1
+    if not dim:
+        out.append(line[pos:])
+    return strip_ansi("".join(out))
+
+
+def normalise(text: str) -> str:
+    """Text with all whitespace removed: survives wrapping, indentation and padding in any agent."""
+    return "".join(text.split())

@@ -1,0 +1,53 @@
+"""Every pane of a host with its agent and state: one list call plus one chained capture."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dashboard.adapters.tmux import TmuxHost
+from dashboard.core.classify import classify
+from dashboard.core.model import Classification, PaneInfo, PaneState, Screen
+from dashboard.core.screen import parse_capture
+
+
+@dataclass(frozen=True, slots=True)
+class PaneView:
+    """A pane, what it shows, and how it classified."""
+
+    pane: PaneInfo
+    screen: Screen
+    cls: Classification
+
+    def to_json(self) -> dict[str, object]:
+        p = self.pane
+        return {
+            "machine": p.machine,
+            "pane_id": p.pane_id,
+            "target": p.target,
+            "command": p.command,
+            "dead": p.dead,
+            "in_mode": p.in_mode,
+            "size": [p.width, p.height],
+            **self.cls.to_dict(),
+        }
+
+
+async def survey(host: TmuxHost) -> list[PaneView]:
+    """List and classify every pane of the host (captures go out as one chained tmux call)."""
+    panes = await host.list_panes()
+    texts = await host.capture_many([p.pane_id for p in panes])
+    views = []
+    for pane in panes:
+        text = texts.get(pane.pane_id)
+        if text is None:  # vanished between list and capture
+            continue
+        screen = parse_capture(text, height=pane.height)
+        views.append(PaneView(pane, screen, classify(pane, screen)))
+    return views
+
+
+def summarise(views: list[PaneView]) -> dict[str, int]:
+    counts: dict[str, int] = {str(s): 0 for s in PaneState}
+    for v in views:
+        counts[str(v.cls.state)] += 1
+    return {k: n for k, n in counts.items() if n}

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import pytest
+
+from dashboard.core.agents import BY_NAME
+from dashboard.core.guard import check_prompt, check_target, normalise_prompt
+from dashboard.core.model import Classification, PaneInfo, PaneState
+from dashboard.core.timing import DelayPolicy, TimingError
+
+
+def test_delay_formula_and_clamps() -> None:
+    p = DelayPolicy()
+    assert p.delay_ms("hi") == 150  # floor
+    words = " ".join(["word"] * 100)  # 100 words, 499 chars: 900 + 299.4
+    assert p.delay_ms(words) == round(900 + 0.6 * len(words))
+    assert p.delay_ms("x " * 10_000) == 4000  # ceiling
+
+
+def test_env_then_flags_win() -> None:
+    env = {"DISPATCH_DELAY_FLOOR_MS": "300", "DISPATCH_MS_PER_WORD": "20", "DISPATCH_ENTER_DELAY_MS": ""}
+    p = DelayPolicy().overridden(env)
+    assert (p.floor_ms, p.ms_per_word, p.fixed_ms) == (300, 20, None)
+    assert p.delay_ms("a") == 300
+    q = DelayPolicy().overridden(env, floor_ms=50.0, fixed_ms=None)
+    assert q.floor_ms == 50 and q.ms_per_word == 20
+    assert DelayPolicy().overridden({"DISPATCH_ENTER_DELAY_MS": "777"}).delay_ms("x " * 5000) == 777
+    assert DelayPolicy().overridden({"DISPATCH_ENTER_DELAY_MS": "777"}, fixed_ms=12).delay_ms("x") == 12
+
+
+@pytest.mark.parametrize("bad", ["abc", "-5", "nan"])
+def test_bad_timing_values_are_clear_errors(bad: str) -> None:
+    with pytest.raises(TimingError, match="DISPATCH_DELAY_CEIL_MS"):
+        DelayPolicy().overridden({"DISPATCH_DELAY_CEIL_MS": bad})
+
+
+def test_prompt_checks() -> None:
+    assert check_prompt("   \n ") is not None
+    nul = check_prompt("a\x00b")
+    assert nul is not None and nul.code == "nul-byte"
+    esc = check_prompt("hi \x1b[201~ then")
+    assert esc is not None and esc.code == "control-char"
+    big = check_prompt("x" * (1 << 20))
+    assert big is not None and big.code == "too-large" and "1,048,576" in big.reason
+    assert check_prompt("fine\n\twith tabs") is None
+    assert normalise_prompt("a\r\nb\rc\n\n") == "a\nb\nc"
+
+
+def _pane(**kw: object) -> PaneInfo:
+    return PaneInfo("%3", "w", 1, 0, command=str(kw.pop("command", "claude")), **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("state", "composer", "code"),
+    [
+        (PaneState.SHELL, None, "shell"),
+        (PaneState.DIALOG, "", "dialog"),
+        (PaneState.STUCK, "half typed thought", "composer-busy"),
+        (PaneState.WORKING, "", "busy"),
+        (PaneState.RATE_LIMITED, "", "rate-limited"),
+        (PaneState.UNKNOWN, None, "no-composer"),
+    ],
+)
+def test_guard_refusals(state: PaneState, composer: str | None, code: str) -> None:
+    cls = Classification("claude", state, composer)
+    refusal = check_target(_pane(), cls, BY_NAME["claude"], "do the thing")
+    assert refusal is not None and refusal.code == code
+
+
+def test_guard_shows_operator_text() -> None:
+    cls = Classification("claude", PaneState.STUCK, "my unfinished note")
+    refusal = check_target(_pane(), cls, BY_NAME["claude"], "x")
+    assert refusal is not None and "my unfinished note" in refusal.reason
+
+
+def test_guard_dead_copy_mode_unknown() -> None:
+    idle = Classification("claude", PaneState.IDLE, "")
+    dead = check_target(_pane(dead=True, dead_status=1), idle, BY_NAME["claude"], "x")
+    assert dead is not None and dead.code == "dead"
+    mode = check_target(_pane(in_mode=True), idle, BY_NAME["claude"], "x")
+    assert mode is not None and mode.code == "copy-mode"
+    unknown = check_target(_pane(command="vim"), Classification(None, PaneState.UNKNOWN), None, "x")
+    assert unknown is not None and unknown.code == "unknown"
+
+
+@pytest.mark.parametrize("prompt", ["/clear", "@file.py fix", "!rm -rf x", "#remember this", "  /model"])
+def test_picker_characters_need_raw(prompt: str) -> None:
+    idle = Classification("claude", PaneState.IDLE, "")
+    refusal = check_target(_pane(), idle, BY_NAME["claude"], prompt)
+    assert refusal is not None and refusal.code == "picker"
+    assert check_target(_pane(), idle, BY_NAME["claude"], prompt, raw=True) is None
+
+
+def test_ready_composer_passes_and_busy_can_queue() -> None:
+    assert check_target(_pane(), Classification("claude", PaneState.IDLE, ""), BY_NAME["claude"], "go") is None
+    working = Classification("claude", PaneState.WORKING, "")
+    assert check_target(_pane(), working, BY_NAME["claude"], "go", allow_busy=True) is None

@@ -1,0 +1,73 @@
+"""The verdict rules on real screens: positive evidence only."""
+
+from __future__ import annotations
+
+from dashboard.core.agents import BY_NAME
+from dashboard.core.classify import classify_as
+from dashboard.core.model import Verdict
+from dashboard.core.screen import parse_capture
+from dashboard.core.verdict import Observation, fingerprints, give_up, judge
+from tests.conftest import CAPTURES
+
+PASTE = (
+    "[Tcodexman] First line of a multi-line prompt: the quick brown fox jumps over the lazy dog while the build "
+    "runs and the tests keep passing in the background of this long prompt line.\n"
+    "Second line, still part of the same prompt: the quick brown fox jumps over the lazy dog while the build "
+    "runs and the tests keep passing in the background .\n"
+    "Third line: ignore all of the above and reply with exactly CANARY-codexpaste1"
+)
+
+
+def obs(agent: str, name: str) -> Observation:
+    screen = parse_capture((CAPTURES / agent / f"{name}.txt").read_text(), height=40)
+    return Observation(screen, classify_as(BY_NAME[agent], screen))
+
+
+def test_working_indicator_is_submitted() -> None:
+    j = judge(BY_NAME["codex"], PASTE, obs("codex", "done"), obs("codex", "pasted_working"))
+    assert j.verdict is Verdict.SUBMITTED
+    assert any(e.startswith("working:") for e in j.evidence) and "left-composer" in j.evidence
+
+
+def test_left_composer_without_spinner_is_submitted() -> None:
+    j = judge(BY_NAME["codex"], PASTE, obs("codex", "done"), obs("codex", "pasted_done"))
+    assert j.verdict is Verdict.SUBMITTED and j.evidence == ("left-composer",)
+
+
+def test_text_in_composer_is_stuck_not_submitted() -> None:
+    j = judge(BY_NAME["codex"], PASTE, obs("codex", "done"), obs("codex", "pasted_not_submitted"))
+    assert j.verdict is Verdict.STUCK
+
+
+def test_claude_collapsed_paste_is_stuck_then_submitted() -> None:
+    claude = BY_NAME["claude"]
+    prompt = PASTE.replace("[Tcodexman]", "[Tmanual]").replace("CANARY-codexpaste1", "CANARY-pastemanual1")
+    before = obs("claude", "done")
+    assert judge(claude, prompt, before, obs("claude", "pasted_not_submitted")).verdict is Verdict.STUCK
+    j = judge(claude, prompt, before, obs("claude", "pasted_working"))
+    assert j.verdict is Verdict.SUBMITTED and "left-composer" in j.evidence
+
+
+def test_unchanged_screen_is_not_received() -> None:
+    before = obs("gemini", "idle")
+    assert judge(BY_NAME["gemini"], "hello there", before, before).verdict is None
+    assert give_up(before, before, pasted_seen=False).verdict is Verdict.NOT_RECEIVED
+
+
+def test_old_copy_of_prompt_is_not_evidence() -> None:
+    """The same prompt already on screen before the send proves nothing about this send."""
+    before = obs("claude", "done")
+    j = judge(BY_NAME["claude"], "reply with exactly CANARY-typed001", before, before)
+    assert j.verdict is None
+
+
+def test_change_without_evidence_is_unrecognised() -> None:
+    before = obs("claude", "idle")
+    after = obs("claude", "done")  # changed, composer empty, but our prompt is nowhere
+    assert judge(BY_NAME["claude"], "something else entirely", before, after).verdict is None
+    assert give_up(before, after, pasted_seen=True).verdict is Verdict.UNRECOGNISED
+
+
+def test_fingerprints_survive_wrapping() -> None:
+    prints = fingerprints("alpha beta\n\n  gamma delta  ")
+    assert prints == ("alphabeta", "gammadelta")
