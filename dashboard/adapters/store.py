@@ -7,6 +7,7 @@ Snapshots are zlib-compressed (a 200x50 screen with scrollback is ~19 KB raw, ~2
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import time
@@ -84,6 +85,8 @@ class Store:
         self.path = path
         self.busy_timeout_ms = busy_timeout_ms
         self._db: aiosqlite.Connection | None = None
+        # one connection serves every concurrent send of a batch; SQLite transactions must not nest
+        self._lock = asyncio.Lock()
 
     async def __aenter__(self) -> Store:
         await self.open()
@@ -130,19 +133,20 @@ class Store:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """BEGIN IMMEDIATE … COMMIT, rolled back on any error; lock errors become StoreError."""
-        try:
-            await self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreError(_explain(exc, self.path)) from None
-        try:
-            yield self.db
-        except BaseException:
-            await self.db.rollback()
-            raise
-        try:
-            await self.db.commit()
-        except sqlite3.Error as exc:
-            raise StoreError(_explain(exc, self.path)) from None
+        async with self._lock:
+            try:
+                await self.db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(_explain(exc, self.path)) from None
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.rollback()
+                raise
+            try:
+                await self.db.commit()
+            except sqlite3.Error as exc:
+                raise StoreError(_explain(exc, self.path)) from None
 
     async def new_batch(self, prompt: str, targets: list[str]) -> int:
         async with self.transaction() as db:

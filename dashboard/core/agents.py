@@ -72,7 +72,7 @@ CLAUDE = AgentProfile(
     dialog=_rx(
         r"Do you trust the files in this folder\?",
         r"Do you want to (?:proceed|make this edit|create|run)",
-        r"^\s*[❯>]\s*1\.\s+Yes",
+        r"^[\s│]*[❯>]\s*1\.\s+Yes",
         r"Enter to confirm · Esc to (?:exit|cancel)",
     ),
     rate_limit=_rx(r"(?i)usage limit", r"(?i)\blimit reached\b", r"(?i)rate limit(?:ed)?\b"),
@@ -109,7 +109,7 @@ CODEX = AgentProfile(
     dialog=_rx(
         r"(?i)allow codex to work in this folder",
         r"(?i)press enter to (?:continue|confirm)",
-        r"^\s*›\s*1\.\s+(?:Yes|Allow|Approve)",
+        r"^[\s│]*›\s*1\.\s+(?:Yes|Allow|Approve)",
         r"(?i)would you like to run the following command",
     ),
     rate_limit=_rx(r"(?i)usage limit", r"(?i)rate limit", r"(?i)try again at"),
@@ -135,7 +135,7 @@ GEMINI = AgentProfile(
     dialog=_rx(
         r"(?i)do you trust this folder",
         r"(?i)allow execution",
-        r"^\s*[●○>]\s*1\.\s+(?:Yes|Allow|Trust)",
+        r"^[\s│]*[●○>]\s*1\.\s+(?:Yes|Allow|Trust)",
         r"(?i)waiting for user confirmation",
     ),
     rate_limit=_rx(r"(?i)quota exceeded", r"(?i)rate limit", r"(?i)usage limit", r"(?i)resource.?exhausted"),

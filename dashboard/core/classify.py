@@ -65,12 +65,11 @@ def find_composer(profile: AgentProfile, screen: Screen) -> Composer | None:
 
 
 def _matches(patterns: tuple[re.Pattern[str], ...], lines: list[str], tag: str) -> list[str]:
-    found = []
-    for p in patterns:
-        for line in lines:
-            if p.search(line):
-                found.append(f"{tag}:{p.pattern}")
-                break
+    """`tag: <the matching line>` for each line that any pattern matches (evidence a person can read)."""
+    found: list[str] = []
+    for line in lines:
+        if any(p.search(line) for p in patterns):
+            found.append(f"{tag}: {' '.join(line.split())[:80]}")
     return found
 
 
@@ -79,7 +78,8 @@ def signature_score(profile: AgentProfile, screen: Screen) -> int:
     score = sum(1 for p in profile.signatures if any(p.search(line) for line in screen.lines))
     if score and find_composer(profile, screen) is not None:
         score += 2
-    return score
+    # a start-up dialog hides the composer and most signatures; its own wording identifies the agent
+    return score + sum(1 for p in profile.dialog if any(p.search(line) for line in screen.lines))
 
 
 def identify(pane: PaneInfo, screen: Screen) -> AgentProfile | None:

@@ -82,8 +82,8 @@ def judge(profile: AgentProfile, prompt: str, before: Observation, after: Observ
         if evidence:
             return Judgement(Verdict.QUEUED, tuple(evidence), "agent busy: prompt left the composer")
     elif after.cls.state is PaneState.WORKING:
-        markers = tuple(m for m in after.cls.markers if m.startswith("working:"))
-        return Judgement(Verdict.SUBMITTED, (*markers, *evidence), "working indicator appeared")
+        markers = tuple(m.replace("working:", "working-indicator:", 1) for m in after.cls.markers)
+        return Judgement(Verdict.SUBMITTED, (*markers[:2], *evidence), "working indicator appeared")
     elif evidence:
         return Judgement(Verdict.SUBMITTED, tuple(evidence), "prompt left the composer, shown as submitted")
 
@@ -111,7 +111,7 @@ def give_up(before: Observation, after: Observation, *, pasted_seen: bool) -> Ju
 
 
 def _queued_markers(profile: AgentProfile, obs: Observation) -> list[str]:
-    return [f"queued:{p.pattern}" for p in profile.queued if any(p.search(ln) for ln in obs.screen.lines)]
+    return [f"queued: {ln.strip()[:80]}" for ln in obs.screen.lines if any(p.search(ln) for p in profile.queued)]
 
 
 def _clip(text: str, n: int = 80) -> str:

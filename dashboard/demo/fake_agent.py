@@ -84,6 +84,7 @@ C_GREY = "\x1b[38;5;246m"  # claude hints
 C_RULE = "\x1b[38;5;244m"  # claude rules
 C_ORANGE = "\x1b[38;5;174m"  # claude logo and spinner
 C_RED = "\x1b[38;5;210m"
+BOLD = "\x1b[1m"
 G_GREY = "\x1b[38;2;175;175;175m"
 G_WHITE = "\x1b[38;2;255;255;255m"
 G_PURPLE = "\x1b[38;2;215;175;255m"
@@ -142,6 +143,11 @@ def clip(line: str, width: int) -> str:
         used += w
         pos += 1
     return "".join(out)
+
+
+def words(sgr: str, text: str) -> str:
+    """Colour each word but not the spaces between, the way Ink emits Claude Code's grey hints."""
+    return re.sub(r"[^ ]+", lambda m: f"{sgr}{m.group()}\x1b[0m", text)
 
 
 def pad(line: str, width: int) -> str:
@@ -204,9 +210,7 @@ class Recorder:
     def record(self, kind: str, text: str) -> None:
         if self.fd is None:
             return
-        line = json.dumps(
-            {"t": time.time(), "kind": kind, "text": text, "pid": os.getpid()}, ensure_ascii=False
-        )
+        line = json.dumps({"t": time.time(), "kind": kind, "text": text, "pid": os.getpid()}, ensure_ascii=False)
         os.write(self.fd, (line + "\n").encode())
 
     def close(self) -> None:
@@ -452,6 +456,7 @@ class FakeAgent:
         self.dirty = True
         self.resized = False
         self.painted_rows = 0
+        self.title: str | None = None
 
     # ----- terminal -------------------------------------------------------------------------------------
 
@@ -517,6 +522,7 @@ class FakeAgent:
             self.composer.insert("\n")  # Ctrl-J: what every real agent does with a raw LF
         elif kind == "backspace":
             self.composer.backspace()
+            self.paste_hint = self.paste_hint and (self.working or self.composer.has_paste)
         elif kind == "kill":
             self.composer.clear()
             self.paste_hint = False
@@ -562,6 +568,8 @@ class FakeAgent:
             self.rec.record("swallowed", text)
             return
         self.composer.clear()
+        if self.title is None:
+            self.title = reply_for(text)
         if self.turn is not None:
             self.rec.record("queued", text)
             self.queue.append(text)
@@ -589,9 +597,7 @@ class FakeAgent:
             secs = max(1, round(now - turn.started))
             self.items.append(("reply", reply_for(turn.prompt)))
             if self.o.style == "claude":
-                self.items.append(
-                    ("done", f"{CLAUDE_VERBS[(turn.number - 1) % len(CLAUDE_VERBS)]} for {secs}s")
-                )
+                self.items.append(("done", f"{CLAUDE_VERBS[(turn.number - 1) % len(CLAUDE_VERBS)]} for {secs}s"))
             elif self.o.style == "codex":
                 self.items.append(("done", f"Worked for {secs}s • {time.strftime('%H:%M')}"))
         if self.queue:
@@ -631,18 +637,19 @@ class FakeAgent:
     def render_claude(self, w: int) -> list[str]:
         o, blk = C_ORANGE, "\x1b[48;5;16m"
         lines = [
-            f"{o} ▐{blk}▛███▜\x1b[49m▌\x1b[39m   \x1b[1mClaude Code\x1b[22m {C_GREY}{CLAUDE_VERSION}\x1b[39m",
-            f"{o}▝▜{blk}█████\x1b[49m▛▘\x1b[39m  {C_GREY}Opus 4.8 (1M context) · API Usage Billing\x1b[39m",
-            f"{o}  ▘▘ ▝▝\x1b[39m    {C_GREY}{self.o.cwd}\x1b[39m",
+            f"{o} ▐{blk}▛███▜\x1b[49m▌\x1b[39m   {words(BOLD, 'Claude Code')} {words(C_GREY, CLAUDE_VERSION)}",
+            f"{o}▝▜{blk}█████\x1b[49m▛▘\x1b[39m  {words(C_GREY, 'Opus 4.8 (1M context) · API Usage Billing')}",
+            f"{words(o, '  ▘▘ ▝▝')}    {C_GREY}{self.o.cwd}\x1b[39m",
             "",
         ]
         for kind, text in self.items:
             if kind != "interrupted":
                 lines.append("")
             if kind == "user":
+                # The grey band spans the whole row: capture -e shows the cells after the text keep bg 237.
                 for n, row in enumerate(wrap(text, w - 3)):
                     head = "\x1b[38;5;239m\x1b[48;5;237m❯ " if n == 0 else "\x1b[48;5;237m  "
-                    lines.append(f"{head}\x1b[38;5;231m{row}\x1b[39m\x1b[49m")
+                    lines.append(pad(f"{head}\x1b[38;5;231m{row}\x1b[39m", w) + "\x1b[49m")
             elif kind == "reply":
                 for n, row in enumerate(wrap(text, w - 3)):
                     lines.append(("\x1b[38;5;231m●\x1b[39m " if n == 0 else "  ") + row)
@@ -678,13 +685,13 @@ class FakeAgent:
         if self.paste_hint:
             return f"  {C_GREY}paste again to expand\x1b[39m"
         if self.spinning:
-            return f"  {C_GREY}esc to interrupt · ← for agents\x1b[39m"
+            return "  " + words(C_GREY, "esc to interrupt · ← for agents")
         if self.composer.parts:
             return ""  # the real footer hides "? for shortcuts" while you type
-        left = f"  {C_GREY}? for shortcuts · ← for agents\x1b[39m"
+        left = "  " + words(C_GREY, "? for shortcuts · ← for agents")
         if self.items:
             return left
-        right = f"{C_GREY}● high · /effort\x1b[39m"
+        right = words(C_GREY, "● high · /effort")
         gap = w - visible_width(left) - visible_width(right) - 2
         return left + " " * gap + right if gap > 1 else left
 
@@ -728,14 +735,12 @@ class FakeAgent:
         for kind, text in self.items:
             if kind == "user":
                 top.append(bg + " " * w + "\x1b[0m")
-                for n, row in enumerate(wrap(text, w - 4)):
+                for n, row in enumerate(wrap(text.rstrip("\n"), w - 4)):  # codex trims the tail in history
                     head = f"{bg}\x1b[1;2m› \x1b[22m" if n == 0 else f"{bg}  "
                     top.append(pad(head + row, w) + "\x1b[0m")
                 top.append(bg + " " * w + "\x1b[0m")
             elif kind == "reply":
-                top += [
-                    ("\x1b[2m• \x1b[22m" if n == 0 else "  ") + r for n, r in enumerate(wrap(text, w - 4))
-                ]
+                top += [("\x1b[2m• \x1b[22m" if n == 0 else "  ") + r for n, r in enumerate(wrap(text, w - 4))]
             elif kind == "done":
                 top.append(f"\x1b[2m  {text}\x1b[22m")
             else:
@@ -753,19 +758,21 @@ class FakeAgent:
         bottom.append("")
         if self.composer.parts:
             bottom += [
-                ("\x1b[1m›\x1b[22m " if n == 0 else "  ") + r
-                for n, r in enumerate(wrap(self.composer.display, w - 4))
+                ("\x1b[1m›\x1b[22m " if n == 0 else "  ") + r for n, r in enumerate(wrap(self.composer.display, w - 4))
             ]
         else:
             bottom.append("\x1b[1m›\x1b[22m \x1b[2mAsk Codex to do anything\x1b[22m")
-        bottom += ["", f"  \x1b[38;5;223mgpt-5-codex default\x1b[39m · \x1b[38;5;151m{self.o.cwd}\x1b[39m"]
+        model = f"  \x1b[38;5;223mgpt-5-codex default\x1b[39m · \x1b[38;5;151m{self.o.cwd}\x1b[39m"
+        if self.title:  # Codex appends the generated thread title after the first prompt
+            model += f" · \x1b[38;5;183m{self.title}\x1b[39m"
+        bottom += ["", model]
         if not self.composer.parts:
             bottom.append("  \x1b[1m←\x1b[22m for agents · \x1b[1m?\x1b[22m for shortcuts")
         free = h - len(top) - len(bottom)
         if free < 0:
             return top + bottom
         filler = [""] * free
-        if not self.items:
+        if not self.items and not self.composer.parts:  # the logo goes as soon as you type
             logo_w = max(text_width(x) for x in CODEX_LOGO)
             if free >= len(CODEX_LOGO) + 2 and w >= logo_w + 2:
                 at = (free - len(CODEX_LOGO)) // 2
@@ -775,14 +782,9 @@ class FakeAgent:
         return top + filler + bottom
 
     def codex_working_line(self) -> str:
-        word = "Working"
-        hot = self.frame % (len(word) + 4)  # a bright cell sweeping across the word, like Codex's shimmer
-        shimmer = "".join(
-            f"\x1b[1m{c}\x1b[22m" if k == hot else f"\x1b[2m{c}\x1b[22m" for k, c in enumerate(word)
-        )
-        return (
-            f"• {shimmer} \x1b[2m({self.elapsed()}s • \x1b[22m\x1b[1mesc\x1b[22m\x1b[2m to interrupt)\x1b[22m"
-        )
+        # Only the seconds move: in the captured frame "Working" is plain dim (no truecolor shimmer).
+        secs = self.elapsed()
+        return f"• \x1b[2mWorking\x1b[22m \x1b[2m({secs}s • \x1b[22m\x1b[1mesc\x1b[22m\x1b[2m to interrupt)\x1b[22m"
 
     @staticmethod
     def queued_rows(text: str, avail: int) -> list[str]:
@@ -828,7 +830,7 @@ class FakeAgent:
             if kind == "user":
                 if n:
                     lines.append("")
-                lines += self.gemini_box(wrap(text, w - 4), w, typed=True)
+                lines += self.gemini_box(wrap(text.rstrip("\n"), w - 4), w, typed=True)
             elif kind == "reply":
                 for k, row in enumerate(wrap(text, w - 4)):
                     lines.append((f"{G_PURPLE}✦ {G_WHITE}" if k == 0 else "  ") + row + "\x1b[39m")
@@ -857,9 +859,7 @@ class FakeAgent:
         else:
             lines += self.gemini_box([], w, typed=False)
         mid = round(w * 65 / 120)
-        lines.append(
-            self.gemini_columns(w, mid, "workspace (/directory)", "sandbox", "/model", G_GREY, G_GREY, G_GREY)
-        )
+        lines.append(self.gemini_columns(w, mid, "workspace (/directory)", "sandbox", "/model", G_GREY, G_GREY, G_GREY))
         lines.append(self.gemini_columns(w, mid, self.o.cwd, "no sandbox", "Auto", G_WHITE, G_PINK, G_WHITE))
         return lines
 
@@ -870,7 +870,7 @@ class FakeAgent:
             body.append(f"{G_BOX_BG} {G_PURPLE}> \x1b[39m{CURSOR}{G_GREY}{G_BOX_BG} {GEMINI_PLACEHOLDER}")
         for n, row in enumerate(rows):
             head = f"{G_BOX_BG} {G_PURPLE}> {G_WHITE}" if n == 0 else f"{G_BOX_BG}   {G_WHITE}"
-            tail = f"{CURSOR}{G_BOX_BG}" if cursor and n == len(rows) - 1 else ""
+            tail = f"\x1b[39m{CURSOR}{G_BOX_BG}" if cursor and n == len(rows) - 1 else ""
             body.append(head + row + tail)
         return [
             G_BOX_FG + "▄" * w + "\x1b[39m",
@@ -969,9 +969,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     p.add_argument("--cwd", default=None, help="project path shown on screen (default: os.getcwd())")
     p.add_argument("--turn", type=float, default=2.0, help="seconds each turn works (default 2.0)")
     p.add_argument("--record", metavar="PATH", help="append one JSON line per event here")
-    p.add_argument(
-        "--swallow-enters", type=int, default=0, metavar="N", help="ignore the first N submit Enters"
-    )
+    p.add_argument("--swallow-enters", type=int, default=0, metavar="N", help="ignore the first N submit Enters")
     p.add_argument(
         "--burst-ms",
         type=float,
@@ -979,9 +977,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         metavar="X",
         help="an Enter within X ms of other input is a newline",
     )
-    p.add_argument(
-        "--slow-start", type=float, default=0.0, metavar="S", help="show 'starting…' for S s, drop input"
-    )
+    p.add_argument("--slow-start", type=float, default=0.0, metavar="S", help="show 'starting…' for S s, drop input")
     p.add_argument("--no-spinner", action="store_true", help="working turns show no working line")
     p.add_argument("--die-mid-turn", action="store_true", help="exit 3 halfway through the first turn")
     p.add_argument("--rate-limit", action="store_true", help="show a usage-limit banner; turns end at once")

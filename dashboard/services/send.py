@@ -68,6 +68,10 @@ class SendEvent:
 EventSink = Callable[[SendEvent], None]
 
 
+# --when-idle waits these out: a busy agent, or a program still drawing its first screen
+_NOT_READY_YET = (PaneState.WORKING, PaneState.UNKNOWN)
+
+
 class _Done(Exception):
     """Internal: the pipeline reached a verdict early (refusal, vanished pane)."""
 
@@ -146,10 +150,11 @@ async def _pipeline(
     before_text, before = await _look(host, pane, opts.history, None)
     rec.snapshots["before"] = before_text
     profile = BY_NAME.get(before.cls.agent or "")
-    if before.cls.state is PaneState.WORKING and opts.when_idle and not opts.queue:
+    if before.cls.state in _NOT_READY_YET and opts.when_idle and not opts.queue:
         emit("waiting-idle", f"waiting up to {opts.idle_timeout:g}s for the agent to finish")
         before_text, before = await _wait_idle(host, pane, opts, profile, before_text, before)
         rec.snapshots["before"] = before_text
+        profile = BY_NAME.get(before.cls.agent or "")
     rec.agent, rec.state_before = before.cls.agent, str(before.cls.state)
     rec.timings["inspect_ms"] = _ms(started)
 
@@ -267,11 +272,11 @@ async def _wait_idle(
     obs: Observation,
 ) -> tuple[str, Observation]:
     deadline = time.monotonic() + opts.idle_timeout
-    while obs.cls.state is PaneState.WORKING:
+    while obs.cls.state in _NOT_READY_YET:
         if time.monotonic() >= deadline:
             raise _Done(
                 Verdict.REFUSED,
-                f"{pane.pane_id} was still working after {opts.idle_timeout:g}s (--timeout)",
+                f"{pane.pane_id} was still {obs.cls.state} after {opts.idle_timeout:g}s (--timeout)",
                 ["guard:busy-timeout"],
             )
         await asyncio.sleep(0.25)

@@ -26,7 +26,7 @@ def obs(agent: str, name: str) -> Observation:
 def test_working_indicator_is_submitted() -> None:
     j = judge(BY_NAME["codex"], PASTE, obs("codex", "done"), obs("codex", "pasted_working"))
     assert j.verdict is Verdict.SUBMITTED
-    assert any(e.startswith("working:") for e in j.evidence) and "left-composer" in j.evidence
+    assert any(e.startswith("working-indicator: • Working") for e in j.evidence) and "left-composer" in j.evidence
 
 
 def test_left_composer_without_spinner_is_submitted() -> None:

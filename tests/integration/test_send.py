@@ -1,0 +1,217 @@
+"""The verified send against fake agents on a real tmux server.
+
+Every `submitted` or `queued` verdict is checked against the fake agent's own record of what it
+received: no test can pass on a verdict the agent does not confirm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from dashboard.adapters.store import Store
+from dashboard.core.model import PaneState, SendRecord, Verdict
+from dashboard.services.send import SendOptions, send
+from tests.integration.conftest import Agent, Bench
+
+FAST = SendOptions(retry_ms=300, verify_ms=2500, paste_wait_ms=800)
+MULTI = (
+    "Refactor the parser module so that tokens carry their source span.\n"
+    "Then run the whole test suite and fix whatever breaks.\n"
+    "Finally reply with exactly CANARY-multi42"
+)
+
+
+def assert_delivered(rec: SendRecord, agent: Agent, prompt: str, verdict: Verdict = Verdict.SUBMITTED) -> None:
+    assert rec.verdict is verdict, (rec.reason, rec.evidence)
+    kinds = ("queued",) if verdict is Verdict.QUEUED else ("submitted",)
+    got = [r["text"].rstrip("\n") for r in agent.records(*kinds)]
+    assert got == [prompt], f"agent received {got!r}"
+
+
+@pytest.mark.parametrize("style", ["claude", "codex", "gemini"])
+async def test_submitted_in_each_style(bench: Bench, store: Store, style: str) -> None:
+    agent = bench.agent("a", style=style)
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    rec = await send(bench.host, store, "a:0.0", MULTI, FAST)
+    assert_delivered(rec, agent, MULTI)
+    assert rec.attempts == 1 and rec.agent == style and rec.state_before == "idle"
+    assert any(e.startswith("working-indicator") for e in rec.evidence)
+    stored = await store.get(rec.id or 0)
+    assert stored is not None and stored.verdict is Verdict.SUBMITTED
+    assert set(stored.snapshots) == {"before", "after-paste", "after"}
+
+
+async def test_claude_collapsed_paste_is_verified(bench: Bench, store: Store) -> None:
+    agent = bench.agent("a", "--paste-collapse", "1")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    rec = await send(bench.host, store, agent.pane_id, MULTI, FAST)
+    assert_delivered(rec, agent, MULTI)
+    stored = await store.get(rec.id or 0)
+    assert stored is not None and "[Pasted text #1" in stored.snapshots["after-paste"]
+
+
+async def test_swallowed_enter_is_retried(bench: Bench, store: Store) -> None:
+    agent = bench.agent("a", "--swallow-enters", "1", style="codex")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    rec = await send(bench.host, store, "a", "fix the flaky test", FAST)
+    assert_delivered(rec, agent, "fix the flaky test")
+    assert rec.attempts == 2 and len(agent.records("swallowed")) == 1
+
+
+async def test_paste_burst_enter_taken_as_newline_is_retried(bench: Bench, store: Store) -> None:
+    agent = bench.agent("a", "--burst-ms", "400", style="codex")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    rec = await send(bench.host, store, "a", "update the changelog", FAST)
+    assert rec.attempts >= 2 and agent.records("newline")
+    assert_delivered(rec, agent, "update the changelog")
+
+
+async def test_burst_window_shorter_than_delay_submits_first_time(bench: Bench, store: Store) -> None:
+    """The computed delay (>= 150 ms) is the cure for paste-burst detection (~120 ms in Codex)."""
+    agent = bench.agent("a", "--burst-ms", "120", style="codex")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    rec = await send(bench.host, store, "a", "update the changelog", FAST)
+    assert_delivered(rec, agent, "update the changelog")
+    assert rec.attempts == 1 and not agent.records("newline")
+
+
+async def test_enter_never_lands_is_stuck(bench: Bench, store: Store) -> None:
+    agent = bench.agent("a", "--swallow-enters", "9", style="gemini")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    rec = await send(bench.host, store, "a", "write the release notes", SendOptions(retry_ms=200, verify_ms=1500))
+    assert rec.verdict is Verdict.STUCK and rec.attempts == 3
+    assert "write the release notes" in rec.reason
+    assert agent.received() == []
+
+
+async def test_frozen_agent_is_not_received_and_gets_no_enter(bench: Bench, store: Store) -> None:
+    agent = bench.agent("a", "--frozen")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    rec = await send(bench.host, store, "a", "anything at all", FAST)
+    assert rec.verdict is Verdict.NOT_RECEIVED and rec.attempts == 0
+    assert agent.received() == []
+
+
+async def test_no_spinner_agent_is_proven_by_the_transcript(bench: Bench, store: Store) -> None:
+    agent = bench.agent("a", "--no-spinner", style="codex")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    rec = await send(bench.host, store, "a", "summarise the diff", FAST)
+    assert_delivered(rec, agent, "summarise the diff")
+    assert rec.evidence == ["left-composer"]
+
+
+async def test_busy_agent_refused_then_queued_then_when_idle(bench: Bench, store: Store) -> None:
+    agent = bench.agent("a", turn=1.5)
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    first = await send(bench.host, store, "a", "first task", FAST)
+    assert_delivered(first, agent, "first task")
+    busy = await send(bench.host, store, "a", "second task", FAST)
+    assert busy.verdict is Verdict.REFUSED and "working" in busy.reason
+    queued = await send(bench.host, store, "a", "second task", SendOptions(queue=True, verify_ms=2500))
+    assert queued.verdict is Verdict.QUEUED and agent.records("queued")[0]["text"] == "second task"
+    await bench.wait_state(agent.pane_id, PaneState.WORKING)
+    waited = await send(bench.host, store, "a", "third task", SendOptions(when_idle=True, idle_timeout=15))
+    assert waited.verdict is Verdict.SUBMITTED
+    assert agent.records("submitted")[-1]["text"] == "third task"
+
+
+async def test_slow_start_refused_then_when_idle_waits(bench: Bench, store: Store) -> None:
+    agent = bench.agent("a", "--slow-start", "1.5")
+    await asyncio.sleep(0.3)
+    early = await send(bench.host, store, "a", "hello", FAST)
+    assert early.verdict is Verdict.REFUSED and agent.received() == []
+    rec = await send(bench.host, store, "a", "hello", SendOptions(when_idle=True, idle_timeout=10))
+    assert_delivered(rec, agent, "hello")
+
+
+async def test_dialog_refused_nothing_typed(bench: Bench, store: Store) -> None:
+    agent = bench.agent("a", "--dialog")
+    await bench.wait_state(agent.pane_id, PaneState.DIALOG)
+    before = bench.screen(agent.pane_id)
+    rec = await send(bench.host, store, "a", "proceed please", FAST)
+    assert rec.verdict is Verdict.REFUSED and rec.evidence == ["guard:dialog"]
+    assert bench.screen(agent.pane_id) == before and agent.records() == []
+
+
+async def test_rate_limited_refused_unless_allowed(bench: Bench, store: Store) -> None:
+    agent = bench.agent("a", "--rate-limit")
+    await bench.wait_state(agent.pane_id, PaneState.RATE_LIMITED)
+    rec = await send(bench.host, store, "a", "try anyway", FAST)
+    assert rec.verdict is Verdict.REFUSED and "rate-limited" in rec.reason and "3pm" in rec.reason
+    assert agent.records() == []
+
+
+async def test_agent_dying_mid_turn_then_dead_pane_refused(bench: Bench, store: Store) -> None:
+    agent = bench.agent("a", "--die-mid-turn", turn=0.6)
+    bench.server.cmd("set-option", "-p", "-t", agent.pane_id, "remain-on-exit", "on")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    rec = await send(bench.host, store, "a", "start the migration", FAST)
+    assert_delivered(rec, agent, "start the migration")
+    await bench.wait_state(agent.pane_id, PaneState.DEAD)
+    dead = await send(bench.host, store, "a", "are you there?", FAST)
+    assert dead.verdict is Verdict.REFUSED and dead.evidence == ["guard:dead"] and "is dead" in dead.reason
+
+
+async def test_operator_text_in_composer_is_refused_and_kept(bench: Bench, store: Store) -> None:
+    agent = bench.agent("a")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    bench.server.cmd("send-keys", "-t", agent.pane_id, "-l", "my half-written thought")
+    await bench.wait_state(agent.pane_id, PaneState.STUCK)
+    rec = await send(bench.host, store, "a", "the dispatched prompt", FAST)
+    assert rec.verdict is Verdict.REFUSED and "my half-written thought" in rec.reason
+    await asyncio.sleep(0.3)
+    screen = bench.screen(agent.pane_id)
+    assert "my half-written thought" in screen and "the dispatched prompt" not in screen
+
+
+async def test_picker_prompt_needs_raw(bench: Bench, store: Store) -> None:
+    agent = bench.agent("a")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    rec = await send(bench.host, store, "a", "/compact the history", FAST)
+    assert rec.verdict is Verdict.REFUSED and rec.evidence == ["guard:picker"]
+    raw = await send(bench.host, store, "a", "/compact the history", SendOptions(raw=True, verify_ms=2500))
+    assert_delivered(raw, agent, "/compact the history")
+
+
+async def test_copy_mode_refused(bench: Bench, store: Store) -> None:
+    agent = bench.agent("a")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    bench.server.cmd("copy-mode", "-t", agent.pane_id)
+    rec = await send(bench.host, store, "a", "hello", FAST)
+    assert rec.verdict is Verdict.REFUSED and rec.evidence == ["guard:copy-mode"]
+    bench.server.cmd("send-keys", "-t", agent.pane_id, "-X", "cancel")
+    await asyncio.sleep(0.2)
+    assert agent.records() == []
+
+
+async def test_shell_pane_refused_nothing_typed(bench: Bench, store: Store) -> None:
+    pane = bench.shell("sh")
+    await bench.wait_state(pane, PaneState.SHELL)
+    canary = bench.tmp / "canary"
+    rec = await send(bench.host, store, pane, f"touch {canary}", FAST)
+    assert rec.verdict is Verdict.REFUSED and rec.evidence == ["guard:shell"]
+    await asyncio.sleep(0.3)
+    assert not canary.exists() and "touch" not in bench.screen(pane)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "code"),
+    [("", "empty-prompt"), ("a\x00b", "nul-byte"), ("x" * (1 << 20), "too-large"), ("\x1b[201~boom", "control-char")],
+    ids=["empty", "nul", "1MB", "escape"],
+)
+async def test_bad_prompts_refused_and_recorded(bench: Bench, store: Store, prompt: str, code: str) -> None:
+    agent = bench.agent("a")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    rec = await send(bench.host, store, "a", prompt, FAST)
+    assert rec.verdict is Verdict.REFUSED and rec.evidence == [f"guard:{code}"]
+    assert (await store.get(rec.id or 0)) is not None
+    assert agent.records() == []
+
+
+async def test_unknown_target_refused(bench: Bench, store: Store) -> None:
+    bench.agent("work")
+    for target in ("%999", "nosuch:0.0", "wor"):  # no prefix matching: "wor" is not "work"
+        rec = await send(bench.host, store, target, "hello", FAST)
+        assert rec.verdict is Verdict.REFUSED and rec.evidence == ["guard:unknown-target"]
