@@ -129,7 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dispatch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except StoreError as exc:
-        print(f"dispatch: error: {exc}", file=sys.stderr)
+        sent = " (nothing was sent)" if args.command in ("send", "batch") else ""
+        print(f"dispatch: error: {exc}{sent}", file=sys.stderr)
         return EXIT_ERROR
     except TmuxError as exc:
         print(f"dispatch: error: {exc}", file=sys.stderr)
@@ -200,7 +201,13 @@ def send_options(args: argparse.Namespace) -> Any:
 
 
 def open_store() -> Store:
-    return Store(Paths.from_env().db)
+    """The log at DISPATCH_HOME; DISPATCH_DB_BUSY_MS bounds the wait for another writer (3000)."""
+    busy = os.environ.get("DISPATCH_DB_BUSY_MS", "").strip()
+    try:
+        busy_ms = int(busy) if busy else 3000
+    except ValueError:
+        raise UsageError(f"DISPATCH_DB_BUSY_MS={busy!r} is not a whole number of milliseconds") from None
+    return Store(Paths.from_env().db, busy_timeout_ms=busy_ms)
 
 
 async def cmd_send(args: argparse.Namespace) -> int:

@@ -131,8 +131,8 @@ def classify_as(profile: AgentProfile, screen: Screen, last: str = "") -> Classi
     def result(state: PaneState, markers: list[str], reset: str | None = None) -> Classification:
         return Classification(profile.name, state, text, span, tuple(markers), reset, last)
 
-    # a dialog replaces the composer, so look at the whole lower half for it
-    dialog = _matches(profile.dialog, lines[len(lines) // 3 :], "dialog")
+    # a dialog replaces the composer: with no composer drawn it may sit anywhere on screen
+    dialog = _matches(profile.dialog, lines if composer is None else lines[len(lines) // 3 :], "dialog")
     if dialog:
         return result(PaneState.DIALOG, dialog)
     working = _matches(profile.working, region, "working")

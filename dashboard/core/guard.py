@@ -66,7 +66,7 @@ def check_target(
     if cls.state is PaneState.SHELL:
         return Refusal("shell", f"{where} is a shell ({pane.command}): prompts go only to agent composers")
     if profile is None or cls.agent is None:
-        return Refusal("unknown", f"{where} runs '{pane.command}', which is not a recognised agent")
+        return Refusal("unknown", f"{where} runs '{pane.command}' and shows no agent screen Dispatch recognises")
     if cls.state is PaneState.UNKNOWN:
         return Refusal("no-composer", f"{where} looks like {profile.label} but no composer is visible")
     if cls.state is PaneState.DIALOG:

@@ -12,6 +12,13 @@ ENV = {
     "ms_per_char": "DISPATCH_MS_PER_CHAR",
     "fixed_ms": "DISPATCH_ENTER_DELAY_MS",
 }
+FLAGS = {
+    "floor_ms": "--delay-floor-ms",
+    "ceil_ms": "--delay-ceil-ms",
+    "ms_per_word": "--ms-per-word",
+    "ms_per_char": "--ms-per-char",
+    "fixed_ms": "--delay-ms",
+}
 
 
 class TimingError(ValueError):
@@ -48,7 +55,7 @@ class DelayPolicy:
             if attr not in ENV:
                 raise TypeError(f"unknown timing setting {attr}")
             if value is not None:
-                values[attr] = _number(f"--{attr.replace('_', '-')}", value)
+                values[attr] = _number(FLAGS[attr], value)
         return replace(self, **values)
 
 

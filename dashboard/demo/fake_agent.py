@@ -507,6 +507,7 @@ class FakeAgent:
         return self.working and not self.o.no_spinner
 
     def handle(self, ev: Event, now: float, gap: float) -> None:
+        """Apply one key event; gap is the time since the previous input byte, for --burst-ms."""
         kind, data = ev
         self.dirty = True
         if self.mode == "dialog":
@@ -546,6 +547,7 @@ class FakeAgent:
         # pastes and anything else are dropped, as a modal dialog does
 
     def on_paste(self, text: str) -> None:
+        """Insert a bracketed paste; Claude collapses big ones but still submits the real text."""
         lines = text.count("\n")
         limit = self.o.paste_collapse
         if self.o.style == "claude" and limit > 0 and (lines + 1 > limit or len(text) > 800):
@@ -556,6 +558,7 @@ class FakeAgent:
             self.composer.insert(text)
 
     def on_enter(self, now: float, gap: float) -> None:
+        """Submit, unless a misbehaviour intervenes: burst newline first, then a swallowed Enter."""
         text = self.composer.text
         if not text.strip():
             return
@@ -578,6 +581,7 @@ class FakeAgent:
         self.start_turn(text, now)
 
     def start_turn(self, prompt: str, now: float) -> None:
+        """Move the prompt into the transcript at once (as the real agents do) and start working."""
         self.items.append(("user", prompt))
         if self.o.rate_limit:
             self.items.append(("banner", RATE_LIMIT[self.o.style]))
@@ -913,6 +917,7 @@ class FakeAgent:
     # ----- event loop -----------------------------------------------------------------------------------
 
     def run(self) -> int:
+        """Slow start, then the select() loop; returns the exit status."""
         start = time.monotonic()
         if self.o.slow_start > 0:
             self.paint(["starting…"])
@@ -1035,6 +1040,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return agent.run()
     except AgentExit as e:
         return e.status
+    except OSError:  # the pane went away under us (EIO); nothing left to draw on
+        return 1
     finally:
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT):
             signal.signal(sig, signal.SIG_IGN)

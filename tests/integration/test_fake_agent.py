@@ -46,11 +46,10 @@ class Pane:
     def __init__(self, sock: str, record: Path) -> None:
         self.sock = sock
         self.record = record
+        self.socket_path = ""
 
     def tmux(self, *args: str, stdin: str | None = None) -> str:
-        out = subprocess.run(
-            ["tmux", "-L", self.sock, *args], input=stdin, capture_output=True, text=True, check=True
-        )
+        out = subprocess.run(["tmux", "-L", self.sock, *args], input=stdin, capture_output=True, text=True, check=True)
         return out.stdout
 
     def capture(self, ansi: bool = False) -> str:
@@ -107,18 +106,18 @@ def agent(tmp_path: Path) -> Iterator[Callable[..., Pane]]:
         cmd = [sys.executable, "-m", "dashboard.demo.fake_agent", "--record", str(pane.record)]
         cmd += ["--cwd", CWD_SHOWN, *args]
         env = {k: v for k, v in os.environ.items() if k != "TMUX"}
-        subprocess.run(
-            ["tmux", "-L", sock, "-f", str(conf), "new-session", "-d", "-s", "fa", "-x", "120", "-y", "40"]
-            + ["-c", str(REPO), "-e", f"PYTHONPATH={REPO}", shlex.join(cmd)],
-            check=True,
-            env=env,
-        )
+        new = ["new-session", "-d", "-s", "fa", "-x", "120", "-y", "40", "-c", str(REPO)]
+        new += ["-e", f"PYTHONPATH={REPO}", shlex.join(cmd)]
+        subprocess.run(["tmux", "-L", sock, "-f", str(conf), *new], check=True, env=env)
         panes.append(pane)
+        pane.socket_path = pane.tmux("display-message", "-p", "#{socket_path}").strip()
         return pane
 
     yield start
     for pane in panes:
         subprocess.run(["tmux", "-L", pane.sock, "kill-server"], capture_output=True)
+        if pane.socket_path:  # tmux 3.3 leaves the socket file behind
+            Path(pane.socket_path).unlink(missing_ok=True)
 
 
 @pytest.mark.parametrize("style", ["claude", "codex", "gemini"])
@@ -147,7 +146,7 @@ def test_bracketed_paste_then_enter_submits_exact_text(agent: Callable[..., Pane
     if style == "claude":
         assert "\x1b[38;5;239m\x1b[48;5;237m❯ \x1b[38;5;231m[Tfake]" in pane.capture(ansi=True)
     pane.wait_screen("^" + re.escape(REPLY[style]) + "$")
-    pane.wait_screen(IDLE[style].replace("\\? for shortcuts · ", ""))
+    pane.wait_screen(IDLE[style])
     assert [r["kind"] for r in pane.records()] == ["submitted"]
 
 
@@ -171,7 +170,7 @@ def test_burst_enter_becomes_a_newline(agent: Callable[..., Pane]) -> None:
     pane.wait_screen(IDLE["codex"])
     pane.tmux("send-keys", "-t", "fa", "-l", "hello CANARY-bu1", ";", "send-keys", "-t", "fa", "Enter")
     assert pane.wait_record("newline")["text"] == "hello CANARY-bu1"
-    pane.wait_screen(r"^› hello CANARY-bu1\n  \n")  # text kept, plus an empty second line
+    pane.wait_screen(r"^› hello CANARY-bu1\n\n\n  gpt-5-codex default")  # text kept, plus an empty line
     assert pane.records("submitted") == []
     time.sleep(0.6)
     pane.keys("Enter")
