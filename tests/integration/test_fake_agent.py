@@ -238,3 +238,22 @@ def test_die_mid_turn_and_rate_limit(agent: Callable[..., Pane]) -> None:
     screen = limited.wait_screen(r"^› go CANARY-x9$")
     assert screen.count("You've hit your usage limit") == 2  # banner, and the same line as the reply
     assert limited.records("submitted")[0]["text"] == "go CANARY-x9"
+
+
+def test_parser_reassembles_input_split_across_reads() -> None:
+    from dashboard.demo.fake_agent import ESC_TIMEOUT, InputParser
+
+    data = "\x1b[200~a\r\nb\rc é\x1b[201~\r\x1b[A".encode() + "ü\x7f".encode() + b"\x1b"
+    parser = InputParser()
+    events = []
+    for i in range(len(data)):  # worst case: one byte per read
+        events += parser.feed(data[i : i + 1], 0.0)
+    events += parser.flush(ESC_TIMEOUT + 0.01)  # the trailing lone ESC is a key press
+    assert events == [
+        ("paste", "a\nb\nc é"),
+        ("enter", "\r"),
+        ("other", ""),
+        ("text", "ü"),
+        ("backspace", ""),
+        ("esc", ""),
+    ]

@@ -1,0 +1,51 @@
+"""Listing panes in bulk, and the scripted demo's honesty."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from dashboard.adapters.tmux import LocalTmux
+from dashboard.core.model import PaneState
+from dashboard.services.panes import survey
+from tests.integration.conftest import Bench
+
+
+async def test_survey_uses_two_tmux_calls_for_many_panes(bench: Bench) -> None:
+    agents = [bench.agent(f"a{i}", style=("claude", "codex", "gemini")[i % 3]) for i in range(6)]
+    shell = bench.shell("sh")
+    for a in agents:
+        await bench.wait_state(a.pane_id, PaneState.IDLE)
+    host = LocalTmux(socket_name=bench.host.socket_name)
+    views = await survey(host)
+    assert host.calls == 2  # one list-panes, one chained capture of every pane
+    states = {v.pane.pane_id: (v.cls.agent, v.cls.state) for v in views}
+    assert states[shell] == (None, PaneState.SHELL)
+    assert {states[a.pane_id] for a in agents} == {(s, PaneState.IDLE) for s in ("claude", "codex", "gemini")}
+
+
+async def test_survey_survives_a_pane_vanishing(bench: Bench) -> None:
+    """A pane killed between list and capture is dropped, the others still come back."""
+    keep = bench.agent("keep")
+    gone = bench.shell("gone")
+    await bench.wait_state(keep.pane_id, PaneState.IDLE)
+    host = LocalTmux(socket_name=bench.host.socket_name)
+    panes = await host.list_panes()
+    bench.server.cmd("kill-pane", "-t", gone)
+    texts = await host.capture_many([p.pane_id for p in panes])
+    assert texts[gone] is None and texts[keep.pane_id]
+
+
+def test_scripted_demo_is_honest(capsys: pytest.CaptureFixture[str]) -> None:
+    from dashboard.demo.fleet import run_scripted_demo
+
+    code = asyncio.run(run_scripted_demo(as_json=True))
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    truth = {row["target"]: row for row in lines if "agent_received" in row}
+    assert code == 0 and len(truth) == 12
+    for row in truth.values():  # a delivery is claimed exactly when the fake agent got the prompt
+        assert (row["verdict"] in ("submitted", "queued")) == row["agent_received"], row
+    verdicts = {row["verdict"] for row in truth.values()}
+    assert {"submitted", "refused", "stuck-in-composer", "not-received"} <= verdicts

@@ -1,0 +1,64 @@
+"""The SQLite log: schema versioning, pending-first records, clear errors on bad files."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from dashboard.adapters.store import MIGRATIONS, Store, StoreError
+from dashboard.core.model import SendRecord, Verdict
+
+
+async def test_pending_first_then_finished_with_snapshots(tmp_path: Path) -> None:
+    async with Store(tmp_path / "d.db") as store:
+        rec = SendRecord(target="w:1.0", prompt="hello")
+        send_id = await store.begin_send(rec)
+        # a crash here leaves the send visible as pending
+        pending = await store.get(send_id)
+        assert pending is not None and pending.verdict is Verdict.PENDING
+        rec.verdict, rec.evidence, rec.attempts = Verdict.SUBMITTED, ["left-composer"], 1
+        rec.snapshots = {"before": "\x1b[1mold\x1b[0m screen", "after": "new screen"}
+        await store.finish_send(rec)
+    async with Store(tmp_path / "d.db") as store:
+        got = await store.get(send_id)
+        assert got is not None and got.verdict is Verdict.SUBMITTED and got.evidence == ["left-composer"]
+        assert got.snapshots == {"before": "\x1b[1mold\x1b[0m screen", "after": "new screen"}
+        assert [r.id for r in await store.recent(10)] == [send_id]
+
+
+async def test_schema_is_versioned_and_wal(tmp_path: Path) -> None:
+    async with Store(tmp_path / "d.db"):
+        pass
+    db = sqlite3.connect(tmp_path / "d.db")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="newer than this dispatch"):
+        await Store(tmp_path / "d.db").open()
+
+
+async def test_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "d.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="corrupt|cannot be used"):
+        await Store(path).open()
+    assert path.read_bytes().startswith(b"this is not a database")  # never overwritten
+
+
+async def test_locked_database_refuses_begin(tmp_path: Path) -> None:
+    path = tmp_path / "d.db"
+    async with Store(path):
+        pass
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        async with Store(path, busy_timeout_ms=100) as store:
+            with pytest.raises(StoreError, match="locked"):
+                await store.begin_send(SendRecord(target="x", prompt="y"))
+    finally:
+        holder.rollback()
+        holder.close()

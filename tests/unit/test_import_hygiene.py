@@ -1,0 +1,31 @@
+"""The CLI's one-shot commands and the core never import Textual (start-up cost, layering)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.integration.conftest import ROOT
+
+
+def test_cli_and_core_do_not_import_textual() -> None:
+    code = (
+        "import sys, dashboard.cli, dashboard.core.classify, dashboard.services.send, dashboard.services.batch;"
+        "bad = [m for m in sys.modules if m == 'textual' or m.startswith('textual.')];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_core_imports_only_stdlib() -> None:
+    code = (
+        "import sys; before = set(sys.modules);"
+        "import dashboard.core.classify, dashboard.core.verdict, dashboard.core.guard, dashboard.core.timing,"
+        " dashboard.core.diff;"
+        "new = {m.split('.')[0] for m in set(sys.modules) - before};"
+        "third = sorted(m for m in new if m != 'dashboard' and m not in sys.stdlib_module_names);"
+        "print(third); sys.exit(1 if third else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
