@@ -44,7 +44,7 @@ async def test_schema_is_versioned_and_wal(tmp_path: Path) -> None:
 async def test_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "d.db"
     path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(StoreError, match="corrupt|cannot be used"):
+    with pytest.raises(StoreError, match=r"corrupt|cannot be used"):
         await Store(path).open()
     assert path.read_bytes().startswith(b"this is not a database")  # never overwritten
 
