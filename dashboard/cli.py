@@ -16,14 +16,17 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from dashboard import __version__
 from dashboard.adapters.paths import Paths
-from dashboard.adapters.store import Store, StoreError
+from dashboard.adapters.store_errors import StoreError
 from dashboard.adapters.tmux import LocalTmux, TmuxError
 from dashboard.core.model import SendRecord, Verdict
 from dashboard.core.timing import DelayPolicy, TimingError
+
+if TYPE_CHECKING:
+    from dashboard.adapters.store import Store
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_UNDELIVERED, EXIT_HOST = 0, 1, 2, 3, 4, 5
 
@@ -202,6 +205,8 @@ def send_options(args: argparse.Namespace) -> Any:
 
 def open_store() -> Store:
     """The log at DISPATCH_HOME; DISPATCH_DB_BUSY_MS bounds the wait for another writer (3000)."""
+    from dashboard.adapters.store import Store  # aiosqlite only for the commands that use the log
+
     busy = os.environ.get("DISPATCH_DB_BUSY_MS", "").strip()
     try:
         busy_ms = int(busy) if busy else 3000

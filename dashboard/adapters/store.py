@@ -19,11 +19,10 @@ from typing import Any
 
 import aiosqlite
 
+from dashboard.adapters.store_errors import StoreError
 from dashboard.core.model import SendRecord, Verdict
 
-
-class StoreError(RuntimeError):
-    """The log cannot be used (locked, corrupt, unwritable); the message says which and where."""
+__all__ = ["MIGRATIONS", "Store", "StoreError"]
 
 
 MIGRATIONS: tuple[str, ...] = (

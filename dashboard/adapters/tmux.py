@@ -31,14 +31,11 @@ _FIELDS = (
     "pane_width",
     "pane_height",
     "pane_pid",
-    "cursor_x",
-    "cursor_y",
-    "history_size",
-    "pane_title",
-    "pane_current_path",
     "pane_active",
     "window_active",
 )
+# pane_current_path, pane_title and the like are left out: each field is work tmux does for every pane
+# on every refresh (pane_current_command alone reads /proc per pane), and nothing here uses them
 _SEP = "\x1f"
 PANE_FORMAT = _SEP.join(f"#{{{f}}}" for f in _FIELDS)
 DEFAULT_TIMEOUT = 10.0
@@ -266,11 +263,6 @@ def parse_pane_line(line: str) -> PaneInfo | None:
         width=num("pane_width", 80),
         height=num("pane_height", 24),
         pid=num("pane_pid") or None,
-        cursor_x=num("cursor_x"),
-        cursor_y=num("cursor_y"),
-        history_size=num("history_size"),
-        title=f["pane_title"],
-        path=f["pane_current_path"],
         active=f["pane_active"] == "1" and f["window_active"] == "1",
         pane_active=f["pane_active"] == "1",
     )

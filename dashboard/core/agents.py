@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 
 def _rx(*patterns: str) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(p) for p in patterns)
+    # MULTILINE: a marker can be searched in one line or in a whole screen joined by newlines
+    return tuple(re.compile(p, re.MULTILINE) for p in patterns)
 
 
 @dataclass(frozen=True, slots=True)

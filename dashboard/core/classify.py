@@ -75,11 +75,15 @@ def _matches(patterns: tuple[re.Pattern[str], ...], lines: list[str], tag: str) 
 
 def signature_score(profile: AgentProfile, screen: Screen) -> int:
     """How many of a profile's identifying markers the screen shows (composer found counts twice)."""
-    score = sum(1 for p in profile.signatures if any(p.search(line) for line in screen.lines))
+    return _signature_score(profile, screen, "\n".join(screen.lines))
+
+
+def _signature_score(profile: AgentProfile, screen: Screen, text: str) -> int:
+    score = sum(1 for p in profile.signatures if p.search(text))
     if score and find_composer(profile, screen) is not None:
         score += 2
     # a start-up dialog hides the composer and most signatures; its own wording identifies the agent
-    return score + sum(1 for p in profile.dialog if any(p.search(line) for line in screen.lines))
+    return score + sum(1 for p in profile.dialog if p.search(text))
 
 
 def identify(pane: PaneInfo, screen: Screen) -> AgentProfile | None:
@@ -87,9 +91,12 @@ def identify(pane: PaneInfo, screen: Screen) -> AgentProfile | None:
     by_process = profile_for_process(pane.command)
     if by_process is not None:
         return by_process
+    text = "\n".join(screen.lines)
+    if not text.strip():
+        return None
     best, best_score = None, 0
     for profile in PROFILES:
-        score = signature_score(profile, screen)
+        score = _signature_score(profile, screen, text)
         if score > best_score:
             best, best_score = profile, score
     return best if best_score >= 3 else None

@@ -60,11 +60,6 @@ class PaneInfo:
     width: int = 80
     height: int = 24
     pid: int | None = None
-    cursor_x: int = 0
-    cursor_y: int = 0
-    history_size: int = 0
-    title: str = ""
-    path: str = ""
     machine: str = "local"
     active: bool = False
     pane_active: bool = False
