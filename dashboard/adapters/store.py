@@ -115,6 +115,9 @@ class Store:
         except (sqlite3.Error, OSError) as exc:
             await self.close()
             raise StoreError(_explain(exc, self.path)) from None
+        except BaseException:
+            await self.close()  # e.g. a schema newer than this code: never leave the connection open
+            raise
 
     async def close(self) -> None:
         if self._db is not None:
