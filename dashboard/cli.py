@@ -111,9 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", type=int)
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("demo", help="a private tmux server with fake agents; a batch sent to them")
+    p = sub.add_parser("ui", help="the dashboard (also: dispatch with no command)")
+    _server_options(p, top=False)
+    p.add_argument("--interval", type=float, default=1.0, metavar="S", help="refresh interval (1.0)")
+
+    p = sub.add_parser("demo", help="the dashboard on a built-in fleet of fake agents, some misbehaving")
+    p.add_argument("--script", action="store_true", help="no dashboard: send one batch, print verdicts vs truth")
+    p.add_argument("--no-autoplay", action="store_true", help="do not send the opening batch")
     p.add_argument("--keep", action="store_true", help="leave the demo tmux server running")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="with --script: JSON lines")
     return parser
 
 
@@ -121,8 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return EXIT_USAGE
+        args.command, args.interval = "ui", 1.0
     try:
         return asyncio.run(_dispatch(args))
     except UsageError as exc:
@@ -151,6 +156,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
         "log": cmd_log,
         "show": cmd_show,
         "demo": cmd_demo,
+        "ui": cmd_ui,
     }[args.command]
     return await handler(args)
 
@@ -349,11 +355,39 @@ async def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def cmd_demo(args: argparse.Namespace) -> int:
-    from dashboard.demo.fleet import run_scripted_demo
+async def cmd_ui(args: argparse.Namespace) -> int:
+    from dashboard.ui.app import DispatchApp  # Textual only for the dashboard
 
-    code: int = await run_scripted_demo(keep=args.keep, as_json=args.json)
-    return code
+    app = DispatchApp(host_from(args), Paths.from_env().db, refresh_interval=args.interval)
+    code = await app.run_async()
+    return code or 0
+
+
+async def cmd_demo(args: argparse.Namespace) -> int:
+    from dashboard.demo.fleet import DEMO_PROMPT, run_scripted_demo, start_fleet
+
+    if args.script:
+        code: int = await run_scripted_demo(keep=args.keep, as_json=args.json)
+        return code
+    from dashboard.ui.app import DispatchApp  # Textual only for the dashboard
+
+    async def autoplay(app: DispatchApp) -> None:
+        """Open with a batch to every demo pane, so a newcomer sees sends land and failures caught."""
+        await asyncio.sleep(1.5)
+        app.notify("Demo: one prompt to every pane — watch the verdicts land.", title="Dispatch demo")
+        app.query_one("#composer").text = DEMO_PROMPT  # type: ignore[attr-defined]
+        app.dispatch_prompt(sorted(app.statuses, key=lambda p: int(p.lstrip("%"))), DEMO_PROMPT)
+
+    fleet = await start_fleet()
+    try:
+        app = DispatchApp(fleet.host, Paths.from_env().db, on_ready=None if args.no_autoplay else autoplay)
+        result = await app.run_async()
+    finally:
+        if not args.keep:
+            await fleet.stop()
+    if args.keep:
+        print(f"the demo fleet is still running: tmux -L {fleet.socket} attach")
+    return result or 0
 
 
 def human_line(rec: SendRecord) -> str:

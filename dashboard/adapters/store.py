@@ -230,6 +230,18 @@ class Store:
             raise StoreError(_explain(exc, self.path)) from None
         return [_record(r) for r in rows]
 
+    async def latest_by_pane(self, machine: str = "local") -> dict[str, SendRecord]:
+        """The newest send to each pane of a machine (metadata only), for per-pane verdict badges."""
+        sql = (
+            "SELECT * FROM sends WHERE id IN"
+            " (SELECT max(id) FROM sends WHERE machine = ? AND pane_id IS NOT NULL GROUP BY pane_id)"
+        )
+        try:
+            rows = await (await self.db.execute(sql, (machine,))).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(_explain(exc, self.path)) from None
+        return {r["pane_id"]: _record(r) for r in rows}
+
     async def get(self, send_id: int, *, snapshots: bool = True) -> SendRecord | None:
         try:
             row = await (await self.db.execute("SELECT * FROM sends WHERE id = ?", (send_id,))).fetchone()

@@ -51,6 +51,8 @@ class AgentProfile:
     paste_placeholder: re.Pattern[str] | None = None
     picker_chars: str = "/@!#"
     submit_key: str = "Enter"
+    chrome: tuple[re.Pattern[str], ...] = ()
+    """Hint and footer lines that are UI furniture, skipped when picking a pane's last meaningful line."""
     notes: tuple[str, ...] = field(default=())
 
 
@@ -80,6 +82,7 @@ CLAUDE = AgentProfile(
     reset=_RESET,
     paste_placeholder=re.compile(r"\[Pasted text #\d+(?: \+\d+ lines?)?\]"),
     picker_chars="/@!#",
+    chrome=_rx(r"for shortcuts", r"esc to interrupt", r"/effort", r"focus-events", r"paste again to expand", r"Tip:"),
 )
 
 CODEX = AgentProfile(
@@ -116,6 +119,7 @@ CODEX = AgentProfile(
     rate_limit=_rx(r"(?i)usage limit", r"(?i)rate limit", r"(?i)try again at"),
     reset=_RESET,
     picker_chars="/@!",
+    chrome=_rx(r"for shortcuts", r"esc to interrupt", r"^  \S.* · (?:/|~)", r"f2 to view"),
 )
 
 GEMINI = AgentProfile(
@@ -142,6 +146,7 @@ GEMINI = AgentProfile(
     rate_limit=_rx(r"(?i)quota exceeded", r"(?i)rate limit", r"(?i)usage limit", r"(?i)resource.?exhausted"),
     reset=_RESET,
     picker_chars="/@!",
+    chrome=_rx(r"for shortcuts", r"Shift\+Tab", r"workspace \(/directory\)", r"sandbox", r"esc to cancel"),
 )
 
 OPENCODE = AgentProfile(
@@ -163,6 +168,7 @@ OPENCODE = AgentProfile(
     rate_limit=_rx(r"(?i)rate limit", r"(?i)usage limit", r"(?i)quota exceeded"),
     reset=_RESET,
     picker_chars="/@!",
+    chrome=_rx(r"ctrl\+p commands", r"tab agents", r"esc interrupt", r"\$\d+\.\d\d"),
 )
 
 PROFILES: tuple[AgentProfile, ...] = (CLAUDE, CODEX, GEMINI, OPENCODE)

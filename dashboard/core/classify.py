@@ -8,6 +8,7 @@ rather than guessing.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dashboard.core.agents import PROFILES, AgentProfile, profile_for_process
@@ -102,11 +103,11 @@ def identify(pane: PaneInfo, screen: Screen) -> AgentProfile | None:
     return best if best_score >= 3 else None
 
 
-def last_meaningful_line(lines: tuple[str, ...]) -> str:
-    """The lowest line with words in it, for a one-line summary of a pane."""
+def last_meaningful_line(lines: Sequence[str], chrome: tuple[re.Pattern[str], ...] = ()) -> str:
+    """The lowest line with words in it (skipping the agent's hint/footer lines), for a pane summary."""
     for line in reversed(lines):
-        text = line.strip()
-        if sum(ch.isalnum() for ch in text) >= 3:
+        text = " ".join(line.split())
+        if sum(ch.isalnum() for ch in text) >= 3 and not any(p.search(line) for p in chrome):
             return text[:200]
     return ""
 
@@ -128,6 +129,7 @@ def classify_as(profile: AgentProfile, screen: Screen, last: str = "") -> Classi
     """Classify a screen already known to belong to `profile`."""
     lines = list(screen.lines)
     composer = find_composer(profile, screen)
+    last = last_meaningful_line(lines[: composer.start] if composer else lines, profile.chrome) or last
     if composer is not None:
         region = lines[max(0, composer.start - _ABOVE) : composer.start] + lines[composer.end :]
     else:

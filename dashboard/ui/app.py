@@ -1,0 +1,371 @@
+"""The Dispatch dashboard: a live grid of panes, a composer, sends landing in real time, the log.
+
+The app renders survey results and send events, and calls services; tmux and SQLite stay in the
+adapters. Refreshes and sends run as async workers on Textual's own event loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header, Input, Static, TextArea
+
+from dashboard.adapters.store import Store, StoreError
+from dashboard.adapters.tmux import TmuxError, TmuxHost
+from dashboard.core.agents import BY_NAME
+from dashboard.core.guard import check_prompt, check_target, normalise_prompt
+from dashboard.core.model import SendRecord
+from dashboard.services.batch import run_batch
+from dashboard.services.send import SendEvent, SendOptions, send
+from dashboard.services.watch import PaneStatus, PaneWatcher
+from dashboard.ui.messages import DiffRequested, PanesRefreshed, ResendRequested, SendFinished, SendProgress
+from dashboard.ui.screens import DiffScreen, HelpScreen, LogScreen
+from dashboard.ui.styles import css_paths
+from dashboard.ui.widgets import BatchPanel, PaneCard, PaneGrid
+
+STATE_COLOURS = {
+    "state-idle": "#5fd787",
+    "state-working": "#5fafff",
+    "state-stuck": "#d75f00",
+    "state-dialog": "#ffd75f",
+    "state-limited": "#af5fd7",
+    "state-dead": "#870000",
+    "state-shell": "#bcbcbc",
+    "state-unknown": "#585858",
+}
+
+
+class DispatchApp(App[int]):
+    """The operator console over one tmux host."""
+
+    TITLE = "Dispatch"
+    CSS_PATH = css_paths()  # type: ignore[assignment]
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+s", "send", "Send", priority=True),
+        Binding("space", "toggle_select", "Select", show=False),
+        Binding("a", "select_all", "Select all", show=False),
+        Binding("escape", "clear_selection", "Clear", show=False),
+        Binding("c", "compose", "Compose"),
+        Binding("r", "resend_focused", "Re-send"),
+        Binding("R", "resend_failures", "Re-send failures"),
+        Binding("d", "diff_focused", "Diff"),
+        Binding("l", "log", "Log"),
+        Binding("slash", "filter", "Filter"),
+        Binding("t", "toggle_theme", "Theme", show=False),
+        Binding("question_mark", "help", "Help"),
+    ]
+
+    def __init__(
+        self,
+        host: TmuxHost,
+        store_path: Path,
+        *,
+        refresh_interval: float = 1.0,
+        clock: Callable[[], float] = time.time,
+        options: SendOptions | None = None,
+        on_ready: Callable[[DispatchApp], Awaitable[None]] | None = None,
+        live: bool = True,
+    ) -> None:
+        super().__init__()
+        self.host = host
+        self.store_path = store_path
+        self.store = Store(store_path)
+        self.watcher = PaneWatcher(host, clock)
+        self.refresh_interval = refresh_interval
+        self.clock = clock
+        self.options = options or SendOptions()
+        self.on_ready = on_ready
+        self.live = live
+        self.statuses: dict[str, PaneStatus] = {}
+        self.current: PaneCard | None = None
+        self._first_refresh = True
+
+    # ----- layout and lifecycle -------------------------------------------------------------------
+
+    def get_css_variables(self) -> dict[str, str]:
+        """State colours for every stylesheet, matching the badges PaneCard draws."""
+        return {**super().get_css_variables(), **STATE_COLOURS}
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield Input(placeholder="/ filter panes: words, state:idle, agent:claude, session:web", id="filter")
+                yield PaneGrid(self.clock, id="grid")
+            with Vertical(id="side"):
+                yield Static("prompt → focused pane (or the selection)", id="composer-title")
+                yield TextArea(id="composer", soft_wrap=True, show_line_numbers=False)
+                yield Static("ctrl+s send · space select · r re-send · d diff · l log · ? help", id="hints")
+                yield BatchPanel(id="batch")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.sub_title = f"{getattr(self.host, 'describe', lambda: self.host.name)()}"
+        try:
+            await self.store.open()
+        except StoreError as exc:
+            self.exit(1, message=f"dispatch: error: {exc}")
+            return
+        self.refresh_panes()
+        if self.live:
+            self.set_interval(self.refresh_interval, self.refresh_panes)
+            self.set_interval(1.0, self._tick)
+
+    async def on_unmount(self) -> None:
+        await self.store.close()
+
+    def _tick(self) -> None:
+        """Age labels ("idle · 12s") move on between surveys."""
+        for card in self.query_one(PaneGrid).cards.values():
+            card.refresh()
+
+    # ----- refresh ------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="refresh")
+    async def refresh_panes(self) -> None:
+        try:
+            statuses = await self.watcher.refresh()
+            last = await self.store.latest_by_pane(self.host.name)
+        except (TmuxError, StoreError) as exc:
+            self.notify(str(exc), title="refresh failed", severity="error", timeout=4)
+            return
+        self.post_message(PanesRefreshed(statuses, last))
+
+    async def on_panes_refreshed(self, message: PanesRefreshed) -> None:
+        self.statuses = {s.pane_id: s for s in message.statuses}
+        grid = self.query_one(PaneGrid)
+        await grid.update_panes(message.statuses, message.last)
+        counts: dict[str, int] = {}
+        for s in message.statuses:
+            counts[s.state.value] = counts.get(s.state.value, 0) + 1
+        summary = " · ".join(f"{n} {state}" for state, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+        self.title = f"Dispatch — {len(message.statuses)} panes: {summary}" if message.statuses else "Dispatch"
+        if self._first_refresh:
+            self._first_refresh = False
+            cards = grid.visible_cards()
+            if cards and self.current is None:
+                cards[0].focus()
+            if self.on_ready is not None:
+                self.run_worker(self.on_ready(self), group="ready")
+
+    # ----- focus and selection ------------------------------------------------------------------
+
+    def on_descendant_focus(self, event: object) -> None:
+        focused = self.focused
+        if isinstance(focused, PaneCard):
+            self.current = focused
+            self.query_one("#composer-title", Static).update(self._composer_title())
+
+    def _composer_title(self) -> str:
+        selected = self.selected_cards()
+        if selected:
+            return f"prompt → {len(selected)} selected panes (batch)"
+        if self.current is not None and self.current.status is not None:
+            return f"prompt → {self.current.status.view.pane.target} ({self.current.pane_id})"
+        return "prompt → focused pane (or the selection)"
+
+    def selected_cards(self) -> list[PaneCard]:
+        return [c for c in self.query_one(PaneGrid).cards.values() if c.selected]
+
+    def action_toggle_select(self) -> None:
+        if isinstance(self.focused, PaneCard):
+            self.focused.selected = not self.focused.selected
+            self.focused.refresh()
+            self.query_one("#composer-title", Static).update(self._composer_title())
+
+    def action_select_all(self) -> None:
+        for card in self.query_one(PaneGrid).visible_cards():
+            card.selected = True
+            card.refresh()
+        self.query_one("#composer-title", Static).update(self._composer_title())
+
+    def action_clear_selection(self) -> None:
+        if self.focused is not None and self.focused.id in ("composer", "filter"):
+            if self.current is not None:
+                self.current.focus()
+            return
+        for card in self.selected_cards():
+            card.selected = False
+            card.refresh()
+        self.query_one("#composer-title", Static).update(self._composer_title())
+
+    def action_compose(self) -> None:
+        self.query_one("#composer", TextArea).focus()
+
+    def action_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.query_one(PaneGrid).apply_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        cards = self.query_one(PaneGrid).visible_cards()
+        if cards:
+            cards[0].focus()
+
+    def on_key(self, event: object) -> None:
+        key = getattr(event, "key", "")
+        if key == "enter" and isinstance(self.focused, PaneCard):
+            self.action_compose()
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_log(self) -> None:
+        self.push_screen(LogScreen())
+
+    # ----- sending ------------------------------------------------------------------------------
+
+    def action_send(self) -> None:
+        prompt = self.query_one("#composer", TextArea).text
+        cards = self.selected_cards() or ([self.current] if self.current is not None else [])
+        if not cards:
+            self.notify("no pane focused or selected", severity="warning")
+            return
+        refusal = check_prompt(normalise_prompt(prompt), self.options.max_bytes)
+        if refusal is not None:
+            self.notify(refusal.reason, title="not sent", severity="warning")
+            return
+        # the guard's view of what we can see now, shown before anything is sent (the pipeline
+        # checks again on a fresh screen and records its own verdict)
+        warnings = []
+        for card in cards:
+            st = self.statuses.get(card.pane_id)
+            if st is None:
+                continue
+            cls = st.view.cls
+            r = check_target(st.view.pane, cls, BY_NAME.get(cls.agent or ""), prompt, raw=self.options.raw)
+            if r is not None:
+                warnings.append(f"{st.view.pane.target}: {r.reason}")
+        if warnings:
+            self.notify("\n".join(warnings[:6]), title=f"{len(warnings)} will be refused", severity="warning")
+        self.dispatch_prompt([c.pane_id for c in cards], prompt)
+
+    def _label(self, pane_id: str) -> str:
+        st = self.statuses.get(pane_id)
+        return f"{st.view.pane.target} {pane_id}" if st else pane_id
+
+    @work(group="send")
+    async def dispatch_prompt(self, pane_ids: list[str], prompt: str, resend_of: int | None = None) -> None:
+        """Send one prompt to each pane (a batch when more than one), reporting every step."""
+        panel = self.query_one(BatchPanel)
+        title = (
+            f"re-send of #{resend_of}" if resend_of else (f"batch → {len(pane_ids)}" if len(pane_ids) > 1 else "send")
+        )
+        panel.start([(p, self._label(p)) for p in pane_ids], title)
+
+        def on_event(ev: SendEvent) -> None:
+            self.post_message(SendProgress(ev, ev.target if ev.target.startswith("%") else None))
+
+        try:
+            if len(pane_ids) == 1:
+                rec = await send(
+                    self.host,
+                    self.store,
+                    pane_ids[0],
+                    prompt,
+                    self.options,
+                    on_event=self._tagged(pane_ids[0]),
+                    resend_of=resend_of,
+                )
+                self.post_message(SendFinished(rec))
+            else:
+                async for rec in run_batch(self.host, self.store, pane_ids, prompt, self.options, on_event=on_event):
+                    self.post_message(SendFinished(rec))
+        except StoreError as exc:
+            self.notify(f"{exc} (nothing was sent)", title="log unavailable", severity="error")
+        self.refresh_panes()
+
+    def _tagged(self, pane_id: str) -> Callable[[SendEvent], None]:
+        def handler(ev: SendEvent) -> None:
+            self.post_message(SendProgress(ev, pane_id))
+
+        return handler
+
+    def on_send_progress(self, message: SendProgress) -> None:
+        ev = message.event
+        pane_id = message.pane_id or self._pane_of(ev.target)
+        if pane_id is None:
+            return
+        card = self.query_one(PaneGrid).cards.get(pane_id)
+        phase = "" if ev.phase == "done" else ev.phase
+        if card is not None:
+            card.progress = phase
+            card.refresh()
+        if phase:
+            self.query_one(BatchPanel).progress(pane_id, phase)
+
+    def _pane_of(self, target: str) -> str | None:
+        for pid, st in self.statuses.items():
+            if target in (pid, st.view.pane.target):
+                return pid
+        return None
+
+    def on_send_finished(self, message: SendFinished) -> None:
+        rec = message.record
+        pane_id = rec.pane_id or self._pane_of(rec.target) or rec.target
+        self.query_one(BatchPanel).finish(str(rec.options.get("target_arg", pane_id)), rec)
+        card = self.query_one(PaneGrid).cards.get(pane_id)
+        if card is not None:
+            card.progress = ""
+            card.last = rec
+            card.refresh()
+        if not rec.verdict.delivered:
+            self.notify(f"{rec.target}: {rec.verdict.value} — {rec.reason}", severity="warning", timeout=4)
+
+    # ----- re-send and diff ---------------------------------------------------------------------
+
+    def action_resend_focused(self) -> None:
+        card = self.current
+        rec = card.failed_send if card is not None else None
+        if rec is None:
+            self.notify("the focused pane has no failed delivery to re-send", severity="information")
+            return
+        self.resend(rec)
+
+    def action_resend_failures(self) -> None:
+        failures = self.query_one(BatchPanel).failures()
+        if not failures:
+            self.notify("no failures in the last batch", severity="information")
+            return
+        panes = [r.pane_id for r in failures if r.pane_id]
+        self.dispatch_prompt(panes, failures[0].prompt, resend_of=failures[0].id)
+
+    def resend(self, rec: SendRecord) -> None:
+        if not rec.pane_id:
+            self.notify(f"send #{rec.id} never reached a pane; nothing to re-send to", severity="warning")
+            return
+        self.dispatch_prompt([rec.pane_id], rec.prompt, resend_of=rec.id)
+
+    def on_resend_requested(self, message: ResendRequested) -> None:
+        self.resend(message.record)
+
+    def action_diff_focused(self) -> None:
+        card = self.current
+        if card is None or card.last is None or card.last.id is None:
+            self.notify("no send to this pane yet", severity="information")
+            return
+        self.open_diff(card.last.id)
+
+    def on_diff_requested(self, message: DiffRequested) -> None:
+        self.open_diff(message.send_id)
+
+    @work(group="diff")
+    async def open_diff(self, send_id: int) -> None:
+        rec = await self.store.get(send_id)
+        if rec is None:
+            self.notify(f"no send #{send_id} in the log", severity="warning")
+            return
+        await self.push_screen(DiffScreen(rec))

@@ -1,0 +1,7 @@
+"""Screens beyond the main grid: the send log, one send's diff, help."""
+
+from dashboard.ui.screens.diff import DiffScreen
+from dashboard.ui.screens.help import HelpScreen
+from dashboard.ui.screens.log import LogScreen
+
+__all__ = ["DiffScreen", "HelpScreen", "LogScreen"]

@@ -1,0 +1,43 @@
+"""`?`: what every key does."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# Dispatch — keys
+
+| key | does |
+|---|---|
+| arrows, tab | move between pane cards |
+| space | select / unselect the focused pane (a batch goes to every selected pane) |
+| a / escape | select every visible pane / clear the selection |
+| c or enter | write a prompt in the composer |
+| ctrl+s | send the prompt: to the selected panes, else to the focused pane |
+| r | re-send the focused pane's last failed delivery (verified again) |
+| R | re-send every failure of the last batch |
+| d | before/after diff of the focused pane's last send |
+| l | the send log (enter: diff, r: re-send, / filter) |
+| / | filter panes: words, `state:idle`, `agent:claude`, `session:web`, `verdict:stuck` |
+| t | light / dark theme |
+| ctrl+p | command palette |
+| q | quit |
+
+A send is **submitted** only on evidence read from the pane after Enter: the agent's working indicator, or
+the prompt leaving the composer and appearing as submitted input. Anything else is named — stuck in composer,
+not received, unrecognised, refused — and its before/after screens are kept in the log.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    """Key reference over the current screen."""
+
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Markdown(HELP)

@@ -1,0 +1,69 @@
+"""The sends panel: each target of the current batch, its phase as it lands, then its verdict."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.text import Text
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from dashboard.core.model import SendRecord
+from dashboard.ui.widgets.pane_card import PHASE_LABEL, VERDICT_STYLE
+
+
+class BatchPanel(Vertical):
+    """A table of the last batch (or single send); failures stand out and can be re-sent."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.records: dict[str, SendRecord] = {}
+        self.batch_id: int | None = None
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static("no batch yet — select panes with space, write a prompt, ctrl+s", id="batch-summary")
+        table: DataTable[Text] = DataTable(id="batch-table", cursor_type="row", zebra_stripes=True)
+        table.add_column("target", key="target")
+        table.add_column("status", key="status", width=18)
+        table.add_column("#", key="#", width=5)
+        yield table
+
+    def start(self, targets: list[tuple[str, str]], title: str) -> None:
+        """A new batch: one row per (key, label) target, all queued."""
+        table = self.query_one(DataTable)
+        table.clear()
+        self.records.clear()
+        self.batch_id = None
+        for key, label in targets:
+            table.add_row(Text(label), Text("queued", style="dim"), Text(""), key=key)
+        self._title = title
+        self._summarise()
+
+    def progress(self, key: str, phase: str) -> None:
+        table = self.query_one(DataTable)
+        if key in table.rows:
+            table.update_cell(key, "status", Text(PHASE_LABEL.get(phase, phase), style="cyan"), update_width=False)
+
+    def finish(self, key: str, rec: SendRecord) -> None:
+        table = self.query_one(DataTable)
+        self.records[key] = rec
+        self.batch_id = rec.batch or self.batch_id
+        if key in table.rows:
+            v = rec.verdict.value
+            table.update_cell(key, "status", Text(v, style=VERDICT_STYLE.get(v, "")), update_width=False)
+            table.update_cell(key, "#", Text(str(rec.id)), update_width=False)
+        self._summarise()
+
+    def failures(self) -> list[SendRecord]:
+        return [r for r in self.records.values() if r.verdict.undelivered or r.verdict.value == "error"]
+
+    def _summarise(self) -> None:
+        table = self.query_one(DataTable)
+        counts = Counter(r.verdict.value for r in self.records.values())
+        done = sum(counts.values())
+        text = Text(f"{getattr(self, '_title', 'batch')}  {done}/{table.row_count} done", style="bold")
+        for verdict, n in counts.most_common():
+            text.append(f"  {n} {verdict}", style=VERDICT_STYLE.get(verdict, ""))
+        if self.failures():
+            text.append("  — R re-sends the failures", style="bold #ff8700")
+        self.query_one("#batch-summary", Static).update(text)

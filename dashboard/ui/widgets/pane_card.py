@@ -1,0 +1,143 @@
+"""One pane of the fleet: target, agent, state badge, time in state, last line, last verdict."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from dashboard.core.model import PaneState, SendRecord, Verdict
+from dashboard.services.watch import PaneStatus
+
+STATE_STYLE: dict[str, str] = {
+    "idle": "bold black on #5fd787",
+    "working": "bold black on #5fafff",
+    "stuck-in-composer": "bold white on #d75f00",
+    "dialog": "bold black on #ffd75f",
+    "rate-limited": "bold white on #af5fd7",
+    "dead": "bold white on #870000",
+    "shell": "bold black on #bcbcbc",
+    "unknown": "bold white on #585858",
+}
+VERDICT_STYLE: dict[str, str] = {
+    "submitted": "bold green",
+    "queued": "bold cyan",
+    "stuck-in-composer": "bold #ff8700",
+    "not-received": "bold red",
+    "unrecognised": "bold red",
+    "refused": "bold yellow",
+    "error": "bold red",
+    "pending": "dim",
+}
+PHASE_LABEL = {
+    "inspecting": "inspecting…",
+    "waiting-idle": "waiting for idle…",
+    "pasting": "pasting…",
+    "waiting": "waiting…",
+    "submitting": "submitting…",
+    "retrying": "retrying Enter…",
+    "verifying": "verifying…",
+}
+
+
+def ago(seconds: float) -> str:
+    """A short human duration: 4s, 3m, 2h."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}"
+
+
+class PaneCard(Widget, can_focus=True):
+    """A focusable card; selection (space) makes it part of the next batch."""
+
+    status: reactive[PaneStatus | None] = reactive(None, layout=False)
+    """The pane's latest survey, with when it entered its state."""
+    last: reactive[SendRecord | None] = reactive(None)
+    """The newest send to this pane, from the log."""
+    progress: reactive[str] = reactive("")
+    """Phase of a send in flight to this pane ("" when none)."""
+    selected: reactive[bool] = reactive(False)
+    """Part of the current multi-selection."""
+
+    def __init__(self, pane_id: str, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(id=f"pane-{pane_id.lstrip('%')}", classes="pane-card")
+        self.pane_id = pane_id
+        self.clock = clock
+
+    def watch_status(self, status: PaneStatus | None) -> None:
+        for state in PaneState:
+            self.set_class(status is not None and status.state is state, f"-{state.value}")
+
+    def watch_selected(self, selected: bool) -> None:
+        self.set_class(selected, "-selected")
+
+    def watch_last(self, last: SendRecord | None) -> None:
+        failed = last is not None and not last.verdict.delivered and last.verdict is not Verdict.PENDING
+        self.set_class(failed, "-failed")
+
+    @property
+    def failed_send(self) -> SendRecord | None:
+        """The last send when it did not deliver (what `r` re-sends)."""
+        if self.last is not None and (self.last.verdict.undelivered or self.last.verdict is Verdict.ERROR):
+            return self.last
+        return None
+
+    def render(self) -> Text:
+        width = max(10, self.size.width - 2)
+        st = self.status
+        if st is None:
+            return Text(self.pane_id)
+        pane, cls = st.view.pane, st.view.cls
+        head = Text(f"{'◉ ' if self.selected else ''}{pane.target}", style="bold")
+        head.append(f"  {pane.pane_id}", style="dim")
+        state = Text(f" {cls.state.value} ", style=STATE_STYLE.get(cls.state.value, ""))
+        state.append(f" {cls.agent or pane.command or '-'}", style="italic")
+        state.append(f" · {ago(self.clock() - st.since)}", style="dim")
+        if cls.reset:
+            state.append(f" · resets {cls.reset}", style="dim")
+        detail = cls.composer if cls.composer else cls.last_line
+        body = Text(" ".join(" ⏎ ".join((detail or "").splitlines()).split()) or " ")
+        body.stylize("" if cls.composer else "dim")
+        if cls.composer:
+            body = Text("✎ ", style="bold #ff8700") + body
+        if self.progress:
+            foot = Text(f"▸ {PHASE_LABEL.get(self.progress, self.progress)}", style="bold cyan")
+        elif self.last is not None:
+            v = self.last.verdict.value
+            sign = "✓" if self.last.verdict.delivered else ("·" if v == "pending" else "✗")
+            foot = Text(f"{sign} {v}", style=VERDICT_STYLE.get(v, ""))
+            foot.append(f"  #{self.last.id} · {ago(self.clock() - self.last.created)} ago", style="dim")
+        else:
+            foot = Text("no sends yet", style="dim")
+        lines = [head, state, body, foot]
+        for line in lines:
+            line.truncate(width, overflow="ellipsis")
+        return Text("\n").join(lines)
+
+    def matches(self, query: str) -> bool:
+        """Filter: words must all match; `state:x`, `agent:x`, `session:x` match those fields."""
+        st = self.status
+        if st is None:
+            return True
+        pane, cls = st.view.pane, st.view.cls
+        fields = {
+            "state": cls.state.value,
+            "agent": cls.agent or "",
+            "session": pane.session,
+            "verdict": self.last.verdict.value if self.last else "",
+        }
+        hay = " ".join([pane.target, pane.pane_id, pane.command, *fields.values(), cls.composer or "", cls.last_line])
+        for word in query.lower().split():
+            key, sep, value = word.partition(":")
+            if sep and key in fields:
+                if not fields[key].lower().startswith(value):
+                    return False
+            elif word not in hay.lower():
+                return False
+        return True

@@ -1,0 +1,248 @@
+"""The verified send against the REAL agent CLIs (Claude Code, Codex, Gemini CLI, opencode).
+
+Uses the offline kit in ../shared/agents/kit (see its README): each agent runs in tmux inside a
+network namespace that only has loopback, talking to the kit's fake model server. The server's
+request log is the ground truth: a prompt counts as submitted only when a *main* request (one
+that carries tools) arrives whose last user message contains the canary.
+
+Runs only where the kit is set up (`kit/setup.sh`, as root): otherwise every test is skipped with
+the reason. Each agent gets its own tmux socket, stopped with `kit/stop.sh SOCKET` afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dashboard.adapters.store import Store
+from dashboard.adapters.tmux import LocalTmux
+from dashboard.core.classify import classify
+from dashboard.core.model import Classification, PaneState, Verdict
+from dashboard.core.screen import parse_capture
+from dashboard.services.send import SendOptions, send
+
+pytestmark = pytest.mark.realagents
+
+KIT = Path(__file__).resolve().parents[3] / "shared" / "agents" / "kit"
+STATE = Path(os.environ.get("AGENTBENCH_DIR") or Path(os.environ.get("TMPDIR") or "/tmp") / "agentbench")
+AGENTS = ("claude", "codex", "gemini", "opencode")
+
+START_TIMEOUT = 90.0  # opencode can show a blank screen for ~20 s on its first start
+LOG_TIMEOUT = 30.0  # opencode's first prompt can take ~10 s to reach the server
+TURN_TIMEOUT = 45.0  # the fake turn is BENCH_DELAY seconds (6 when someone else started the server)
+OPTS = SendOptions(verify_ms=8000)
+MULTI = (
+    "Review the parser module and list every place where tokens lose their source span while lexing.\n"
+    "Then summarise which of those places would need new tests, grouped by the kind of token involved.\n"
+    "Estimate how long each change would take a single developer, in hours, and say what could break.\n"
+    "Do not change any files in this turn; reply with exactly {canary} and nothing else at all."
+)
+
+
+def _kit_problem() -> str | None:
+    """Why the kit cannot run here, or None when it can."""
+    if not (KIT / "launch.sh").is_file() or not (KIT / "stop.sh").is_file():
+        return f"agent kit not found at {KIT}"
+    if os.geteuid() != 0:
+        return "the agent kit needs root (network namespace for offline agents)"
+    if shutil.which("ip") is None:
+        return "`ip` (iproute2) is not installed: no network namespace for the agents"
+    try:
+        probe = subprocess.run(["ip", "netns", "list"], capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"`ip netns` is unavailable: {exc}"
+    if probe.returncode != 0:
+        return f"`ip netns` is unavailable: {probe.stderr.decode(errors='replace').strip()}"
+    if shutil.which("tmux") is None:
+        return "tmux is not installed"
+    if not (STATE / "rc" / "common.rc").is_file():
+        return f"agent kit not set up in {STATE} (run {KIT}/setup.sh)"
+    return None
+
+
+def _agent_problem(agent: str) -> str | None:
+    binary = STATE / "node" / "node_modules" / ".bin" / agent
+    if not binary.exists():
+        return f"{agent} is not installed in the kit ({binary} missing; BENCH_AGENTS={agent} {KIT}/setup.sh)"
+    if not (STATE / "rc" / f"{agent}.rc").is_file():
+        return f"{agent} has no rc file in {STATE}/rc (re-run {KIT}/setup.sh)"
+    return None
+
+
+def _port(agent: str) -> int:
+    rc = (STATE / "rc" / f"{agent}.rc").read_text()
+    m = re.search(r"^export BENCH_PORT=(\d+)", rc, re.MULTILINE)
+    assert m, f"no BENCH_PORT in {agent}.rc"
+    return int(m.group(1))
+
+
+@dataclass
+class RealAgent:
+    """One real agent CLI in its own tmux server, and its fake model server's request log."""
+
+    name: str
+    socket: str
+    log: Path
+    host: LocalTmux
+    pane_id: str = ""
+
+    def log_offset(self) -> int:
+        return self.log.stat().st_size if self.log.exists() else 0
+
+    def requests(self, offset: int) -> list[dict[str, Any]]:
+        if not self.log.exists():
+            return []
+        with self.log.open("rb") as f:
+            f.seek(offset)
+            data = f.read().decode(errors="replace")
+        rows = []
+        for line in data.splitlines():
+            try:
+                rows.append(json.loads(line))
+            except ValueError:  # a line still being written
+                continue
+        return rows
+
+    async def wait_submitted(self, canary: str, offset: int, timeout: float = LOG_TIMEOUT) -> dict[str, Any]:
+        """The main request carrying the canary (side requests such as titles quote it too: ignored)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            hits = [r for r in self.requests(offset) if r.get("main") is True and canary in r.get("user", "")]
+            if hits:
+                return hits[0]
+            await asyncio.sleep(0.25)
+        seen = [(r.get("n"), r.get("main"), str(r.get("user", ""))[-80:]) for r in self.requests(offset)]
+        raise AssertionError(f"{self.name}: no main request with {canary} within {timeout:g}s; log: {seen}")
+
+    async def look(self) -> Classification:
+        pane = next(p for p in await self.host.list_panes() if p.pane_id == self.pane_id)
+        screen = parse_capture(await self.host.capture(self.pane_id), height=pane.height)
+        return classify(pane, screen)
+
+    async def wait_state(self, state: PaneState, timeout: float, settle: int = 3) -> Classification:
+        """Wait until the pane classifies as this agent in `state` on `settle` looks in a row."""
+        deadline = time.monotonic() + timeout
+        streak, cls = 0, None
+        while time.monotonic() < deadline:
+            cls = await self.look()
+            streak = streak + 1 if (cls.agent == self.name and cls.state is state) else 0
+            if streak >= settle:
+                return cls
+            await asyncio.sleep(0.3)
+        raise AssertionError(f"{self.name} did not become {state} in {timeout:g}s: {cls}\n{self.screen()}")
+
+    def screen(self) -> str:
+        out = subprocess.run(
+            ["tmux", "-L", self.socket, "capture-pane", "-p", "-t", self.pane_id or "0"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return out.stdout
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "send-keys", "-t", self.pane_id, *keys], check=True, timeout=10)
+
+
+def _kit(script: str, *args: str, log: Path) -> None:
+    """Run a kit script with output to a file (the fake server it may start must not hold our pipes)."""
+    env = {**os.environ, "AGENTBENCH_DIR": str(STATE), "BENCH_DELAY": os.environ.get("BENCH_DELAY", "3")}
+    with log.open("ab") as out:
+        proc = subprocess.run([str(KIT / script), *args], stdout=out, stderr=subprocess.STDOUT, env=env, timeout=120)
+    if proc.returncode != 0:
+        raise AssertionError(f"{script} {' '.join(args)} exited {proc.returncode}:\n{log.read_text()[-2000:]}")
+
+
+def _stop(socket: str, log: Path) -> None:
+    """kit/stop.sh SOCKET, then remove the socket file a server killed inside the namespace leaves behind."""
+    try:
+        _kit("stop.sh", socket, log=log)
+    finally:
+        path = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}" / socket
+        alive = subprocess.run(["tmux", "-L", socket, "list-sessions"], capture_output=True, timeout=10).returncode == 0
+        if path.is_socket() and not alive:
+            path.unlink(missing_ok=True)
+
+
+@pytest.fixture(params=AGENTS)
+def real_agent(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RealAgent]:
+    """A real agent CLI launched by the kit on a unique tmux socket; stopped again by kit/stop.sh."""
+    name: str = request.param
+    problem = _kit_problem() or _agent_problem(name)
+    if problem:
+        pytest.skip(problem)
+    socket = f"dispatch-rt-{name}-{os.getpid()}-{secrets.token_hex(3)}"
+    out = tmp_path / "kit.log"
+    request.addfinalizer(lambda: _stop(socket, out))
+    _kit("launch.sh", name, socket, name, log=out)
+    agent = RealAgent(name, socket, STATE / "logs" / f"fake_{_port(name)}.jsonl", LocalTmux(socket_name=socket))
+    listed = subprocess.run(
+        ["tmux", "-L", socket, "display-message", "-p", "-t", f"{name}:", "#{pane_id}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+    )
+    agent.pane_id = listed.stdout.strip()
+    yield agent
+
+
+def _canary(agent: str) -> str:
+    return f"CANARY-{agent}{secrets.token_hex(4)}"
+
+
+async def _send_and_prove(agent: RealAgent, store: Store, prompt: str, canary: str) -> None:
+    await agent.wait_state(PaneState.IDLE, START_TIMEOUT)
+    offset = agent.log_offset()
+    rec = await send(agent.host, store, agent.pane_id, prompt, OPTS)
+    assert rec.agent == agent.name and rec.state_before == "idle", (rec.agent, rec.state_before)
+    assert rec.verdict is Verdict.SUBMITTED, (rec.reason, rec.evidence, agent.screen())
+    hit = await agent.wait_submitted(canary, offset)
+    assert hit["path"].split("?")[0].endswith(("/messages", "/responses", "streamGenerateContent")), hit["path"]
+    # the whole prompt arrived, not a prefix of it
+    assert prompt.splitlines()[0] in hit["user"] or len(hit["user"]) >= 6000, hit["user"][-300:]
+    # the turn ends and the classifier sees the agent idle again, with the reply on screen
+    await agent.wait_state(PaneState.IDLE, TURN_TIMEOUT)
+    stored = await store.get(rec.id or 0)
+    assert stored is not None and stored.verdict is Verdict.SUBMITTED
+
+
+async def test_real_agent_send(real_agent: RealAgent, store: Store) -> None:
+    """One launch per agent (so xdist never starts the same agent twice): guard, one line, four lines."""
+    await _operator_text_is_refused_and_kept(real_agent, store)
+    canary = _canary(real_agent.name)
+    await _send_and_prove(real_agent, store, f"reply with exactly {canary}", canary)
+    # ~400 chars: Claude shows this paste as `[Pasted text #1 +3 lines]`, opencode as `[Pasted ~4 lines]`
+    canary = _canary(real_agent.name)
+    await _send_and_prove(real_agent, store, MULTI.format(canary=canary), canary)
+
+
+async def _operator_text_is_refused_and_kept(agent: RealAgent, store: Store) -> None:
+    """Text the operator typed is never merged with or cleared for a dispatched prompt."""
+    await agent.wait_state(PaneState.IDLE, START_TIMEOUT)
+    offset = agent.log_offset()
+    agent.keys("-l", "operator note")
+    try:
+        cls = await agent.wait_state(PaneState.STUCK, 10, settle=1)
+        assert cls.composer == "operator note"
+        rec = await send(agent.host, store, agent.pane_id, f"reply with exactly {_canary('x')}", OPTS)
+        assert rec.verdict is Verdict.REFUSED and rec.evidence == ["guard:composer-busy"], (rec.reason, rec.evidence)
+        assert "operator note" in rec.reason
+        await asyncio.sleep(0.5)
+        assert (await agent.look()).composer == "operator note", agent.screen()
+    finally:
+        agent.keys("C-u")
+    await agent.wait_state(PaneState.IDLE, 10)
+    assert not [r for r in agent.requests(offset) if r.get("main")], "nothing may reach the model"
