@@ -2,7 +2,7 @@
 
 A send is inserted as `pending` before anything touches the pane and completed afterwards, so a
 crash mid-send leaves a visible record, and a locked database stops the send before it starts.
-Snapshots are zlib-compressed (a 200x50 screen with scrollback is ~19 KB raw, ~2 KB compressed).
+Snapshots are zlib-compressed (a send's three snapshots, ~24 KB raw with scrollback, take ~6 KB).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import sqlite3
 import time
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -86,6 +86,8 @@ class Store:
         self._db: aiosqlite.Connection | None = None
         # one connection serves every concurrent send of a batch; SQLite transactions must not nest
         self._lock = asyncio.Lock()
+        self._writes: list[tuple[Callable[[aiosqlite.Connection], Awaitable[None]], asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Store:
         await self.open()
@@ -163,10 +165,43 @@ class Store:
         async with self.transaction() as db:
             await db.execute("UPDATE batches SET finished = ? WHERE id = ?", (time.time(), batch))
 
+    async def _write(self, op: Callable[[aiosqlite.Connection], Awaitable[None]]) -> None:
+        """Run `op` in a transaction shared with every write queued in the same loop tick.
+
+        A batch's sends begin and finish together; one transaction for all of them replaces a
+        hundred lock round trips (and a hundred fsyncs).
+        """
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        self._writes.append((op, fut))
+        if len(self._writes) == 1:
+            self._flusher = loop.create_task(self._flush_writes())
+        await fut
+
+    async def _flush_writes(self) -> None:
+        await asyncio.sleep(0)  # let the rest of this tick's writers queue up
+        batch, self._writes = self._writes, []
+        try:
+            async with self.transaction() as db:
+                for op, _ in batch:
+                    await op(db)
+        except BaseException as exc:
+            err = exc if isinstance(exc, StoreError) else StoreError(_explain(exc, self.path))
+            for _, fut in batch:
+                if not fut.done():
+                    fut.set_exception(err)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for _, fut in batch:
+            if not fut.done():
+                fut.set_result(None)
+
     async def begin_send(self, rec: SendRecord) -> int:
         """Insert the send as pending (the lock check happens here, before the pane is touched)."""
         rec.created = rec.created or time.time()
-        async with self.transaction() as db:
+
+        async def op(db: aiosqlite.Connection) -> None:
             cur = await db.execute(
                 "INSERT INTO sends (batch, created, machine, target, pane_id, prompt, verdict, options, resend_of)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -182,16 +217,20 @@ class Store:
                     rec.resend_of,
                 ),
             )
-            assert cur.lastrowid is not None
             rec.id = cur.lastrowid
-            return rec.id
+
+        await self._write(op)
+        assert rec.id is not None
+        return rec.id
 
     async def finish_send(self, rec: SendRecord) -> None:
-        """Write the outcome and every snapshot in one transaction."""
+        """Write the outcome and every snapshot (compressed) in one transaction."""
         if rec.id is None:
             await self.begin_send(rec)
         now = time.time()
-        async with self.transaction() as db:
+        packed = [(rec.id, phase, now, _pack(text)) for phase, text in rec.snapshots.items()]
+
+        async def op(db: aiosqlite.Connection) -> None:
             await db.execute(
                 "UPDATE sends SET finished=?, target=?, pane_id=?, agent=?, state_before=?, delay_ms=?, attempts=?,"
                 " verdict=?, evidence=?, reason=?, elapsed_ms=?, timings=? WHERE id=?",
@@ -212,9 +251,10 @@ class Store:
                 ),
             )
             await db.executemany(
-                "INSERT OR REPLACE INTO snapshots (send, phase, taken, data) VALUES (?, ?, ?, ?)",
-                [(rec.id, phase, now, _pack(text)) for phase, text in rec.snapshots.items()],
+                "INSERT OR REPLACE INTO snapshots (send, phase, taken, data) VALUES (?, ?, ?, ?)", packed
             )
+
+        await self._write(op)
 
     async def recent(self, limit: int = 50, *, batch: int | None = None) -> list[SendRecord]:
         sql = "SELECT * FROM sends"

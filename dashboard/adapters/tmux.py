@@ -39,10 +39,18 @@ _FIELDS = (
 _SEP = "\x1f"
 PANE_FORMAT = _SEP.join(f"#{{{f}}}" for f in _FIELDS)
 DEFAULT_TIMEOUT = 10.0
+_CHAIN_BYTES = 12_000
 
 
 class TmuxError(RuntimeError):
-    """A tmux command failed; the message is tmux's own one-line complaint."""
+    """A tmux command failed; the message is tmux's own one-line complaint.
+
+    `stdout` keeps what a failed chain printed before it stopped.
+    """
+
+    def __init__(self, message: str, stdout: str = "") -> None:
+        super().__init__(message)
+        self.stdout = stdout
 
 
 class NoServer(TmuxError):
@@ -89,6 +97,7 @@ class LocalTmux:
     _pending: list[_Pending] = field(default_factory=list)
     _flush_scheduled: bool = False
     _tasks: set[asyncio.Future[None]] = field(default_factory=set)
+    _commands: list[tuple[list[str], asyncio.Future[None]]] = field(default_factory=list)
 
     @property
     def server_args(self) -> list[str]:
@@ -129,7 +138,7 @@ class LocalTmux:
             msg = err.decode(errors="replace").strip() or f"tmux {args[0]} exited {proc.returncode}"
             if "no server running" in msg or "error connecting to" in msg or "No such file" in msg:
                 raise NoServer(f"no tmux server is running ({self.describe()})")
-            raise TmuxError(msg.splitlines()[-1])
+            raise TmuxError(msg.splitlines()[-1], stdout=out.decode(errors="replace"))
         return out.decode(errors="replace")
 
     async def list_panes(self) -> list[PaneInfo]:
@@ -166,24 +175,37 @@ class LocalTmux:
 
     async def _flush(self) -> None:
         batch, self._pending, self._flush_scheduled = self._pending, [], False
-        if not batch:
-            return
+        # tmux refuses a command line over ~16 KB ("command too long"): split into chains that fit
+        chunk: list[_Pending] = []
+        size = 0
+        for req in batch:
+            cost = 2 * len(req.pane_id) + 60
+            if chunk and size + cost > _CHAIN_BYTES:
+                self._spawn(self._capture_chain(chunk))
+                chunk, size = [], 0
+            chunk.append(req)
+            size += cost
+        if chunk:
+            await self._capture_chain(chunk)
+
+    async def _capture_chain(self, batch: list[_Pending]) -> None:
         token = secrets.token_hex(6)
         args: list[str] = []
         for i, req in enumerate(batch):
             if args:
                 args.append(";")
-            args += ["display-message", "-p", "-t", req.pane_id, f"\x1e{token} {i}"]
-            args += [";", "capture-pane", "-p", "-e", "-t", req.pane_id]
+            args += ["capture-pane", "-p", "-e", "-t", req.pane_id]
             if req.history:
                 args += ["-S", str(-req.history)]
+            # an end marker after each capture proves it completed (a chain stops at its first failure)
+            args += [";", "display-message", "-p", f"\x1e{token} {i}"]
         error: BaseException | None = None
         try:
             out = await self.run(*args)
         except TmuxError as exc:
-            # a chain stops at the first failing command (a pane that vanished): the ones before it
-            # are lost with the error, so ask each pane again on its own
-            out, error = "", exc
+            # a chain stops at the first failing command (a pane that vanished): keep what came
+            # before it, and ask the panes after it again on their own
+            out, error = exc.stdout, exc
         parts = _split_chain(out, token)
         for i, req in enumerate(batch):
             if req.future.done():
@@ -234,7 +256,39 @@ class LocalTmux:
         )
 
     async def send_keys(self, pane_id: str, *keys: str) -> None:
-        await self.run("send-keys", "-t", pane_id, *keys)
+        # many panes submitting in the same tick (a batch) share one tmux process
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        self._commands.append((["send-keys", "-t", pane_id, *keys], fut))
+        if len(self._commands) == 1:
+            loop.call_soon(self._spawn, self._flush_commands())
+        await fut
+
+    async def _flush_commands(self) -> None:
+        batch, self._commands = self._commands, []
+        token = secrets.token_hex(6)
+        args: list[str] = []
+        for i, (argv, _) in enumerate(batch):
+            # the marker after each command proves it ran: a chain stops at its first failure,
+            # and a key must never be pressed twice by a retry
+            args += [*(";" if args else ()), *argv, ";", "display-message", "-p", f"\x1e{token} {i}"]
+        try:
+            out = await self.run(*args)
+            error: TmuxError | None = None
+        except TmuxError as exc:
+            out, error = exc.stdout, exc
+        ran = set(_split_chain(out, token))
+        for i, (argv, fut) in enumerate(batch):
+            if i in ran or error is None:
+                fut.set_result(None)
+            elif len(batch) == 1:
+                fut.set_exception(error)
+            else:
+                try:
+                    await self.run(*argv)
+                    fut.set_result(None)
+                except TmuxError as one:
+                    fut.set_exception(one)
 
 
 def parse_pane_line(line: str) -> PaneInfo | None:
@@ -269,14 +323,20 @@ def parse_pane_line(line: str) -> PaneInfo | None:
 
 
 def _split_chain(out: str, token: str) -> dict[int, str]:
+    """Outputs of a marked chain: the text before end marker i (after marker i-1) is command i's."""
     parts: dict[int, str] = {}
     marker = f"\x1e{token} "
-    chunks = out.split(marker)
-    for chunk in chunks[1:]:
-        head, _, body = chunk.partition("\n")
-        if head.isdigit():
-            parts[int(head)] = body
-    return parts
+    pos = 0
+    while True:
+        at = out.find(marker, pos)
+        if at < 0:
+            return parts
+        eol = out.find("\n", at)
+        eol = len(out) if eol < 0 else eol
+        index = out[at + len(marker) : eol]
+        if index.isdigit():
+            parts[int(index)] = out[pos:at]
+        pos = eol + 1
 
 
 def resolve_target(panes: Sequence[PaneInfo], target: str) -> PaneInfo | None:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from dashboard.adapters.store import Store
-from dashboard.adapters.tmux import TmuxHost
+from dashboard.adapters.tmux import TmuxHost, resolve_target
 from dashboard.core.guard import normalise_prompt
 from dashboard.core.model import SendRecord, Verdict
 from dashboard.services.send import EventSink, SendOptions, send
@@ -62,7 +62,7 @@ async def run_batch(
 
     async def one(target: str) -> SendRecord:
         async with gate:
-            pane = next((p for p in panes if target in (p.pane_id, p.target)), None)
+            pane = resolve_target(panes, target)
             key = pane.pane_id if pane else target
             if key in seen:
                 rec = SendRecord(target=target, prompt=prompt, machine=host.name, batch=batch)

@@ -5,8 +5,8 @@ network namespace that only has loopback, talking to the kit's fake model server
 request log is the ground truth: a prompt counts as submitted only when a *main* request (one
 that carries tools) arrives whose last user message contains the canary.
 
-Runs only where the kit is set up (`kit/setup.sh`, as root): otherwise every test is skipped with
-the reason. Each agent gets its own tmux socket, stopped with `kit/stop.sh SOCKET` afterwards.
+Opt-in (each agent costs ~15 s): runs with DISPATCH_REAL_AGENTS=1 where the kit is set up
+(`kit/setup.sh`, as root); otherwise every test is skipped with the reason. Each agent gets its own tmux socket, stopped with `kit/stop.sh SOCKET` afterwards.
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ MULTI = (
 
 def _kit_problem() -> str | None:
     """Why the kit cannot run here, or None when it can."""
+    if os.environ.get("DISPATCH_REAL_AGENTS") != "1":
+        return "real-agent tests are opt-in: DISPATCH_REAL_AGENTS=1 (and ../shared/agents/kit set up)"
     if not (KIT / "launch.sh").is_file() or not (KIT / "stop.sh").is_file():
         return f"agent kit not found at {KIT}"
     if os.geteuid() != 0:
