@@ -31,10 +31,11 @@ _FIELDS = (
     "pane_width",
     "pane_height",
     "pane_pid",
+    "pane_title",
     "pane_active",
     "window_active",
 )
-# pane_current_path, pane_title and the like are left out: each field is work tmux does for every pane
+# pane_current_path, cursor and history fields are left out: each field is work tmux does for every pane
 # on every refresh (pane_current_command alone reads /proc per pane), and nothing here uses them
 _SEP = "\x1f"
 PANE_FORMAT = _SEP.join(f"#{{{f}}}" for f in _FIELDS)
@@ -317,6 +318,7 @@ def parse_pane_line(line: str) -> PaneInfo | None:
         width=num("pane_width", 80),
         height=num("pane_height", 24),
         pid=num("pane_pid") or None,
+        title=f["pane_title"],
         active=f["pane_active"] == "1" and f["window_active"] == "1",
         pane_active=f["pane_active"] == "1",
     )

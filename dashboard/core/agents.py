@@ -51,6 +51,10 @@ class AgentProfile:
     paste_placeholder: re.Pattern[str] | None = None
     picker_chars: str = "/@!#"
     submit_key: str = "Enter"
+    queue_key: str | None = None
+    """Key that queues a message while the agent is busy, when Enter would do something else."""
+    title_working: tuple[re.Pattern[str], ...] = ()
+    """Markers in the pane title (`#{pane_title}`) that mean a turn is running."""
     chrome: tuple[re.Pattern[str], ...] = ()
     """Hint and footer lines that are UI furniture, skipped when picking a pane's last meaningful line."""
     notes: tuple[str, ...] = field(default=())
@@ -71,7 +75,9 @@ CLAUDE = AgentProfile(
         prefix=re.compile(r"^ {0,2}"),
     ),
     working=_rx(r"^[✢✻✶✳✽·*⏺✦] \S+…", r"\besc to interrupt\b"),
-    queued=_rx(r"(?i)press up to edit queued messages", r"(?i)queued messages?"),
+    placeholders=_rx(r"^Press up to edit queued messages$"),
+    queued=_rx(r"(?i)press up to edit queued messages"),
+    title_working=_rx(r"^[⠂⠐] "),
     dialog=_rx(
         r"Do you trust the files in this folder\?",
         r"Do you want to (?:proceed|make this edit|create|run)",
@@ -108,8 +114,10 @@ CODEX = AgentProfile(
         r"^Run /review on my current changes$",
         r"^Use /skills to list available skills$",
     ),
-    working=_rx(r"^• Working \(\d", r"\besc to interrupt\b"),
-    queued=_rx(r"(?i)queued", r"↳"),
+    working=_rx(r"^[•◦] Working \(\d", r"\besc to interrupt\b", r"^• Queued follow-up inputs$"),
+    queued=_rx(r"^• Queued follow-up inputs$", r"shift\+← edit last queued message"),
+    queue_key="Tab",
+    title_working=_rx(r"^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] "),
     dialog=_rx(
         r"(?i)allow codex to work in this folder",
         r"(?i)press enter to (?:continue|confirm)",
@@ -136,7 +144,8 @@ GEMINI = AgentProfile(
     ),
     placeholders=_rx(r"^\s*Type your message or @path/to/file$"),
     working=_rx(r"^\s*[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] .*\(esc to cancel", r"\besc to cancel\b"),
-    queued=_rx(r"(?i)queued"),
+    queued=_rx(r"^\s*Queued \(press ↑ to edit\):"),
+    title_working=_rx(r"^✦\s+Working"),
     dialog=_rx(
         r"(?i)do you trust this folder",
         r"(?i)allow execution",
@@ -163,7 +172,8 @@ OPENCODE = AgentProfile(
     ),
     placeholders=_rx(r'^Ask anything… ".*"$', r"^Ask anything…$"),
     working=_rx(r"\besc interrupt\b", r"■{2,}⬝"),
-    queued=_rx(r"(?i)\bqueued\b"),
+    queued=_rx(r"^\s*┃\s+QUEUED\s*$"),
+    paste_placeholder=re.compile(r"\[Pasted ~\d+ lines?\]"),
     dialog=_rx(r"(?i)permission required", r"(?i)^\s*┃?\s*(?:Allow once|Allow always|Reject)\b"),
     rate_limit=_rx(r"(?i)rate limit", r"(?i)usage limit", r"(?i)quota exceeded"),
     reset=_RESET,

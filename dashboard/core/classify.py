@@ -16,7 +16,7 @@ from dashboard.core.model import Classification, PaneInfo, PaneState, Screen
 from dashboard.core.screen import without_dim
 
 # How far above the composer a working/dialog/limit marker may sit and still count as current.
-_ABOVE = 6
+_ABOVE = 8
 _FALLBACK_REGION = 12
 
 
@@ -58,10 +58,19 @@ def find_composer(profile: AgentProfile, screen: Screen) -> Composer | None:
             line = without_dim(screen.ansi[i]).rstrip()
         pattern = spec.first_prefix if i == start else spec.prefix
         body.append(pattern.sub("", line, count=1).replace("\u00a0", " ").rstrip())
-    text = "\n".join(body).strip("\n")
-    text = "\n".join(ln.rstrip() for ln in text.split("\n")).strip()
-    if any(p.search(text) for p in profile.placeholders):
-        text = ""
+    text = "\n".join(ln.rstrip() for ln in "\n".join(body).split("\n")).strip()
+    if profile.placeholders:
+        # placeholders are matched on the plain text too: a cursor cell drawn in reverse video over
+        # the first letter survives the faint-stripping ("Press up to edit…" reads as "P")
+        plain = "\n".join(
+            (spec.first_prefix if i == start else spec.prefix)
+            .sub("", lines[i], count=1)
+            .replace("\u00a0", " ")
+            .rstrip()
+            for i in range(start, end)
+        ).strip()
+        if any(p.search(text) or p.search(plain) for p in profile.placeholders):
+            text = ""
     return Composer(start, end, text)
 
 
@@ -122,11 +131,15 @@ def classify(pane: PaneInfo, screen: Screen, profile: AgentProfile | None = None
     profile = profile or identify(pane, screen)
     if profile is None:
         return Classification(None, PaneState.UNKNOWN, markers=(f"process:{pane.command}",), last_line=last)
-    return classify_as(profile, screen, last)
+    return classify_as(profile, screen, last, title=pane.title)
 
 
-def classify_as(profile: AgentProfile, screen: Screen, last: str = "") -> Classification:
-    """Classify a screen already known to belong to `profile`."""
+def classify_as(profile: AgentProfile, screen: Screen, last: str = "", *, title: str = "") -> Classification:
+    """Classify a screen already known to belong to `profile`.
+
+    `title` is the pane title: some agents show a turn only there while the reply streams
+    (Codex removes its Working line then), so a title spinner also counts as working.
+    """
     lines = list(screen.lines)
     composer = find_composer(profile, screen)
     last = last_meaningful_line(lines[: composer.start] if composer else lines, profile.chrome) or last
@@ -145,6 +158,8 @@ def classify_as(profile: AgentProfile, screen: Screen, last: str = "") -> Classi
     if dialog:
         return result(PaneState.DIALOG, dialog)
     working = _matches(profile.working, region, "working")
+    if title and any(p.search(title) for p in profile.title_working):
+        working.append(f"working: title {' '.join(title.split())[:60]}")
     if working:
         return result(PaneState.WORKING, working)
     limited = _matches(profile.rate_limit, region, "rate-limit")

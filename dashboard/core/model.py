@@ -60,6 +60,7 @@ class PaneInfo:
     width: int = 80
     height: int = 24
     pid: int | None = None
+    title: str = ""
     machine: str = "local"
     active: bool = False
     pane_active: bool = False

@@ -279,6 +279,9 @@ class InputParser:
             elif b in (0x7F, 0x08):
                 out.append(("backspace", ""))
                 i += 1
+            elif b == 0x09:
+                out.append(("tab", "\t"))
+                i += 1
             elif b in (0x03, 0x04, 0x15):
                 out.append(({0x03: "ctrl_c", 0x04: "ctrl_d", 0x15: "kill"}[b], ""))
                 i += 1
@@ -521,6 +524,12 @@ class FakeAgent:
             self.on_enter(now, gap)
         elif kind == "lf":
             self.composer.insert("\n")  # Ctrl-J: what every real agent does with a raw LF
+        elif kind == "tab" and self.o.style == "codex" and self.working and self.composer.text.strip():
+            # Codex queues a follow-up with Tab while busy (Enter would steer: interrupt and send now)
+            text = self.composer.text
+            self.composer.clear()
+            self.rec.record("queued", text)
+            self.queue.append(text)
         elif kind == "backspace":
             self.composer.backspace()
             self.paste_hint = self.paste_hint and (self.working or self.composer.has_paste)
@@ -573,7 +582,13 @@ class FakeAgent:
         self.composer.clear()
         if self.title is None:
             self.title = reply_for(text)
-        if self.turn is not None:
+        if self.turn is not None and self.o.style == "codex":
+            # Codex steers: Enter while busy interrupts the turn and sends the new prompt at once
+            self.items.append(("interrupted", INTERRUPTED["codex"]))
+            held, self.queue = self.queue, []  # queued follow-ups wait for the steered turn
+            self.finish_turn(now, interrupted=True)
+            self.queue = held
+        elif self.turn is not None:
             self.rec.record("queued", text)
             self.queue.append(text)
             return
@@ -666,21 +681,24 @@ class FakeAgent:
             glyph = CLAUDE_GLYPHS[self.frame % len(CLAUDE_GLYPHS)]
             gerund = CLAUDE_GERUNDS[(self.turn.number - 1) % len(CLAUDE_GERUNDS)]
             lines += ["", f"{o}{glyph}\x1b[39m {o}{gerund}… \x1b[39m"]
-        if self.queue:
+        if self.queue:  # as Claude Code 2.1 draws them: on the submitted-input grey, above the rule
             lines.append("")
             for q in self.queue:
                 for n, row in enumerate(wrap(q, w - 3)):
-                    lines.append(f"{C_GREY}{'❯ ' if n == 0 else '  '}{row}\x1b[39m")
-            lines.append(f"{C_GREY}  press up to edit queued messages\x1b[39m")
+                    lines.append(f"\x1b[38;5;239m\x1b[48;5;237m{'❯ ' if n == 0 else '  '}\x1b[38;5;231m{row}\x1b[0m")
         if self.o.rate_limit:
             lines += ["", f"  {C_RED}{RATE_LIMIT['claude']}\x1b[39m"]
         rule = C_RULE + "─" * w + "\x1b[39m"
         lines += ["", rule]
         prompt = f"{C_GREY}❯{NBSP}\x1b[39m" if self.working else f"❯{NBSP}"
-        rows = wrap(self.composer.display, w - 3)
-        for n, row in enumerate(rows):
-            cursor = CURSOR if n == len(rows) - 1 else ""
-            lines.append((prompt if n == 0 else "  ") + row + cursor)
+        if self.queue and not self.composer.parts:
+            # the real one: a reverse-video cursor cell on "P", then the rest of the hint faint
+            lines.append(f"❯{NBSP}\x1b[7mP\x1b[0;2mress up to edit queued messages\x1b[22m")
+        else:
+            rows = wrap(self.composer.display, w - 3)
+            for n, row in enumerate(rows):
+                cursor = CURSOR if n == len(rows) - 1 else ""
+                lines.append((prompt if n == 0 else "  ") + row + cursor)
         lines.append(rule)
         lines.append(self.claude_footer(w))
         return lines
@@ -753,10 +771,11 @@ class FakeAgent:
         bottom: list[str] = []
         if self.spinning:
             bottom += [self.codex_working_line(), ""]
-        for q in self.queue:
-            bottom += [f"\x1b[2m{r}\x1b[22m" for r in self.queued_rows(q, w - 2)]
-        if self.queue:
-            bottom.append("")
+        if self.queue:  # Codex 0.169's follow-up queue
+            bottom.append("• Queued follow-up inputs")
+            for q in self.queue:
+                bottom += [("  ↳ " if n == 0 else "    ") + r for n, r in enumerate(wrap(q, w - 6))]
+            bottom += ["    \x1b[2mshift+← edit last queued message\x1b[22m", ""]
         if self.o.rate_limit:
             bottom += [C_RED + RATE_LIMIT["codex"] + "\x1b[39m", ""]
         bottom.append("")
@@ -789,11 +808,6 @@ class FakeAgent:
         # Only the seconds move: in the captured frame "Working" is plain dim (no truecolor shimmer).
         secs = self.elapsed()
         return f"• \x1b[2mWorking\x1b[22m \x1b[2m({secs}s • \x1b[22m\x1b[1mesc\x1b[22m\x1b[2m to interrupt)\x1b[22m"
-
-    @staticmethod
-    def queued_rows(text: str, avail: int) -> list[str]:
-        rows = wrap(text, avail - 10)
-        return [("↳ queued: " if n == 0 else " " * 10) + r for n, r in enumerate(rows)]
 
     def dialog_codex(self, w: int) -> list[str]:
         msg = (
@@ -841,8 +855,10 @@ class FakeAgent:
             else:
                 lines.append((C_RED if kind == "banner" else G_GREY) + text + "\x1b[39m")
         lines += ["", ""]
-        for q in self.queue:
-            lines += [G_GREY + r + "\x1b[39m" for r in self.queued_rows(q, w - 2)]
+        if self.queue:  # Gemini CLI 0.61's queue, above the spinner
+            lines.append(f"  {G_GREY}Queued (press ↑ to edit):\x1b[39m")
+            for q in self.queue:
+                lines += [f"    {G_GREY}{r}\x1b[39m" for r in wrap(q, w - 6)]
         if self.o.rate_limit:
             lines.append(C_RED + RATE_LIMIT["gemini"] + "\x1b[39m")
         status = ""

@@ -219,9 +219,13 @@ async def _submit_and_verify(
     """Press the submit key, watch, and press it again (with backoff) while the text stays put."""
     first_enter = time.monotonic()
     last = before
+    # a busy agent gets its queue key where it has one (Codex: Enter while busy interrupts the turn)
+    busy = before.cls.state is PaneState.WORKING
+    key = profile.queue_key if busy and profile.queue_key else profile.submit_key
+    rec.options["submit_key"] = key
     while True:
         emit("submitting" if rec.attempts == 0 else "retrying", f"attempt {rec.attempts + 1}")
-        await host.send_keys(pane.pane_id, profile.submit_key)
+        await host.send_keys(pane.pane_id, key)
         rec.attempts += 1
         pressed = time.monotonic()
         emit("verifying")

@@ -82,9 +82,9 @@ class Pane:
         rows = [json.loads(line) for line in self.record.read_text(encoding="utf-8").splitlines() if line]
         return [r for r in rows if kind is None or r["kind"] == kind]
 
-    def wait_record(self, kind: str, timeout: float = 10.0) -> dict[str, Any]:
+    def wait_record(self, kind: str, timeout: float = 10.0, count: int = 1) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
-        while not (found := self.records(kind)):
+        while len(found := self.records(kind)) < count:
             if time.monotonic() > deadline:
                 pytest.fail(f"no {kind!r} record; have {self.records()}")
             time.sleep(0.05)
@@ -185,11 +185,32 @@ def test_prompt_sent_while_working_is_queued(agent: Callable[..., Pane]) -> None
     pane.wait_screen(WORKING["gemini"])
     pane.type("second CANARY-q2")
     pane.keys("Enter")
-    pane.wait_screen(r"^↳ queued: second CANARY-q2$")
+    pane.wait_screen(r"^  Queued \(press ↑ to edit\):\n    second CANARY-q2$")
     pane.wait_record("started")
     pane.wait_screen(r"^✦ CANARY-q2$")
     kinds = [(r["kind"], r["text"]) for r in pane.records()]
     assert kinds == [("submitted", "first CANARY-q1"), ("queued", "second CANARY-q2"), ("started", "second CANARY-q2")]
+
+
+def test_codex_queues_with_tab_and_steers_with_enter(agent: Callable[..., Pane]) -> None:
+    """As Codex 0.169: Tab while busy queues a follow-up; Enter while busy interrupts and sends now."""
+    pane = agent("--style", "codex", "--turn", "3")
+    pane.wait_screen(IDLE["codex"])
+    pane.type("first CANARY-c1")
+    pane.keys("Enter")
+    pane.wait_screen(WORKING["codex"])
+    pane.type("later CANARY-c2")
+    pane.keys("Tab")
+    pane.wait_screen(r"^• Queued follow-up inputs\n  ↳ later CANARY-c2$")
+    pane.type("now CANARY-c3")
+    pane.keys("Enter")
+    pane.wait_record("submitted", count=2)
+    kinds = [(r["kind"], r["text"]) for r in pane.records()]
+    assert kinds[:3] == [
+        ("submitted", "first CANARY-c1"),
+        ("queued", "later CANARY-c2"),
+        ("submitted", "now CANARY-c3"),
+    ]
 
 
 def test_trust_dialog_discards_paste_until_accepted(agent: Callable[..., Pane]) -> None:

@@ -6,7 +6,8 @@ request log is the ground truth: a prompt counts as submitted only when a *main*
 that carries tools) arrives whose last user message contains the canary.
 
 Opt-in (each agent costs ~15 s): runs with DISPATCH_REAL_AGENTS=1 where the kit is set up
-(`kit/setup.sh`, as root); otherwise every test is skipped with the reason. Each agent gets its own tmux socket, stopped with `kit/stop.sh SOCKET` afterwards.
+(`kit/setup.sh`, as root); otherwise every test is skipped with the reason. Each agent gets its own
+tmux socket, stopped with `kit/stop.sh SOCKET` afterwards.
 """
 
 from __future__ import annotations

@@ -215,3 +215,28 @@ async def test_unknown_target_refused(bench: Bench, store: Store) -> None:
     for target in ("%999", "nosuch:0.0", "wor"):  # no prefix matching: "wor" is not "work"
         rec = await send(bench.host, store, target, "hello", FAST)
         assert rec.verdict is Verdict.REFUSED and rec.evidence == ["guard:unknown-target"]
+
+
+async def test_codex_queue_uses_tab_not_enter(bench: Bench, store: Store) -> None:
+    """Codex takes Enter while busy as "interrupt and send now": --queue must press Tab instead."""
+    agent = bench.agent("a", style="codex", turn=3)
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    first = await send(bench.host, store, "a", "first task", FAST)
+    assert_delivered(first, agent, "first task")
+    queued = await send(bench.host, store, "a", "follow-up task", SendOptions(queue=True, verify_ms=2500))
+    assert queued.verdict is Verdict.QUEUED, (queued.reason, queued.evidence)
+    assert any("Queued follow-up inputs" in e for e in queued.evidence)
+    assert [r["text"] for r in agent.records("queued")] == ["follow-up task"]
+    assert [r["text"] for r in agent.records("submitted")] == ["first task"]  # nothing interrupted
+
+
+async def test_claude_queue_placeholder_is_not_operator_text(bench: Bench, store: Store) -> None:
+    """Claude shows "Press up to edit queued messages" in its composer: that is no operator text."""
+    agent = bench.agent("a", turn=3)
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    await send(bench.host, store, "a", "first task", FAST)
+    queued = await send(bench.host, store, "a", "second task", SendOptions(queue=True, verify_ms=2500))
+    assert queued.verdict is Verdict.QUEUED, (queued.reason, queued.evidence)
+    assert await bench.state(agent.pane_id) is PaneState.WORKING
+    third = await send(bench.host, store, "a", "third task", SendOptions(queue=True, verify_ms=2500))
+    assert third.verdict is Verdict.QUEUED and agent.received() == ["first task", "second task", "third task"]
