@@ -98,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-m", "--prompt", dest="prompt", help="the prompt text (or -f FILE)")
     _send_options(p)
 
+    p = sub.add_parser("resend", help="send a logged prompt again to the same pane (Enter only if it is stuck)")
+    _server_options(p, top=False)
+    p.add_argument("id", type=int)
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("panes", help="every pane of the tmux server: agent, state, composer text")
     _server_options(p, top=False)
     p.add_argument("--json", action="store_true")
@@ -157,6 +162,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
         "show": cmd_show,
         "demo": cmd_demo,
         "ui": cmd_ui,
+        "resend": cmd_resend,
     }[args.command]
     return await handler(args)
 
@@ -260,6 +266,20 @@ async def cmd_batch(args: argparse.Namespace) -> int:
     if Verdict.ERROR in verdicts:
         return EXIT_ERROR
     return EXIT_REFUSED
+
+
+async def cmd_resend(args: argparse.Namespace) -> int:
+    from dashboard.services.send import SendOptions, resend
+
+    async with open_store() as store:
+        old = await store.get(args.id)
+        if old is None:
+            raise UsageError(f"no send #{args.id} in the log")
+        if not old.pane_id:
+            raise UsageError(f"send #{args.id} never reached a pane ({old.reason}); nothing to re-send to")
+        rec = await resend(host_from(args), store, old, SendOptions())
+    print(json.dumps(rec.to_json(), ensure_ascii=False) if args.json else human_line(rec))
+    return exit_code(rec.verdict)
 
 
 async def cmd_panes(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dashboard.adapters.store import Store
 from dashboard.adapters.tmux import TmuxError, TmuxHost, resolve_target
@@ -39,6 +39,8 @@ class SendOptions:
     poll_ms: int = 40
     history: int = 200
     max_bytes: int = DEFAULT_MAX_BYTES
+    leftover: str | None = None
+    """Composer text a failed earlier send left behind (set by `resend`)."""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -158,9 +160,17 @@ async def _pipeline(
     rec.agent, rec.state_before = before.cls.agent, str(before.cls.state)
     rec.timings["inspect_ms"] = _ms(started)
 
+    # a re-send into a composer that still holds exactly what our failed send left there only needs
+    # the submit key again: pasting a second copy would be refused (or merged) as operator text
+    leftover = (
+        opts.leftover is not None
+        and before.cls.state is PaneState.STUCK
+        and bool(before.cls.composer)
+        and before.cls.composer == opts.leftover
+    )
     refusal = check_target(
         pane,
-        before.cls,
+        replace(before.cls, state=PaneState.IDLE) if leftover else before.cls,
         profile,
         rec.prompt,
         raw=opts.raw,
@@ -171,6 +181,15 @@ async def _pipeline(
         refusal = refusal or Refusal("unknown", "no agent profile")
         rec.evidence = [f"guard:{refusal.code}"]
         raise _Done(Verdict.REFUSED, refusal.reason)
+
+    if leftover:
+        rec.snapshots["after-paste"] = before_text
+        judgement, last = await _submit_and_verify(host, pane, profile, rec, opts, before, emit)
+        rec.snapshots["after"] = "\n".join(last.screen.ansi or last.screen.lines)
+        assert judgement.verdict is not None
+        rec.verdict, rec.reason = judgement.verdict, judgement.reason
+        rec.evidence = ["resubmitted-leftover", *judgement.evidence]
+        return
 
     emit("pasting")
     t = time.monotonic()
@@ -231,8 +250,10 @@ async def _submit_and_verify(
         emit("verifying")
         retry_after = opts.retry_ms * 2 ** (rec.attempts - 1) if rec.attempts <= opts.retries else None
         stuck_seen = False
+        wait = 0.01  # the first look comes quickly: most agents react within a few milliseconds
         while True:
-            await asyncio.sleep(opts.poll_ms / 1000)
+            await asyncio.sleep(wait)
+            wait = opts.poll_ms / 1000
             try:
                 last = await _observe(host, pane, profile)
             except TmuxError as exc:
@@ -303,3 +324,32 @@ def _where(host: TmuxHost) -> str:
 
 def _ms(since: float) -> int:
     return round((time.monotonic() - since) * 1000)
+
+
+def leftover_of(rec: SendRecord) -> str | None:
+    """What a failed send left in the composer, read from its own `after` snapshot."""
+    profile = BY_NAME.get(rec.agent or "")
+    after = rec.snapshots.get("after")
+    if profile is None or after is None or rec.verdict is not Verdict.STUCK:
+        return None
+    screen = parse_capture(after)
+    return classify_as(profile, screen).composer or None
+
+
+async def resend(
+    host: TmuxHost,
+    store: Store,
+    rec: SendRecord,
+    opts: SendOptions | None = None,
+    *,
+    on_event: EventSink | None = None,
+) -> SendRecord:
+    """Send a logged prompt again to the same pane, verified like any send.
+
+    When the failed send's text still sits in the composer, only the submit key is pressed.
+    `rec` must carry its snapshots (`Store.get`).
+    """
+    if not rec.pane_id:
+        raise ValueError(f"send #{rec.id} never reached a pane; there is nothing to re-send to")
+    opts = replace(opts or SendOptions(), leftover=leftover_of(rec))
+    return await send(host, store, rec.pane_id, rec.prompt, opts, on_event=on_event, resend_of=rec.id)

@@ -6,6 +6,7 @@ adapters. Refreshes and sends run as async workers on Textual's own event loop.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -22,7 +23,7 @@ from dashboard.core.agents import BY_NAME
 from dashboard.core.guard import check_prompt, check_target, normalise_prompt
 from dashboard.core.model import SendRecord
 from dashboard.services.batch import run_batch
-from dashboard.services.send import SendEvent, SendOptions, send
+from dashboard.services.send import SendEvent, SendOptions, resend, send
 from dashboard.services.watch import PaneStatus, PaneWatcher
 from dashboard.ui.messages import DiffRequested, PanesRefreshed, ResendRequested, SendFinished, SendProgress
 from dashboard.ui.screens import DiffScreen, HelpScreen, LogScreen
@@ -258,12 +259,10 @@ class DispatchApp(App[int]):
         return f"{st.view.pane.target} {pane_id}" if st else pane_id
 
     @work(group="send")
-    async def dispatch_prompt(self, pane_ids: list[str], prompt: str, resend_of: int | None = None) -> None:
+    async def dispatch_prompt(self, pane_ids: list[str], prompt: str) -> None:
         """Send one prompt to each pane (a batch when more than one), reporting every step."""
         panel = self.query_one(BatchPanel)
-        title = (
-            f"re-send of #{resend_of}" if resend_of else (f"batch → {len(pane_ids)}" if len(pane_ids) > 1 else "send")
-        )
+        title = f"batch → {len(pane_ids)}" if len(pane_ids) > 1 else "send"
         panel.start([(p, self._label(p)) for p in pane_ids], title)
 
         def on_event(ev: SendEvent) -> None:
@@ -272,13 +271,7 @@ class DispatchApp(App[int]):
         try:
             if len(pane_ids) == 1:
                 rec = await send(
-                    self.host,
-                    self.store,
-                    pane_ids[0],
-                    prompt,
-                    self.options,
-                    on_event=self._tagged(pane_ids[0]),
-                    resend_of=resend_of,
+                    self.host, self.store, pane_ids[0], prompt, self.options, on_event=self._tagged(pane_ids[0])
                 )
                 self.post_message(SendFinished(rec))
             else:
@@ -340,14 +333,34 @@ class DispatchApp(App[int]):
         if not failures:
             self.notify("no failures in the last batch", severity="information")
             return
-        panes = [r.pane_id for r in failures if r.pane_id]
-        self.dispatch_prompt(panes, failures[0].prompt, resend_of=failures[0].id)
+        self.resend_records(failures)
 
     def resend(self, rec: SendRecord) -> None:
         if not rec.pane_id:
             self.notify(f"send #{rec.id} never reached a pane; nothing to re-send to", severity="warning")
             return
-        self.dispatch_prompt([rec.pane_id], rec.prompt, resend_of=rec.id)
+        self.resend_records([rec])
+
+    @work(group="send")
+    async def resend_records(self, records: list[SendRecord]) -> None:
+        """Re-send failed deliveries concurrently; a text left stuck in a composer only gets Enter again."""
+        records = [r for r in records if r.pane_id]
+        panel = self.query_one(BatchPanel)
+        title = f"re-send of #{records[0].id}" if len(records) == 1 else f"re-send of {len(records)} failures"
+        panel.start([(r.pane_id or "", self._label(r.pane_id or "")) for r in records], title)
+
+        async def one(rec: SendRecord) -> None:
+            full = await self.store.get(rec.id or 0) if rec.id is not None else None
+            done = await resend(
+                self.host, self.store, full or rec, self.options, on_event=self._tagged(rec.pane_id or "")
+            )
+            self.post_message(SendFinished(done))
+
+        try:
+            await asyncio.gather(*(one(r) for r in records))
+        except StoreError as exc:
+            self.notify(f"{exc} (nothing was sent)", title="log unavailable", severity="error")
+        self.refresh_panes()
 
     def on_resend_requested(self, message: ResendRequested) -> None:
         self.resend(message.record)

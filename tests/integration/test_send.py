@@ -12,7 +12,7 @@ import pytest
 
 from dashboard.adapters.store import Store
 from dashboard.core.model import PaneState, SendRecord, Verdict
-from dashboard.services.send import SendOptions, send
+from dashboard.services.send import SendOptions, resend, send
 from tests.integration.conftest import Agent, Bench
 
 FAST = SendOptions(retry_ms=300, verify_ms=2500, paste_wait_ms=800)
@@ -240,3 +240,29 @@ async def test_claude_queue_placeholder_is_not_operator_text(bench: Bench, store
     assert await bench.state(agent.pane_id) is PaneState.WORKING
     third = await send(bench.host, store, "a", "third task", SendOptions(queue=True, verify_ms=2500))
     assert third.verdict is Verdict.QUEUED and agent.received() == ["first task", "second task", "third task"]
+
+
+async def test_resend_of_stuck_text_only_presses_enter(bench: Bench, store: Store) -> None:
+    """The failed send's text still sits in the composer: re-sending submits it, no second copy."""
+    agent = bench.agent("a", "--swallow-enters", "3", style="codex")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    first = await send(bench.host, store, "a", "rebuild the index", SendOptions(retry_ms=150, verify_ms=900))
+    assert first.verdict is Verdict.STUCK and agent.received() == []
+    full = await store.get(first.id or 0)
+    assert full is not None
+    again = await resend(bench.host, store, full, FAST)
+    assert_delivered(again, agent, "rebuild the index")
+    assert again.resend_of == first.id and again.evidence[0] == "resubmitted-leftover"
+
+
+async def test_resend_after_not_received_pastes_again(bench: Bench, store: Store) -> None:
+    agent = bench.agent("a", "--slow-start", "1.2")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE, timeout=8)
+    bench.server.cmd("send-keys", "-t", agent.pane_id, "-l", "typed by the operator")
+    await bench.wait_state(agent.pane_id, PaneState.STUCK)
+    refused = await send(bench.host, store, "a", "the real prompt", FAST)
+    assert refused.verdict is Verdict.REFUSED
+    full = await store.get(refused.id or 0)
+    assert full is not None
+    again = await resend(bench.host, store, full, FAST)  # operator text is never taken for our leftover
+    assert again.verdict is Verdict.REFUSED and "typed by the operator" in again.reason
