@@ -1,0 +1,133 @@
+"""Pilot tests of the dashboard against a real private tmux server with fake agents."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable, TextArea
+
+from dashboard.core.model import PaneState, Verdict
+from dashboard.ui.app import DispatchApp
+from dashboard.ui.messages import SendFinished
+from dashboard.ui.screens import DiffScreen, LogScreen
+from dashboard.ui.widgets import BatchPanel, PaneGrid
+from tests.integration.conftest import Bench
+
+SIZE = (160, 48)
+
+
+async def until(pilot: Pilot[int], cond: Callable[[], bool], timeout: float = 12.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await pilot.pause(0.05)
+
+
+def make_app(bench: Bench, tmp_path: Path) -> DispatchApp:
+    return DispatchApp(bench.host, tmp_path / "ui.db", refresh_interval=0.3)
+
+
+async def test_grid_shows_panes_with_states_and_filter(bench: Bench, tmp_path: Path) -> None:
+    agent = bench.agent("work", style="codex")
+    shell = bench.shell("ops")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    app = make_app(bench, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.query_one(PaneGrid)
+        await until(pilot, lambda: {agent.pane_id, shell} <= set(grid.cards))
+        await until(
+            pilot, lambda: grid.cards[shell].status is not None and grid.cards[agent.pane_id].status is not None
+        )
+        assert grid.cards[agent.pane_id].status.state is PaneState.IDLE  # type: ignore[union-attr]
+        assert grid.cards[shell].status.state is PaneState.SHELL  # type: ignore[union-attr]
+        await pilot.press("slash", *"state:shell", "enter")
+        assert grid.cards[shell].display and not grid.cards[agent.pane_id].display
+        # a pane that appears shows up within a refresh
+        late = bench.agent("late", style="gemini")
+        await until(pilot, lambda: late.pane_id in grid.cards and grid.cards[late.pane_id].status is not None)
+
+
+async def test_compose_and_send_to_focused_pane(bench: Bench, tmp_path: Path) -> None:
+    agent = bench.agent("work")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    app = make_app(bench, tmp_path)
+    finished: list[SendFinished] = []
+    hook = lambda m: finished.append(m) if isinstance(m, SendFinished) else None  # noqa: E731
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        grid = app.query_one(PaneGrid)
+        await until(pilot, lambda: agent.pane_id in grid.cards and grid.cards[agent.pane_id].status is not None)
+        grid.cards[agent.pane_id].focus()
+        await pilot.press("c")
+        app.query_one("#composer", TextArea).insert("write the migration plan")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: bool(finished))
+        rec = finished[0].record
+        assert rec.verdict is Verdict.SUBMITTED and agent.received() == ["write the migration plan"]
+        await until(pilot, lambda: grid.cards[agent.pane_id].last is not None)
+        assert grid.cards[agent.pane_id].last.verdict is Verdict.SUBMITTED  # type: ignore[union-attr]
+
+
+async def test_batch_to_selection_lands_and_failure_is_resent_with_one_key(bench: Bench, tmp_path: Path) -> None:
+    good = bench.agent("good", style="gemini")
+    flaky = bench.agent("flaky", "--swallow-enters", "3", style="codex")
+    for a in (good, flaky):
+        await bench.wait_state(a.pane_id, PaneState.IDLE)
+    app = make_app(bench, tmp_path)
+    app.options = type(app.options)(retry_ms=150, verify_ms=900)
+    finished: list[SendFinished] = []
+    hook = lambda m: finished.append(m) if isinstance(m, SendFinished) else None  # noqa: E731
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        grid = app.query_one(PaneGrid)
+        await until(
+            pilot, lambda: all(grid.cards.get(a.pane_id) and grid.cards[a.pane_id].status for a in (good, flaky))
+        )
+        for a in (good, flaky):
+            grid.cards[a.pane_id].focus()
+            await pilot.press("space")
+        app.query_one("#composer", TextArea).insert("run the full test suite")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: len(finished) == 2)
+        verdicts = {m.record.pane_id: m.record.verdict for m in finished}
+        assert verdicts == {good.pane_id: Verdict.SUBMITTED, flaky.pane_id: Verdict.STUCK}
+        panel = app.query_one(BatchPanel)
+        assert [r.pane_id for r in panel.failures()] == [flaky.pane_id]
+        assert flaky.received() == [] and good.received() == ["run the full test suite"]
+        # one key re-sends the failure: the text still in Codex's composer is submitted, not pasted again
+        grid.cards[flaky.pane_id].focus()
+        await until(pilot, lambda: grid.cards[flaky.pane_id].failed_send is not None)
+        await pilot.press("r")
+        await until(pilot, lambda: len(finished) == 3)
+        again = finished[2].record
+        stuck_id = next(m.record.id for m in finished[:2] if m.record.pane_id == flaky.pane_id)
+        assert again.verdict is Verdict.SUBMITTED and again.resend_of == stuck_id
+        assert again.evidence[0] == "resubmitted-leftover"
+        assert flaky.received() == ["run the full test suite"]
+
+
+async def test_log_opens_the_diff_view(bench: Bench, tmp_path: Path) -> None:
+    agent = bench.agent("work", style="codex")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    app = make_app(bench, tmp_path)
+    finished: list[SendFinished] = []
+    hook = lambda m: finished.append(m) if isinstance(m, SendFinished) else None  # noqa: E731
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        grid = app.query_one(PaneGrid)
+        await until(pilot, lambda: agent.pane_id in grid.cards and grid.cards[agent.pane_id].status is not None)
+        grid.cards[agent.pane_id].focus()
+        app.query_one("#composer", TextArea).insert("explain the diff")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: bool(finished))
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, LogScreen) and app.screen.query_one(DataTable).row_count > 0)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, DiffScreen))
+        screen = app.screen
+        assert isinstance(screen, DiffScreen) and screen.record.id == finished[0].record.id
+        after = str(screen.query_one("#after-text").render())
+        assert "explain the diff" in after
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, LogScreen))
