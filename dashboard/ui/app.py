@@ -90,6 +90,15 @@ class DispatchApp(App[int]):
 
     # ----- layout and lifecycle -------------------------------------------------------------------
 
+    MAIN_ONLY = frozenset(
+        {"send", "toggle_select", "select_all", "clear_selection", "compose", "resend_focused", "resend_failures",
+         "diff_focused", "log", "filter"}
+    )  # fmt: skip
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grid actions belong to the main screen: hidden and inert on the log, diff and help."""
+        return not (action in self.MAIN_ONLY and len(self.screen_stack) > 1)
+
     def get_css_variables(self) -> dict[str, str]:
         """State colours for every stylesheet, matching the badges PaneCard draws."""
         return {**super().get_css_variables(), **STATE_COLOURS}
@@ -166,6 +175,8 @@ class DispatchApp(App[int]):
 
     def _composer_title(self) -> str:
         selected = self.selected_cards()
+        if len(selected) == 1:
+            return "prompt → 1 selected pane"
         if selected:
             return f"prompt → {len(selected)} selected panes (batch)"
         if self.current is not None and self.current.status is not None:

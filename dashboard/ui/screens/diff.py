@@ -62,6 +62,12 @@ class DiffScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._render_sides()
+        # the composer and the newest output sit at the bottom of a pane: start there
+        self.call_after_refresh(self._to_bottom)
+
+    def _to_bottom(self) -> None:
+        for side in self.query(".diff-side"):
+            side.scroll_end(animate=False)
 
     def _render_sides(self) -> None:
         snaps = self.record.snapshots
@@ -71,8 +77,10 @@ class DiffScreen(Screen[None]):
         left, right = Text(no_wrap=True), Text(no_wrap=True)
         for row in side_by_side(before, after):
             changed = row.tag in CHANGED
-            left.append((row.before or "") + "\n", style="on #5f0000" if changed and row.before is not None else "")
-            right.append((row.after or "") + "\n", style="on #005f00" if changed and row.after is not None else "")
+            left.append(row.before or "", style="on #4a1a1a" if changed and row.before else "")
+            left.append("\n")
+            right.append(row.after or "", style="on #1a4a1a" if changed and row.after else "")
+            right.append("\n")
         self.query_one("#before-text", Static).update(left if before else Text("(no snapshot: nothing was sent)"))
         self.query_one("#after-text", Static).update(right if after else Text(f"(no {after_key} snapshot)"))
         self.query_one("#diff-before").border_title = "before"

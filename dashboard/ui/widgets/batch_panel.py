@@ -61,9 +61,11 @@ class BatchPanel(Vertical):
         table = self.query_one(DataTable)
         counts = Counter(r.verdict.value for r in self.records.values())
         done = sum(counts.values())
-        text = Text(f"{getattr(self, '_title', 'batch')}  {done}/{table.row_count} done", style="bold")
+        text = Text()
+        text.append(f"{getattr(self, '_title', 'batch')} · {done}/{table.row_count} done", style="bold")
         for verdict, n in counts.most_common():
-            text.append(f"  {n} {verdict}", style=VERDICT_STYLE.get(verdict, ""))
+            text.append(" · ")
+            text.append(f"{n} {verdict}", style=VERDICT_STYLE.get(verdict, ""))
         if self.failures():
-            text.append("  — R re-sends the failures", style="bold #ff8700")
+            text.append("\nR re-sends the failures", style="bold #ff8700")
         self.query_one("#batch-summary", Static).update(text)

@@ -94,9 +94,13 @@ class PaneCard(Widget, can_focus=True):
         if st is None:
             return Text(self.pane_id)
         pane, cls = st.view.pane, st.view.cls
-        head = Text(f"{'◉ ' if self.selected else ''}{pane.target}", style="bold")
-        head.append(f"  {pane.pane_id}", style="dim")
-        state = Text(f" {cls.state.value} ", style=STATE_STYLE.get(cls.state.value, ""))
+        head = Text()
+        head.append(f"{'◉ ' if self.selected else ''}{pane.target}", style="bold")
+        head.append(f" · {pane.pane_id}", style="dim")
+        if pane.window_name and pane.window_name != (cls.agent or ""):
+            head.append(f" · {pane.window_name}", style="dim")
+        state = Text()
+        state.append(f" {cls.state.value} ", style=STATE_STYLE.get(cls.state.value, ""))
         state.append(f" {cls.agent or pane.command or '-'}", style="italic")
         state.append(f" · {ago(self.clock() - st.since)}", style="dim")
         if cls.reset:
@@ -111,8 +115,9 @@ class PaneCard(Widget, can_focus=True):
         elif self.last is not None:
             v = self.last.verdict.value
             sign = "✓" if self.last.verdict.delivered else ("·" if v == "pending" else "✗")
-            foot = Text(f"{sign} {v}", style=VERDICT_STYLE.get(v, ""))
-            foot.append(f"  #{self.last.id} · {ago(self.clock() - self.last.created)} ago", style="dim")
+            foot = Text()
+            foot.append(f"{sign} {v}", style=VERDICT_STYLE.get(v, ""))
+            foot.append(f" · #{self.last.id} · {ago(self.clock() - self.last.created)} ago", style="dim")
         else:
             foot = Text("no sends yet", style="dim")
         lines = [head, state, body, foot]

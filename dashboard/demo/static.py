@@ -1,0 +1,43 @@
+"""A read-only stand-in host whose panes show fixed screens: for snapshot tests and screenshots.
+
+It answers like a tmux server (list, capture) but has no panes of its own and refuses to type, so
+pictures of the dashboard are deterministic. Screens come from the captures of real agents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from dashboard.adapters.tmux import TmuxError
+from dashboard.core.model import PaneInfo
+
+
+@dataclass
+class StaticHost:
+    """Panes with fixed screens; `paste`/`send_keys` raise, so nothing can be sent."""
+
+    panes: list[tuple[PaneInfo, str]] = field(default_factory=list)
+    name: str = "local"
+
+    def describe(self) -> str:
+        return "static screens (no tmux)"
+
+    async def list_panes(self) -> list[PaneInfo]:
+        return [p for p, _ in self.panes]
+
+    async def capture(self, pane_id: str, history: int = 0) -> str:
+        for pane, text in self.panes:
+            if pane.pane_id == pane_id:
+                return text
+        raise TmuxError(f"can't find pane: {pane_id}")
+
+    async def capture_many(self, pane_ids: Sequence[str], history: int = 0) -> dict[str, str | None]:
+        screens = {p.pane_id: t for p, t in self.panes}
+        return {pid: screens.get(pid) for pid in pane_ids}
+
+    async def paste(self, pane_id: str, text: str) -> None:
+        raise TmuxError("static host: nothing can be sent")
+
+    async def send_keys(self, pane_id: str, *keys: str) -> None:
+        raise TmuxError("static host: nothing can be sent")

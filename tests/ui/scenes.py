@@ -1,0 +1,84 @@
+"""Deterministic scenes for snapshot tests: fixed screens (real captures), fixed clock, fixed log."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from dashboard.adapters.store import Store
+from dashboard.core.model import PaneInfo, SendRecord, Verdict
+from dashboard.demo.static import StaticHost
+from dashboard.ui.app import DispatchApp
+from tests.conftest import CAPTURES
+
+NOW = 1_795_500_000.0  # fixed clock (UTC)
+PANES = [
+    ("api", 0, "claude", "claude/working", "claude"),
+    ("api", 1, "codex", "codex/idle", "node"),
+    ("api", 2, "gemini", "gemini/done", "node"),
+    ("web", 0, "claude", "claude/typed", "claude"),
+    ("web", 1, "codex", "codex/pasted_not_submitted", "node"),
+    ("web", 2, "opencode", "opencode/working", "opencode"),
+    ("ops", 0, "shell", "", "bash"),
+    ("ops", 1, "gemini", "gemini/working", "node"),
+]
+PROMPT = "Summarise the open TODOs in this repository, then reply with exactly CANARY-demo1"
+
+
+def static_host() -> StaticHost:
+    host = StaticHost()
+    for n, (session, window, name, capture, command) in enumerate(PANES):
+        text = (CAPTURES / f"{capture}.ansi.txt").read_text() if capture else "$ make test\nok\n$ \n"
+        pane = PaneInfo(f"%{n}", session, window, 0, window_name=name, command=command, width=120, height=40)
+        host.panes.append((pane, text))
+    return host
+
+
+def records() -> list[SendRecord]:
+    """A batch to six panes with the verdicts the screens tell, plus one refused shell send."""
+    out = []
+    outcomes = [
+        ("%0", "api:0.0", "claude", Verdict.SUBMITTED, ["working-indicator: ✢ Manifesting…", "left-composer"], 1),
+        ("%1", "api:1.0", "codex", Verdict.SUBMITTED, ["left-composer"], 1),
+        ("%2", "api:2.0", "gemini", Verdict.SUBMITTED, ["working-indicator: ⠙ Thinking... (esc to cancel, 0s)"], 1),
+        ("%4", "web:1.0", "codex", Verdict.STUCK, ["composer-text"], 3),
+        ("%5", "web:2.0", "opencode", Verdict.SUBMITTED, ["working-indicator: ■■■■⬝⬝⬝⬝ esc interrupt"], 1),
+        ("%7", "ops:1.0", "gemini", Verdict.SUBMITTED, ["working-indicator: ⠙ Thinking..."], 2),
+        ("%6", "ops:0.0", None, Verdict.REFUSED, ["guard:shell"], 0),
+    ]
+    for i, (pane, target, agent, verdict, evidence, attempts) in enumerate(outcomes):
+        rec = SendRecord(target=target, prompt=PROMPT, pane_id=pane, agent=agent, batch=1 if i < 6 else None)
+        rec.created = NOW - 40 + i
+        rec.verdict, rec.evidence, rec.attempts = verdict, evidence, attempts
+        rec.state_before = "shell" if agent is None else "idle"
+        rec.delay_ms, rec.elapsed_ms = (0, 4) if agent is None else (182, 240 + 600 * (attempts - 1))
+        rec.reason = {
+            Verdict.SUBMITTED: "working indicator appeared",
+            Verdict.STUCK: "text still in the composer: 'Summarise the open TODOs in this repository…'",
+            Verdict.REFUSED: "%6 (ops:0.0) is a shell (bash): prompts go only to agent composers",
+        }[verdict]
+        before = (CAPTURES / "codex/idle.ansi.txt").read_text()
+        after = CAPTURES / ("codex/pasted_not_submitted" if verdict is Verdict.STUCK else "codex/pasted_working")
+        rec.snapshots = {"before": before}
+        if agent is not None:
+            rec.snapshots["after-paste"] = (CAPTURES / "codex/pasted_not_submitted.ansi.txt").read_text()
+            rec.snapshots["after"] = Path(f"{after}.ansi.txt").read_text()
+        out.append(rec)
+    return out
+
+
+async def _fill(db: Path) -> None:
+    async with Store(db) as store:
+        batch = await store.new_batch(PROMPT, [r.target for r in records()[:6]])
+        assert batch == 1
+        for rec in records():
+            rec.created = rec.created
+            await store.begin_send(rec)
+            await store.finish_send(rec)
+
+
+def scene_app(tmp: Path) -> DispatchApp:
+    """The dashboard on fixed screens and a fixed log; nothing moves between frames."""
+    db = tmp / "scene.db"
+    asyncio.run(_fill(db))
+    return DispatchApp(static_host(), db, clock=lambda: NOW, live=False)
