@@ -328,6 +328,7 @@ class DispatchApp(App[int]):
             card.refresh()
         if not rec.verdict.delivered:
             self.notify(f"{rec.target}: {rec.verdict.value} — {rec.reason}", severity="warning", timeout=4)
+        self.refresh_panes()  # show the pane's new state now (refreshes are exclusive: these coalesce)
 
     # ----- re-send and diff ---------------------------------------------------------------------
 

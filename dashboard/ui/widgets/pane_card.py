@@ -100,7 +100,11 @@ class PaneCard(Widget, can_focus=True):
         if pane.window_name and pane.window_name != (cls.agent or ""):
             head.append(f" · {pane.window_name}", style="dim")
         state = Text()
-        state.append(f" {cls.state.value} ", style=STATE_STYLE.get(cls.state.value, ""))
+        if self.progress:
+            # mid-send the composer holds our own paste: that is not a stuck composer
+            state.append(" sending ", style="bold black on #5fd7ff")
+        else:
+            state.append(f" {cls.state.value} ", style=STATE_STYLE.get(cls.state.value, ""))
         state.append(f" {cls.agent or pane.command or '-'}", style="italic")
         state.append(f" · {ago(self.clock() - st.since)}", style="dim")
         if cls.reset:
