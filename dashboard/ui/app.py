@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -167,9 +167,9 @@ class DispatchApp(App[int]):
 
     # ----- focus and selection ------------------------------------------------------------------
 
-    def on_descendant_focus(self, event: object) -> None:
-        focused = self.focused
-        if isinstance(focused, PaneCard):
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        focused = event.widget  # not self.focused: this can arrive while the app is shutting down
+        if isinstance(focused, PaneCard) and self.screen_stack:
             self.current = focused
             self.query_one("#composer-title", Static).update(self._composer_title())
 
@@ -242,7 +242,8 @@ class DispatchApp(App[int]):
 
     def action_send(self) -> None:
         prompt = self.query_one("#composer", TextArea).text
-        cards = self.selected_cards() or ([self.current] if self.current is not None else [])
+        focused = self.focused if isinstance(self.focused, PaneCard) else self.current
+        cards = self.selected_cards() or ([focused] if focused is not None else [])
         if not cards:
             self.notify("no pane focused or selected", severity="warning")
             return

@@ -23,7 +23,8 @@ async def until(pilot: Pilot[int], cond: Callable[[], bool], timeout: float = 12
     deadline = time.monotonic() + timeout
     while not cond():
         if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
+            app = pilot.app
+            raise AssertionError(f"condition not reached in time (screens {app.screen_stack}, focus {app.focused})")
         await pilot.pause(0.05)
 
 
@@ -118,6 +119,7 @@ async def test_log_opens_the_diff_view(bench: Bench, tmp_path: Path) -> None:
         grid = app.query_one(PaneGrid)
         await until(pilot, lambda: agent.pane_id in grid.cards and grid.cards[agent.pane_id].status is not None)
         grid.cards[agent.pane_id].focus()
+        await pilot.pause()
         app.query_one("#composer", TextArea).insert("explain the diff")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: bool(finished))

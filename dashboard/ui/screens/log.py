@@ -19,6 +19,8 @@ from dashboard.ui.widgets.pane_card import VERDICT_STYLE
 class LogScreen(Screen[None]):
     """Recent sends from the SQLite log, newest first, filterable."""
 
+    AUTO_FOCUS = "#log-table"
+
     BINDINGS = [
         Binding("escape,q", "app.pop_screen", "Back"),
         Binding("enter", "open", "Diff", show=True),
@@ -40,7 +42,6 @@ class LogScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).focus()
         self.action_reload()
 
     @work(exclusive=True, group="log")
