@@ -134,3 +134,23 @@ async def _in_thread(fn, *args):  # type: ignore[no-untyped-def]
     import asyncio
 
     return await asyncio.to_thread(fn, *args)
+
+
+def test_no_command_opens_the_dashboard_on_the_chosen_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dispatch -L x` starts the dashboard with that server; the TUI itself is not run here."""
+    import dashboard.ui.app as ui
+
+    made: list[tuple[object, object]] = []
+
+    class FakeApp:
+        def __init__(self, host: object, db: object, **kwargs: object) -> None:
+            made.append((host, db))
+
+        async def run_async(self) -> int:
+            return 0
+
+    monkeypatch.setattr(ui, "DispatchApp", FakeApp)
+    assert main(["-L", "somesock"]) == 0
+    host, db = made[0]
+    assert getattr(host, "socket_name", None) == "somesock"
+    assert str(db).startswith(os.environ["DISPATCH_HOME"])
