@@ -151,6 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dispatch: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `dispatch log | head`: the reader left; say nothing more (and let exit not flush into it)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 async def _dispatch(args: argparse.Namespace) -> int:

@@ -233,7 +233,7 @@ class Store:
         async def op(db: aiosqlite.Connection) -> None:
             await db.execute(
                 "UPDATE sends SET finished=?, target=?, pane_id=?, agent=?, state_before=?, delay_ms=?, attempts=?,"
-                " verdict=?, evidence=?, reason=?, elapsed_ms=?, timings=? WHERE id=?",
+                " verdict=?, evidence=?, reason=?, elapsed_ms=?, timings=?, options=? WHERE id=?",
                 (
                     now,
                     rec.target,
@@ -247,6 +247,7 @@ class Store:
                     rec.reason,
                     rec.elapsed_ms,
                     json.dumps(rec.timings),
+                    json.dumps(rec.options),
                     rec.id,
                 ),
             )

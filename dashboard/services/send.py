@@ -296,20 +296,32 @@ async def _wait_idle(
     text: str,
     obs: Observation,
 ) -> tuple[str, Observation]:
+    """Look until the pane has been ready for half a second, or refuse after --timeout.
+
+    One ready-looking screen is not enough: between a turn and a queued follow-up some agents
+    (Gemini) look exactly idle for 50-200 ms.
+    """
     deadline = time.monotonic() + opts.idle_timeout
-    while obs.cls.state in _NOT_READY_YET:
-        if time.monotonic() >= deadline:
-            raise _Done(
-                Verdict.REFUSED,
-                f"{pane.pane_id} was still {obs.cls.state} after {opts.idle_timeout:g}s (--timeout)",
-                ["guard:busy-timeout"],
-            )
+    ready_since: float | None = None
+    while True:
+        now = time.monotonic()
+        if obs.cls.state in _NOT_READY_YET:
+            ready_since = None
+            if now >= deadline:
+                raise _Done(
+                    Verdict.REFUSED,
+                    f"{pane.pane_id} was still {obs.cls.state} after {opts.idle_timeout:g}s (--timeout)",
+                    ["guard:busy-timeout"],
+                )
+        elif ready_since is None:
+            ready_since = now
+        elif now - ready_since >= 0.5:
+            return text, obs
         await asyncio.sleep(0.25)
         fresh = await _refresh(host, pane)
         if fresh is None:
             raise _Done(Verdict.REFUSED, f"{pane.pane_id} went away while waiting for idle", ["guard:vanished"])
         text, obs = await _look(host, fresh, opts.history, profile)
-    return text, obs
 
 
 async def _refresh(host: TmuxHost, pane: PaneInfo) -> PaneInfo | None:

@@ -7,20 +7,25 @@ that carries tools) arrives whose last user message contains the canary.
 
 Opt-in (each agent costs ~15 s): runs with DISPATCH_REAL_AGENTS=1 where the kit is set up
 (`kit/setup.sh`, as root); otherwise every test is skipped with the reason. Each agent gets its own
-tmux socket, stopped with `kit/stop.sh SOCKET` afterwards.
+tmux socket, stopped with `kit/stop.sh SOCKET` afterwards. The kit shares one HOME and one fake
+server per agent, so launches of the same agent are serialised with a lock file (xdist workers).
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import re
 import secrets
 import shutil
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +34,7 @@ import pytest
 
 from dashboard.adapters.store import Store
 from dashboard.adapters.tmux import LocalTmux
+from dashboard.core.agents import BY_NAME
 from dashboard.core.classify import classify
 from dashboard.core.model import Classification, PaneState, Verdict
 from dashboard.core.screen import parse_capture
@@ -44,6 +50,8 @@ START_TIMEOUT = 90.0  # opencode can show a blank screen for ~20 s on its first 
 LOG_TIMEOUT = 30.0  # opencode's first prompt can take ~10 s to reach the server
 TURN_TIMEOUT = 45.0  # the fake turn is BENCH_DELAY seconds (6 when someone else started the server)
 OPTS = SendOptions(verify_ms=8000)
+QUEUE_OPTS = SendOptions(verify_ms=8000, queue=True)
+SLOW_TURN = 8.0  # seconds per main turn while a test needs the agent busy (fake server's `delay`)
 MULTI = (
     "Review the parser module and list every place where tokens lose their source span while lexing.\n"
     "Then summarise which of those places would need new tests, grouped by the kind of token involved.\n"
@@ -91,6 +99,9 @@ def _port(agent: str) -> int:
     return int(m.group(1))
 
 
+_TURN_END = ("stream_done", "client_disconnected")  # the fake server's log line closing a request
+
+
 @dataclass
 class RealAgent:
     """One real agent CLI in its own tmux server, and its fake model server's request log."""
@@ -128,6 +139,16 @@ class RealAgent:
             await asyncio.sleep(0.25)
         seen = [(r.get("n"), r.get("main"), str(r.get("user", ""))[-80:]) for r in self.requests(offset)]
         raise AssertionError(f"{self.name}: no main request with {canary} within {timeout:g}s; log: {seen}")
+
+    async def wait_turn_end(self, n: int, offset: int, timeout: float = TURN_TIMEOUT) -> dict[str, Any]:
+        """The log line that closed request `n`: `stream_done`, or `client_disconnected` when the agent hung up."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ends = [r for r in self.requests(offset) if r.get("n") == n and r.get("event") in _TURN_END]
+            if ends:
+                return ends[0]
+            await asyncio.sleep(0.25)
+        raise AssertionError(f"{self.name}: request {n} neither finished nor was dropped within {timeout:g}s")
 
     async def look(self) -> Classification:
         pane = next(p for p in await self.host.list_panes() if p.pane_id == self.pane_id)
@@ -179,6 +200,41 @@ def _stop(socket: str, log: Path) -> None:
             path.unlink(missing_ok=True)
 
 
+def _agent_lock(agent: str) -> Any:
+    """An exclusive lock on this agent's kit state (its HOME and fake server), held until closed."""
+    f = (Path(tempfile.gettempdir()) / f"dispatch-rt-{agent}.lock").open("w")
+    fcntl.flock(f, fcntl.LOCK_EX)
+    return f
+
+
+def _control(agent: str, **params: float) -> dict[str, Any]:
+    """GET /_control on the agent's fake server (it listens on loopback inside the kit's netns)."""
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    fetch = (
+        "import sys, urllib.request; "
+        f"sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:{_port(agent)}/_control?{query}', timeout=5)"
+        ".read().decode())"
+    )
+    netns = os.environ.get("BENCH_NETNS", "agentbench")
+    argv = [sys.executable, "-c", fetch]
+    if netns != "none":
+        argv = ["ip", "netns", "exec", netns, *argv]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=15)
+    reply: dict[str, Any] = json.loads(out.stdout)
+    return reply
+
+
+@contextmanager
+def _turn_delay(agent: str, seconds: float) -> Iterator[None]:
+    """Main turns take `seconds` inside the block; the server's previous delay comes back afterwards."""
+    before = _control(agent)["delay"]
+    _control(agent, delay=seconds)
+    try:
+        yield
+    finally:
+        _control(agent, delay=before)
+
+
 @pytest.fixture(params=AGENTS)
 def real_agent(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RealAgent]:
     """A real agent CLI launched by the kit on a unique tmux socket; stopped again by kit/stop.sh."""
@@ -188,6 +244,8 @@ def real_agent(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RealA
         pytest.skip(problem)
     socket = f"dispatch-rt-{name}-{os.getpid()}-{secrets.token_hex(3)}"
     out = tmp_path / "kit.log"
+    lock = _agent_lock(name)
+    request.addfinalizer(lock.close)  # finalizers run last-in first-out: the lock outlives stop.sh
     request.addfinalizer(lambda: _stop(socket, out))
     _kit("launch.sh", name, socket, name, log=out)
     agent = RealAgent(name, socket, STATE / "logs" / f"fake_{_port(name)}.jsonl", LocalTmux(socket_name=socket))
@@ -249,3 +307,37 @@ async def _operator_text_is_refused_and_kept(agent: RealAgent, store: Store) -> 
         agent.keys("C-u")
     await agent.wait_state(PaneState.IDLE, 10)
     assert not [r for r in agent.requests(offset) if r.get("main")], "nothing may reach the model"
+
+
+async def test_real_agent_queue(real_agent: RealAgent, store: Store) -> None:
+    """`send --queue` into a busy agent: QUEUED, and the model gets it in a later turn, the first one intact.
+
+    Claude, Gemini and opencode queue on Enter; Codex queues on Tab (Enter there interrupts the
+    running turn and sends at once, which the fake server logs as `client_disconnected`).
+    """
+    agent = real_agent
+    profile = BY_NAME[agent.name]
+    await agent.wait_state(PaneState.IDLE, START_TIMEOUT)
+    with _turn_delay(agent.name, SLOW_TURN):
+        offset = agent.log_offset()
+        first = _canary(agent.name)
+        rec = await send(agent.host, store, agent.pane_id, f"reply with exactly {first}", OPTS)
+        assert rec.verdict is Verdict.SUBMITTED, (rec.reason, rec.evidence, agent.screen())
+        turn = await agent.wait_submitted(first, offset)
+        await agent.wait_state(PaneState.WORKING, 10, settle=1)
+
+        queued = _canary(agent.name)
+        rec = await send(agent.host, store, agent.pane_id, f"reply with exactly {queued}", QUEUE_OPTS)
+        assert rec.state_before == "working", (rec.state_before, rec.reason, agent.screen())
+        assert rec.verdict is Verdict.QUEUED, (rec.reason, rec.evidence, agent.screen())
+        assert rec.options["submit_key"] == (profile.queue_key or profile.submit_key)
+
+        end = await agent.wait_turn_end(turn["n"], offset)
+        later = await agent.wait_submitted(queued, offset, timeout=TURN_TIMEOUT)
+    assert end["event"] == "stream_done", f"the running turn was interrupted: {end}"
+    # the queued prompt reached the model in a later main request, after the first turn had ended
+    assert later["n"] > turn["n"] and later["t"] >= end["t"], (turn, end, later)
+    assert queued not in turn["user"]
+    await agent.wait_state(PaneState.IDLE, TURN_TIMEOUT)
+    stored = await store.get(rec.id or 0)
+    assert stored is not None and stored.verdict is Verdict.QUEUED
