@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 
 def _rx(*patterns: str) -> tuple[re.Pattern[str], ...]:
-    # MULTILINE: a marker can be searched in one line or in a whole screen joined by newlines
+    # MULTILINE: a marker can be searched in one line or in a whole screen joined by newlines, so
+    # patterns say [ \t] where they mean blanks within a line (\s would run across line breaks)
     return tuple(re.compile(p, re.MULTILINE) for p in patterns)
 
 
@@ -81,7 +82,7 @@ CLAUDE = AgentProfile(
     dialog=_rx(
         r"Do you trust the files in this folder\?",
         r"Do you want to (?:proceed|make this edit|create|run)",
-        r"^[\s│]*[❯>]\s*1\.\s+Yes",
+        r"^[ \t│]*[❯>]\s*1\.\s+Yes",
         r"Enter to confirm · Esc to (?:exit|cancel)",
     ),
     rate_limit=_rx(r"(?i)usage limit", r"(?i)\blimit reached\b", r"(?i)rate limit(?:ed)?\b"),
@@ -121,7 +122,7 @@ CODEX = AgentProfile(
     dialog=_rx(
         r"(?i)allow codex to work in this folder",
         r"(?i)press enter to (?:continue|confirm)",
-        r"^[\s│]*›\s*1\.\s+(?:Yes|Allow|Approve)",
+        r"^[ \t│]*›\s*1\.\s+(?:Yes|Allow|Approve)",
         r"(?i)would you like to run the following command",
     ),
     rate_limit=_rx(r"(?i)usage limit", r"(?i)rate limit", r"(?i)try again at"),
@@ -142,14 +143,14 @@ GEMINI = AgentProfile(
         first_prefix=re.compile(r"^ > ?"),
         prefix=re.compile(r"^ {0,3}"),
     ),
-    placeholders=_rx(r"^\s*Type your message or @path/to/file$"),
-    working=_rx(r"^\s*[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] .*\(esc to cancel", r"\besc to cancel\b"),
-    queued=_rx(r"^\s*Queued \(press ↑ to edit\):"),
+    placeholders=_rx(r"^[ \t]*Type your message or @path/to/file$"),
+    working=_rx(r"^[ \t]*[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] .*\(esc to cancel", r"\besc to cancel\b"),
+    queued=_rx(r"^[ \t]*Queued \(press ↑ to edit\):"),
     title_working=_rx(r"^✦\s+Working"),
     dialog=_rx(
         r"(?i)do you trust this folder",
         r"(?i)allow execution",
-        r"^[\s│]*[●○>]\s*1\.\s+(?:Yes|Allow|Trust)",
+        r"^[ \t│]*[●○>]\s*1\.\s+(?:Yes|Allow|Trust)",
         r"(?i)waiting for user confirmation",
     ),
     rate_limit=_rx(r"(?i)quota exceeded", r"(?i)rate limit", r"(?i)usage limit", r"(?i)resource.?exhausted"),
@@ -163,18 +164,18 @@ OPENCODE = AgentProfile(
     label="opencode",
     version="1.18.33",
     processes=frozenset({"opencode"}),
-    signatures=_rx(r"ctrl\+p commands", r"^\s*┃\s+(?:Build|Plan) · ", r"^\s*╹▀{10,}"),
+    signatures=_rx(r"ctrl\+p commands", r"^[ \t]*┃[ \t]+(?:Build|Plan) · ", r"^[ \t]*╹▀{10,}"),
     composer=ComposerSpec(
-        bottom=re.compile(r"^\s*┃\s+(?:Build|Plan) · "),
-        body=re.compile(r"^\s*┃"),
-        first_prefix=re.compile(r"^\s*┃ {0,2}"),
-        prefix=re.compile(r"^\s*┃ {0,2}"),
+        bottom=re.compile(r"^[ \t]*┃[ \t]+(?:Build|Plan) · "),
+        body=re.compile(r"^[ \t]*┃"),
+        first_prefix=re.compile(r"^[ \t]*┃ {0,2}"),
+        prefix=re.compile(r"^[ \t]*┃ {0,2}"),
     ),
     placeholders=_rx(r'^Ask anything… ".*"$', r"^Ask anything…$"),
     working=_rx(r"\besc interrupt\b", r"■{2,}⬝"),
-    queued=_rx(r"^\s*┃\s+QUEUED\s*$"),
+    queued=_rx(r"^[ \t]*┃[ \t]+QUEUED[ \t]*$"),
     paste_placeholder=re.compile(r"\[Pasted ~\d+ lines?\]"),
-    dialog=_rx(r"(?i)permission required", r"(?i)^\s*┃?\s*(?:Allow once|Allow always|Reject)\b"),
+    dialog=_rx(r"(?i)permission required", r"(?i)^[ \t]*┃?[ \t]*(?:Allow once|Allow always|Reject)\b"),
     rate_limit=_rx(r"(?i)rate limit", r"(?i)usage limit", r"(?i)quota exceeded"),
     reset=_RESET,
     picker_chars="/@!",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dashboard.adapters.tmux import TmuxHost
+from dashboard.core.agents import BY_NAME
 from dashboard.core.classify import classify
 from dashboard.core.model import Classification, PaneInfo, PaneState, Screen
 from dashboard.core.screen import parse_capture
@@ -32,17 +33,39 @@ class PaneView:
         }
 
 
-async def survey(host: TmuxHost) -> list[PaneView]:
-    """List and classify every pane of the host (captures go out as one chained tmux call)."""
+ProfileCache = dict[tuple[str, int | None, str], str]
+
+
+async def survey(host: TmuxHost, known: ProfileCache | None = None) -> list[PaneView]:
+    """List and classify every pane of the host (captures go out as one chained tmux call).
+
+    `known` remembers which agent each pane (id, pid, command) was identified as, so a watcher
+    that surveys every second does not score every profile against every screen each time; a pane
+    that no longer reads as its remembered agent is identified afresh.
+    """
     panes = await host.list_panes()
     texts = await host.capture_many([p.pane_id for p in panes])
     views = []
+    seen: ProfileCache = {}
     for pane in panes:
         text = texts.get(pane.pane_id)
         if text is None:  # vanished between list and capture
             continue
         screen = parse_capture(text, height=pane.height)
-        views.append(PaneView(pane, screen, classify(pane, screen)))
+        key = (pane.pane_id, pane.pid, pane.command)
+        cls = None
+        if known is not None and key in known:
+            cls = classify(pane, screen, BY_NAME[known[key]])
+            if cls.state is PaneState.UNKNOWN:
+                cls = None
+        if cls is None:
+            cls = classify(pane, screen)
+        if cls.agent is not None:
+            seen[key] = cls.agent
+        views.append(PaneView(pane, screen, cls))
+    if known is not None:
+        known.clear()
+        known.update(seen)
     return views
 
 

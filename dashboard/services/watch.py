@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from dashboard.adapters.tmux import TmuxHost
 from dashboard.core.model import PaneState
-from dashboard.services.panes import PaneView, survey
+from dashboard.services.panes import PaneView, ProfileCache, survey
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +38,10 @@ class PaneWatcher:
         self.host = host
         self.clock = clock
         self._since: dict[str, tuple[PaneState, float]] = {}
+        self._known: ProfileCache = {}
 
     async def refresh(self) -> list[PaneStatus]:
-        views = await survey(self.host)
+        views = await survey(self.host, self._known)
         now = self.clock()
         out: list[PaneStatus] = []
         seen: dict[str, tuple[PaneState, float]] = {}

@@ -87,6 +87,9 @@ class DispatchApp(App[int]):
         self.statuses: dict[str, PaneStatus] = {}
         self.current: PaneCard | None = None
         self._first_refresh = True
+        self._refreshing = False
+        self._refresh_again = False
+        self._store_ready = asyncio.Event()
 
     # ----- layout and lifecycle -------------------------------------------------------------------
 
@@ -118,12 +121,13 @@ class DispatchApp(App[int]):
 
     async def on_mount(self) -> None:
         self.sub_title = f"{getattr(self.host, 'describe', lambda: self.host.name)()}"
+        self.refresh_panes()  # the first survey runs while the log opens
         try:
             await self.store.open()
         except StoreError as exc:
             self.exit(1, message=f"dispatch: error: {exc}")
             return
-        self.refresh_panes()
+        self._store_ready.set()
         if self.live:
             self.set_interval(self.refresh_interval, self.refresh_panes)
             self.set_interval(1.0, self._tick)
@@ -132,25 +136,45 @@ class DispatchApp(App[int]):
         await self.store.close()
 
     def _tick(self) -> None:
-        """Age labels ("idle · 12s") move on between surveys."""
+        """Age labels ("idle · 12s") move on between surveys; minute-old ones need no repaint per second."""
+        now = self.clock()
         for card in self.query_one(PaneGrid).cards.values():
-            card.refresh()
+            times = [card.status.since if card.status else 0.0, card.last.created if card.last else 0.0]
+            if any(now - t < 90 for t in times):
+                card.refresh()
 
     # ----- refresh ------------------------------------------------------------------------------
 
-    @work(exclusive=True, group="refresh")
-    async def refresh_panes(self) -> None:
+    def refresh_panes(self) -> None:
+        """Start a survey unless one is running: a slow survey is never cancelled by the next tick."""
+        if self._refreshing:
+            self._refresh_again = True
+            return
+        self._refreshing = True
+        self._refresh_worker()
+
+    @work(group="refresh")
+    async def _refresh_worker(self) -> None:
         try:
             statuses = await self.watcher.refresh()
+            await self._store_ready.wait()
             last = await self.store.latest_by_pane(self.host.name)
         except (TmuxError, StoreError) as exc:
             self.notify(str(exc), title="refresh failed", severity="error", timeout=4)
             return
+        finally:
+            self._refreshing = False
         self.post_message(PanesRefreshed(statuses, last))
+        if self._refresh_again:  # something asked for a fresher look while this one ran
+            self._refresh_again = False
+            self.refresh_panes()
 
     async def on_panes_refreshed(self, message: PanesRefreshed) -> None:
         self.statuses = {s.pane_id: s for s in message.statuses}
-        grid = self.query_one(PaneGrid)
+        grids = self.query(PaneGrid)
+        if not grids:  # a survey that lands while the app is shutting down
+            return
+        grid = grids.first()
         await grid.update_panes(message.statuses, message.last)
         counts: dict[str, int] = {}
         for s in message.statuses:
