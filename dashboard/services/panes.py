@@ -36,12 +36,16 @@ class PaneView:
 ProfileCache = dict[tuple[str, int | None, str], str]
 
 
-async def survey(host: TmuxHost, known: ProfileCache | None = None) -> list[PaneView]:
+async def survey(
+    host: TmuxHost, known: ProfileCache | None = None, memo: dict[str, tuple[str, PaneView]] | None = None
+) -> list[PaneView]:
     """List and classify every pane of the host (captures go out as one chained tmux call).
 
     `known` remembers which agent each pane (id, pid, command) was identified as, so a watcher
     that surveys every second does not score every profile against every screen each time; a pane
-    that no longer reads as its remembered agent is identified afresh.
+    that no longer reads as its remembered agent is identified afresh. `memo` keeps the last
+    capture and view per pane: an unchanged pane (the common case in an idle fleet) is not parsed
+    or classified again.
     """
     panes = await host.list_panes()
     texts = await host.capture_many([p.pane_id for p in panes])
@@ -51,8 +55,15 @@ async def survey(host: TmuxHost, known: ProfileCache | None = None) -> list[Pane
         text = texts.get(pane.pane_id)
         if text is None:  # vanished between list and capture
             continue
-        screen = parse_capture(text, height=pane.height)
         key = (pane.pane_id, pane.pid, pane.command)
+        if memo is not None and pane.pane_id in memo:
+            old_text, old_view = memo[pane.pane_id]
+            if old_text == text and old_view.pane == pane:
+                views.append(old_view)
+                if old_view.cls.agent is not None:
+                    seen[key] = old_view.cls.agent
+                continue
+        screen = parse_capture(text, height=pane.height)
         cls = None
         if known is not None and key in known:
             cls = classify(pane, screen, BY_NAME[known[key]])
@@ -63,6 +74,11 @@ async def survey(host: TmuxHost, known: ProfileCache | None = None) -> list[Pane
         if cls.agent is not None:
             seen[key] = cls.agent
         views.append(PaneView(pane, screen, cls))
+        if memo is not None:
+            memo[pane.pane_id] = (text, views[-1])
+    if memo is not None:
+        for gone in set(memo) - {v.pane.pane_id for v in views}:
+            del memo[gone]
     if known is not None:
         known.clear()
         known.update(seen)

@@ -39,9 +39,10 @@ class PaneWatcher:
         self.clock = clock
         self._since: dict[str, tuple[PaneState, float]] = {}
         self._known: ProfileCache = {}
+        self._memo: dict[str, tuple[str, PaneView]] = {}
 
     async def refresh(self) -> list[PaneStatus]:
-        views = await survey(self.host, self._known)
+        views = await survey(self.host, self._known, self._memo)
         now = self.clock()
         out: list[PaneStatus] = []
         seen: dict[str, tuple[PaneState, float]] = {}
