@@ -64,6 +64,7 @@ class TmuxHost(Protocol):
     Contract per method:
 
     - `list_panes()`: every pane of the server, in one call.
+    - `pane(pane_id)`: one pane's facts by `%N` id, or None when there is no such pane.
     - `capture(pane_id, history=0)`: the screen (ANSI kept) plus `history` scrollback lines.
     - `capture_many(ids)`: captures of many panes at once; a vanished pane maps to None.
     - `paste(pane_id, text)`: bracketed paste through a uniquely named buffer, deleted after.
@@ -73,6 +74,7 @@ class TmuxHost(Protocol):
     name: str
 
     async def list_panes(self) -> list[PaneInfo]: ...
+    async def pane(self, pane_id: str) -> PaneInfo | None: ...
     async def capture(self, pane_id: str, history: int = 0) -> str: ...
     async def capture_many(self, pane_ids: Sequence[str], history: int = 0) -> dict[str, str | None]: ...
     async def paste(self, pane_id: str, text: str) -> None: ...
@@ -159,7 +161,9 @@ class LocalTmux:
             if "can't find" in str(exc):
                 return None
             raise
-        return parse_pane_line(out.rstrip("\n"))
+        # tmux prints an empty format (exit 0) for a pane that does not exist: check the id came back
+        info = parse_pane_line(out.rstrip("\n"))
+        return info if info is not None and info.pane_id == pane_id else None
 
     async def capture(self, pane_id: str, history: int = 0) -> str:
         loop = asyncio.get_running_loop()

@@ -26,6 +26,9 @@ class StaticHost:
     async def list_panes(self) -> list[PaneInfo]:
         return [p for p, _ in self.panes]
 
+    async def pane(self, pane_id: str) -> PaneInfo | None:
+        return next((p for p, _ in self.panes if p.pane_id == pane_id), None)
+
     async def capture(self, pane_id: str, history: int = 0) -> str:
         for pane, text in self.panes:
             if pane.pane_id == pane_id:

@@ -143,7 +143,10 @@ async def _pipeline(
         rec.evidence = [f"guard:{refusal.code}"]
         raise _Done(Verdict.REFUSED, refusal.reason)
 
-    pane = resolve_target(panes if panes is not None else await host.list_panes(), rec.target)
+    if panes is None and rec.target.startswith("%"):
+        pane = await host.pane(rec.target)  # one pane's facts: cheaper than listing the server
+    else:
+        pane = resolve_target(panes if panes is not None else await host.list_panes(), rec.target)
     if pane is None:
         rec.evidence = ["guard:unknown-target"]
         raise _Done(Verdict.REFUSED, f"no pane '{rec.target}' on {_where(host)}")
