@@ -10,6 +10,7 @@ unless the caller asked for it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 from collections.abc import Coroutine, Sequence
@@ -41,6 +42,7 @@ _SEP = "\x1f"
 PANE_FORMAT = _SEP.join(f"#{{{f}}}" for f in _FIELDS)
 DEFAULT_TIMEOUT = 10.0
 _CHAIN_BYTES = 12_000
+_PASTES_PER_CHAIN = 150  # ~70 bytes of arguments each: stays under tmux's 16 KB command limit
 
 
 class TmuxError(RuntimeError):
@@ -101,6 +103,7 @@ class LocalTmux:
     _flush_scheduled: bool = False
     _tasks: set[asyncio.Future[None]] = field(default_factory=set)
     _commands: list[tuple[list[str], asyncio.Future[None]]] = field(default_factory=list)
+    _pastes: list[tuple[str, str, asyncio.Future[None]]] = field(default_factory=list)
 
     @property
     def server_args(self) -> list[str]:
@@ -238,27 +241,72 @@ class LocalTmux:
             req.future.set_exception(exc)
 
     async def paste(self, pane_id: str, text: str) -> None:
+        # pastes of the same text in the same tick (a batch) share one buffer and one tmux process
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        self._pastes.append((pane_id, text, fut))
+        if len(self._pastes) == 1:
+            loop.call_soon(self._spawn, self._flush_pastes())
+        await fut
+
+    async def _flush_pastes(self) -> None:
+        batch, self._pastes = self._pastes, []
+        groups: dict[str, list[tuple[str, asyncio.Future[None]]]] = {}
+        for pane_id, text, fut in batch:
+            groups.setdefault(text, []).append((pane_id, fut))
+        for text, targets in groups.items():
+            for start in range(0, len(targets), _PASTES_PER_CHAIN):
+                self._spawn(self._paste_chain(text, targets[start : start + _PASTES_PER_CHAIN]))
+
+    async def _paste_chain(self, text: str, targets: list[tuple[str, asyncio.Future[None]]]) -> None:
         buf = f"dispatch-{os.getpid()}-{secrets.token_hex(4)}"
-        # load-buffer reads the prompt from stdin (no argv size limit, no shell quoting), and
-        # paste-buffer -p wraps it in bracketed-paste markers when the app asked for them;
-        # -r keeps LF as LF (tmux would turn it into CR, which some agents take as submit);
-        # -d deletes the buffer so prompts do not pile up in the server.
-        await self.run(
-            "load-buffer",
-            "-b",
-            buf,
-            "-",
-            ";",
-            "paste-buffer",
-            "-p",
-            "-r",
-            "-d",
-            "-b",
-            buf,
-            "-t",
-            pane_id,
-            stdin=text.encode(),
-        )
+        token = secrets.token_hex(6)
+        # load-buffer reads the prompt from stdin (exact bytes: no argv limit, no quoting, no tmux
+        # parsing of a trailing ';'); paste-buffer -p wraps it in bracketed-paste markers when the
+        # app asked for them; -r keeps LF as LF (tmux would turn it into CR, which some agents take
+        # as submit). A marker after each paste proves it ran; the buffer is deleted at the end.
+        args = ["load-buffer", "-b", buf, "-"]
+        for i, (pane_id, _) in enumerate(targets):
+            args += [";", "paste-buffer", "-p", "-r", "-b", buf, "-t", pane_id]
+            args += [";", "display-message", "-p", f"\x1e{token} {i}"]
+        args += [";", "delete-buffer", "-b", buf]
+        try:
+            out = await self.run(*args, stdin=text.encode())
+            error: TmuxError | None = None
+        except TmuxError as exc:
+            out, error = exc.stdout, exc
+        done = set(_split_chain(out, token))
+        rest = [(i, t) for i, t in enumerate(targets) if i not in done]
+        for i, (_, fut) in enumerate(targets):
+            if i in done:
+                fut.set_result(None)
+        if error is None:
+            return
+        with contextlib.suppress(TmuxError):
+            await self.run("delete-buffer", "-b", buf)
+        if not rest:
+            return
+        if len(targets) == 1:
+            rest[0][1][1].set_exception(error)
+            return
+        for _, (pane_id, fut) in rest:  # the chain stopped at a vanished pane: the rest one by one
+            try:
+                await self._paste_chain_single(pane_id, text)
+                fut.set_result(None)
+            except TmuxError as one:
+                fut.set_exception(one)
+
+    async def _paste_chain_single(self, pane_id: str, text: str) -> None:
+        buf = f"dispatch-{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            await self.run(
+                "load-buffer", "-b", buf, "-", ";", "paste-buffer", "-p", "-r", "-d", "-b", buf, "-t", pane_id,
+                stdin=text.encode(),
+            )  # fmt: skip
+        except TmuxError:
+            with contextlib.suppress(TmuxError):  # the paste failed, so -d never ran
+                await self.run("delete-buffer", "-b", buf)
+            raise
 
     async def send_keys(self, pane_id: str, *keys: str) -> None:
         # many panes submitting in the same tick (a batch) share one tmux process

@@ -49,3 +49,20 @@ def test_scripted_demo_is_honest(capsys: pytest.CaptureFixture[str]) -> None:
         assert (row["verdict"] in ("submitted", "queued")) == row["agent_received"], row
     verdicts = {row["verdict"] for row in truth.values()}
     assert {"submitted", "refused", "stuck-in-composer", "not-received"} <= verdicts
+
+
+async def test_shared_paste_survives_a_vanished_pane(bench: Bench) -> None:
+    """Pastes of one text share a buffer and one tmux call; a dead target does not stop the others."""
+    from dashboard.adapters.tmux import TmuxError
+
+    agents = [bench.agent(f"p{i}") for i in range(3)]
+    for a in agents:
+        await bench.wait_state(a.pane_id, PaneState.IDLE)
+    host = LocalTmux(socket_name=bench.host.socket_name)
+    bench.server.cmd("kill-pane", "-t", agents[1].pane_id)
+    results = await asyncio.gather(*(host.paste(a.pane_id, "shared text") for a in agents), return_exceptions=True)
+    assert results[0] is None and results[2] is None and isinstance(results[1], TmuxError)
+    await asyncio.sleep(0.3)
+    for a in (agents[0], agents[2]):
+        assert "shared text" in bench.screen(a.pane_id)
+    assert "dispatch-" not in "\n".join(bench.server.cmd("list-buffers").stdout)  # no buffer left behind
