@@ -18,9 +18,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -340,3 +341,15 @@ class LoopLag:
     def __exit__(self, *exc: object) -> None:
         if self._task is not None:
             self._task.cancel()
+
+
+def run_bench(main: Coroutine[Any, Any, int]) -> int:
+    """Run a benchmark's coroutine with its private tmux servers cleaned up however it ends."""
+    install_cleanup()
+    try:
+        return asyncio.run(main)
+    except KeyboardInterrupt:
+        print("interrupted; private tmux servers killed", file=sys.stderr)
+        return 130
+    finally:
+        cleanup_all()

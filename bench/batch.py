@@ -413,14 +413,7 @@ def main() -> int:
     args.panes = args.panes if args.panes is not None else (20 if args.quick else 100)
     args.singles = args.singles if args.singles is not None else (2 if args.quick else 3)
     args.budget = args.budget if args.budget is not None else (30.0 if args.quick else 60.0)
-    C.install_cleanup()
-    try:
-        return asyncio.run(run(args))
-    except KeyboardInterrupt:
-        print("interrupted; private tmux servers killed", file=sys.stderr)
-        return 130
-    finally:
-        C.cleanup_all()
+    return C.run_bench(run(args))
 
 
 if __name__ == "__main__":

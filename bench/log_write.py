@@ -254,14 +254,7 @@ def main() -> int:
     args.budget = args.budget if args.budget is not None else (20.0 if args.quick else 50.0)
     args.pool = 6 if args.quick else 24
     args.conc_rounds = 2 if args.quick else 5
-    C.install_cleanup()
-    try:
-        return asyncio.run(run(args))
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    finally:
-        C.cleanup_all()
+    return C.run_bench(run(args))
 
 
 if __name__ == "__main__":

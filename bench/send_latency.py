@@ -257,14 +257,7 @@ def main() -> int:
     args.n = args.n if args.n is not None else (6 if args.quick else 20)
     args.budget = args.budget if args.budget is not None else (25.0 if args.quick else 55.0)
     args.startup_reps = 3 if args.quick else 5
-    C.install_cleanup()
-    try:
-        return asyncio.run(run(args))
-    except KeyboardInterrupt:
-        print("interrupted; private tmux servers killed", file=sys.stderr)
-        return 130
-    finally:
-        C.cleanup_all()
+    return C.run_bench(run(args))
 
 
 if __name__ == "__main__":

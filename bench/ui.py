@@ -786,14 +786,7 @@ def main() -> int:
     p.add_argument("--budget", type=float, default=None, help="time budget in seconds (420, --quick 150)")
     args = p.parse_args()
     args.budget = args.budget if args.budget is not None else (150.0 if args.quick else 420.0)
-    C.install_cleanup()
-    try:
-        return asyncio.run(run(args))
-    except KeyboardInterrupt:
-        print("interrupted; private tmux servers killed", file=sys.stderr)
-        return 130
-    finally:
-        C.cleanup_all()
+    return C.run_bench(run(args))
 
 
 if __name__ == "__main__":
