@@ -21,6 +21,8 @@ class PaneStatus:
 
     view: PaneView
     since: float
+    seen: float = 0.0
+    """When the survey behind this status was taken (same clock as `since`)."""
 
     @property
     def pane_id(self) -> str:
@@ -51,6 +53,6 @@ class PaneWatcher:
             prev = self._since.get(pid)
             since = prev[1] if prev is not None and prev[0] is view.cls.state else now
             seen[pid] = (view.cls.state, since)
-            out.append(PaneStatus(view, since))
+            out.append(PaneStatus(view, since, now))
         self._since = seen
         return out

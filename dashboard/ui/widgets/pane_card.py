@@ -100,9 +100,14 @@ class PaneCard(Widget, can_focus=True):
         if pane.window_name and pane.window_name != (cls.agent or ""):
             head.append(f" · {pane.window_name}", style="dim")
         state = Text()
+        last = self.last
+        newer = last is not None and last.created + last.elapsed_ms / 1000 > st.seen
         if self.progress:
             # mid-send the composer holds our own paste: that is not a stuck composer
             state.append(" sending ", style="bold black on #5fd7ff")
+        elif newer and last is not None and last.verdict.delivered:
+            # the survey predates the verdict (it may show our paste still in the composer)
+            state.append(f" {last.verdict.value} ", style=STATE_STYLE["working"])
         else:
             state.append(f" {cls.state.value} ", style=STATE_STYLE.get(cls.state.value, ""))
         state.append(f" {cls.agent or pane.command or '-'}", style="italic")
