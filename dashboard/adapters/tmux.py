@@ -33,6 +33,7 @@ _FIELDS = (
     "pane_height",
     "pane_pid",
     "pane_title",
+    "window_activity",
     "pane_active",
     "window_active",
 )
@@ -371,6 +372,7 @@ def parse_pane_line(line: str) -> PaneInfo | None:
         height=num("pane_height", 24),
         pid=num("pane_pid") or None,
         title=f["pane_title"],
+        activity=num("window_activity"),
         active=f["pane_active"] == "1" and f["window_active"] == "1",
         pane_active=f["pane_active"] == "1",
     )

@@ -61,6 +61,8 @@ class PaneInfo:
     height: int = 24
     pid: int | None = None
     title: str = ""
+    activity: int = 0
+    """Unix second of the window's last output (tmux `window_activity`): unchanged means unchanged screen."""
     machine: str = "local"
     active: bool = False
     pane_active: bool = False

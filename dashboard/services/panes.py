@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from dashboard.adapters.tmux import TmuxHost
@@ -48,10 +49,17 @@ async def survey(
     or classified again.
     """
     panes = await host.list_panes()
-    texts = await host.capture_many([p.pane_id for p in panes])
+    quiet = _quiet(panes, memo)
+    texts = await host.capture_many([p.pane_id for p in panes if p.pane_id not in quiet])
     views = []
     seen: ProfileCache = {}
     for pane in panes:
+        if pane.pane_id in quiet and memo is not None:
+            old = memo[pane.pane_id][1]
+            views.append(old if old.pane == pane else PaneView(pane, old.screen, old.cls))
+            if views[-1].cls.agent is not None:
+                seen[(pane.pane_id, pane.pid, pane.command)] = views[-1].cls.agent
+            continue
         text = texts.get(pane.pane_id)
         if text is None:  # vanished between list and capture
             continue
@@ -90,3 +98,23 @@ def summarise(views: list[PaneView]) -> dict[str, int]:
     for v in views:
         counts[str(v.cls.state)] += 1
     return {k: n for k, n in counts.items() if n}
+
+
+def _quiet(panes: list[PaneInfo], memo: dict[str, tuple[str, PaneView]] | None) -> set[str]:
+    """Panes that need no capture: same facts as last time and no output for two seconds.
+
+    tmux stamps a window's last output to the second, so output within the current or previous
+    second is always looked at; a clock that disagrees with the server's turns this off.
+    """
+    if not memo:
+        return set()
+    now = int(time.time())
+    if any(p.activity > now + 1 for p in panes):
+        return set()
+    return {p.pane_id for p in panes if p.pane_id in memo and _same_screen(memo[p.pane_id][1].pane, p, now)}
+
+
+def _same_screen(old: PaneInfo, new: PaneInfo, now: int) -> bool:
+    """Nothing that shapes the screen or its reading changed (a window rename does not count)."""
+    fields = ("activity", "dead", "in_mode", "width", "height", "command", "title", "pid")
+    return new.activity < now - 1 and all(getattr(old, f) == getattr(new, f) for f in fields)

@@ -66,3 +66,25 @@ async def test_shared_paste_survives_a_vanished_pane(bench: Bench) -> None:
     for a in (agents[0], agents[2]):
         assert "shared text" in bench.screen(a.pane_id)
     assert "dispatch-" not in "\n".join(bench.server.cmd("list-buffers").stdout)  # no buffer left behind
+
+
+async def test_watching_skips_quiet_panes_but_sees_output(bench: Bench) -> None:
+    """A watcher re-captures only panes with recent output; a change is still seen at once."""
+    from dashboard.services.watch import PaneWatcher
+
+    quiet = bench.agent("quiet")
+    shell = bench.shell("sh")
+    await bench.wait_state(quiet.pane_id, PaneState.IDLE)
+    await bench.wait_state(shell, PaneState.SHELL)
+    host = LocalTmux(socket_name=bench.host.socket_name)
+    watcher = PaneWatcher(host)
+    await watcher.refresh()
+    await asyncio.sleep(2.6)  # let tmux's one-second activity stamps age
+    calls = host.calls
+    first = {s.pane_id: s.state for s in await watcher.refresh()}
+    assert host.calls == calls + 1  # list-panes only: nothing to capture
+    assert first == {quiet.pane_id: PaneState.IDLE, shell: PaneState.SHELL}
+    bench.server.cmd("send-keys", "-t", quiet.pane_id, "-l", "typed now")
+    await asyncio.sleep(0.3)
+    after = {s.pane_id: s for s in await watcher.refresh()}
+    assert after[quiet.pane_id].state is PaneState.STUCK and after[quiet.pane_id].view.cls.composer == "typed now"
