@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import DataTable, TextArea
 
@@ -28,6 +29,22 @@ async def until(pilot: Pilot[int], cond: Callable[[], bool], timeout: float = 12
         await pilot.pause(0.05)
 
 
+def collect() -> tuple[list[SendFinished], Callable[[Message], None]]:
+    """A message hook that keeps every SendFinished the app posts."""
+    finished: list[SendFinished] = []
+
+    def hook(message: Message) -> None:
+        if isinstance(message, SendFinished):
+            finished.append(message)
+
+    return finished, hook
+
+
+def shown(grid: PaneGrid, *pane_ids: str) -> Callable[[], bool]:
+    """True once every pane has a card with a survey behind it."""
+    return lambda: all(p in grid.cards and grid.cards[p].status is not None for p in pane_ids)
+
+
 def make_app(bench: Bench, tmp_path: Path) -> DispatchApp:
     return DispatchApp(bench.host, tmp_path / "ui.db", refresh_interval=0.3)
 
@@ -39,28 +56,24 @@ async def test_grid_shows_panes_with_states_and_filter(bench: Bench, tmp_path: P
     app = make_app(bench, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         grid = app.query_one(PaneGrid)
-        await until(pilot, lambda: {agent.pane_id, shell} <= set(grid.cards))
-        await until(
-            pilot, lambda: grid.cards[shell].status is not None and grid.cards[agent.pane_id].status is not None
-        )
+        await until(pilot, shown(grid, agent.pane_id, shell))
         assert grid.cards[agent.pane_id].status.state is PaneState.IDLE  # type: ignore[union-attr]
         assert grid.cards[shell].status.state is PaneState.SHELL  # type: ignore[union-attr]
         await pilot.press("slash", *"state:shell", "enter")
         assert grid.cards[shell].display and not grid.cards[agent.pane_id].display
         # a pane that appears shows up within a refresh
         late = bench.agent("late", style="gemini")
-        await until(pilot, lambda: late.pane_id in grid.cards and grid.cards[late.pane_id].status is not None)
+        await until(pilot, shown(grid, late.pane_id))
 
 
 async def test_compose_and_send_to_focused_pane(bench: Bench, tmp_path: Path) -> None:
     agent = bench.agent("work")
     await bench.wait_state(agent.pane_id, PaneState.IDLE)
     app = make_app(bench, tmp_path)
-    finished: list[SendFinished] = []
-    hook = lambda m: finished.append(m) if isinstance(m, SendFinished) else None  # noqa: E731
+    finished, hook = collect()
     async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         grid = app.query_one(PaneGrid)
-        await until(pilot, lambda: agent.pane_id in grid.cards and grid.cards[agent.pane_id].status is not None)
+        await until(pilot, shown(grid, agent.pane_id))
         grid.cards[agent.pane_id].focus()
         await pilot.press("c")
         app.query_one("#composer", TextArea).insert("write the migration plan")
@@ -79,8 +92,7 @@ async def test_batch_to_selection_lands_and_failure_is_resent_with_one_key(bench
         await bench.wait_state(a.pane_id, PaneState.IDLE)
     app = make_app(bench, tmp_path)
     app.options = type(app.options)(retry_ms=150, verify_ms=900)
-    finished: list[SendFinished] = []
-    hook = lambda m: finished.append(m) if isinstance(m, SendFinished) else None  # noqa: E731
+    finished, hook = collect()
     async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         grid = app.query_one(PaneGrid)
         await until(
@@ -113,11 +125,10 @@ async def test_log_opens_the_diff_view(bench: Bench, tmp_path: Path) -> None:
     agent = bench.agent("work", style="codex")
     await bench.wait_state(agent.pane_id, PaneState.IDLE)
     app = make_app(bench, tmp_path)
-    finished: list[SendFinished] = []
-    hook = lambda m: finished.append(m) if isinstance(m, SendFinished) else None  # noqa: E731
+    finished, hook = collect()
     async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         grid = app.query_one(PaneGrid)
-        await until(pilot, lambda: agent.pane_id in grid.cards and grid.cards[agent.pane_id].status is not None)
+        await until(pilot, shown(grid, agent.pane_id))
         grid.cards[agent.pane_id].focus()
         await pilot.pause()
         app.query_one("#composer", TextArea).insert("explain the diff")
