@@ -66,6 +66,7 @@ class TmuxHost(Protocol):
 
     Contract per method:
 
+    - `describe()`: a short human name for the server, for error messages.
     - `list_panes()`: every pane of the server, in one call.
     - `pane(pane_id)`: one pane's facts by `%N` id, or None when there is no such pane.
     - `capture(pane_id, history=0)`: the screen (ANSI kept) plus `history` scrollback lines.
@@ -76,6 +77,7 @@ class TmuxHost(Protocol):
 
     name: str
 
+    def describe(self) -> str: ...
     async def list_panes(self) -> list[PaneInfo]: ...
     async def pane(self, pane_id: str) -> PaneInfo | None: ...
     async def capture(self, pane_id: str, history: int = 0) -> str: ...

@@ -7,7 +7,7 @@ Each marker was read off real captures (tests/fixtures/captures, 120x40, the ver
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 def _rx(*patterns: str) -> tuple[re.Pattern[str], ...]:
@@ -30,7 +30,6 @@ class ComposerSpec:
     body: re.Pattern[str] | None = None
     first_prefix: re.Pattern[str] = re.compile(r"^")
     prefix: re.Pattern[str] = re.compile(r"^ {0,3}")
-    bottom_inclusive: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +48,6 @@ class AgentProfile:
     dialog: tuple[re.Pattern[str], ...] = ()
     rate_limit: tuple[re.Pattern[str], ...] = ()
     reset: re.Pattern[str] | None = None
-    paste_placeholder: re.Pattern[str] | None = None
     picker_chars: str = "/@!#"
     submit_key: str = "Enter"
     queue_key: str | None = None
@@ -58,7 +56,6 @@ class AgentProfile:
     """Markers in the pane title (`#{pane_title}`) that mean a turn is running."""
     chrome: tuple[re.Pattern[str], ...] = ()
     """Hint and footer lines that are UI furniture, skipped when picking a pane's last meaningful line."""
-    notes: tuple[str, ...] = field(default=())
 
 
 _RESET = re.compile(r"(?i)(?:resets?|try again)\s+(?:at|in)?\s*([0-9][^·\n)]*?)\s*(?:\(|·|$|\.)")
@@ -87,7 +84,6 @@ CLAUDE = AgentProfile(
     ),
     rate_limit=_rx(r"(?i)usage limit", r"(?i)\blimit reached\b", r"(?i)rate limit(?:ed)?\b"),
     reset=_RESET,
-    paste_placeholder=re.compile(r"\[Pasted text #\d+(?: \+\d+ lines?)?\]"),
     picker_chars="/@!#",
     chrome=_rx(r"for shortcuts", r"esc to interrupt", r"/effort", r"focus-events", r"paste again to expand", r"Tip:"),
 )
@@ -174,7 +170,6 @@ OPENCODE = AgentProfile(
     placeholders=_rx(r'^Ask anything… ".*"$', r"^Ask anything…$"),
     working=_rx(r"\besc interrupt\b", r"■{2,}⬝"),
     queued=_rx(r"^[ \t]*┃[ \t]+QUEUED[ \t]*$"),
-    paste_placeholder=re.compile(r"\[Pasted ~\d+ lines?\]"),
     dialog=_rx(r"(?i)permission required", r"(?i)^[ \t]*┃?[ \t]*(?:Allow once|Allow always|Reject)\b"),
     rate_limit=_rx(r"(?i)rate limit", r"(?i)usage limit", r"(?i)quota exceeded"),
     reset=_RESET,

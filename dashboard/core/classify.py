@@ -48,7 +48,7 @@ def find_composer(profile: AgentProfile, screen: Screen) -> Composer | None:
         start = bottom
         while start > 0 and spec.body.search(lines[start - 1]):
             start -= 1
-    end = bottom + 1 if spec.bottom_inclusive else bottom
+    end = bottom
     if start == end:
         return Composer(start, end, "")
     body: list[str] = []
@@ -81,11 +81,6 @@ def _matches(patterns: tuple[re.Pattern[str], ...], lines: list[str], tag: str) 
         if any(p.search(line) for p in patterns):
             found.append(f"{tag}: {' '.join(line.split())[:80]}")
     return found
-
-
-def signature_score(profile: AgentProfile, screen: Screen) -> int:
-    """How many of a profile's identifying markers the screen shows (composer found counts twice)."""
-    return _signature_score(profile, screen, "\n".join(screen.lines))
 
 
 def _signature_score(profile: AgentProfile, screen: Screen, text: str) -> int:
@@ -177,8 +172,3 @@ def classify_as(profile: AgentProfile, screen: Screen, last: str = "", *, title:
     if composer.text:
         return result(PaneState.STUCK, ["composer-text"])
     return result(PaneState.IDLE, ["composer-empty"])
-
-
-def is_paste_placeholder(profile: AgentProfile, text: str) -> bool:
-    """True when the composer shows a collapsed paste (`[Pasted text #1 +3 lines]`) instead of text."""
-    return profile.paste_placeholder is not None and bool(profile.paste_placeholder.search(text))

@@ -88,14 +88,6 @@ class Screen:
     ansi: tuple[str, ...] | None = None
     history: tuple[str, ...] = ()
 
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
-
-    @property
-    def full_text(self) -> str:
-        return "\n".join((*self.history, *self.lines))
-
 
 @dataclass(frozen=True, slots=True)
 class Classification:

@@ -93,13 +93,6 @@ async def survey(
     return views
 
 
-def summarise(views: list[PaneView]) -> dict[str, int]:
-    counts: dict[str, int] = {str(s): 0 for s in PaneState}
-    for v in views:
-        counts[str(v.cls.state)] += 1
-    return {k: n for k, n in counts.items() if n}
-
-
 def _quiet(panes: list[PaneInfo], memo: dict[str, tuple[str, PaneView]] | None) -> set[str]:
     """Panes that need no capture: same facts as last time and no output for two seconds.
 

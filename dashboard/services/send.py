@@ -149,7 +149,7 @@ async def _pipeline(
         pane = resolve_target(panes if panes is not None else await host.list_panes(), rec.target)
     if pane is None:
         rec.evidence = ["guard:unknown-target"]
-        raise _Done(Verdict.REFUSED, f"no pane '{rec.target}' on {_where(host)}")
+        raise _Done(Verdict.REFUSED, f"no pane '{rec.target}' on {host.describe()}")
     rec.pane_id, rec.target = pane.pane_id, pane.target
 
     before_text, before = await _look(host, pane, opts.history, None)
@@ -330,11 +330,6 @@ async def _wait_idle(
 async def _refresh(host: TmuxHost, pane: PaneInfo) -> PaneInfo | None:
     panes = await host.list_panes()
     return next((p for p in panes if p.pane_id == pane.pane_id), None)
-
-
-def _where(host: TmuxHost) -> str:
-    describe = getattr(host, "describe", None)
-    return describe() if callable(describe) else host.name
 
 
 def _ms(since: float) -> int:

@@ -120,7 +120,7 @@ class DispatchApp(App[int]):
         yield Footer()
 
     async def on_mount(self) -> None:
-        self.sub_title = f"{getattr(self.host, 'describe', lambda: self.host.name)()}"
+        self.sub_title = self.host.describe()
         self.refresh_panes()  # the first survey runs while the log opens
         try:
             await self.store.open()
