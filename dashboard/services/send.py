@@ -328,8 +328,7 @@ async def _wait_idle(
 
 
 async def _refresh(host: TmuxHost, pane: PaneInfo) -> PaneInfo | None:
-    panes = await host.list_panes()
-    return next((p for p in panes if p.pane_id == pane.pane_id), None)
+    return await host.pane(pane.pane_id)  # one pane's facts, not the whole server's
 
 
 def _ms(since: float) -> int:
