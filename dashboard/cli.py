@@ -1,7 +1,8 @@
 """`dispatch …`: the services from the command line, with JSON output and distinct exit codes.
 
 Exit codes: 0 delivered (submitted or queued), 2 usage error, 3 refused by a guard, 4 not
-delivered (stuck, not received, unrecognised), 5 host unreachable or wrong identity, 1 anything else.
+delivered (stuck, not received, unrecognised), 5 host unreachable or wrong identity, 6 malformed
+config (the machine registry), 1 anything else.
 Heavy modules (Textual) are imported only by the commands that need them, so one-shot commands
 start fast.
 """
@@ -19,16 +20,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from dashboard import __version__
+from dashboard.adapters.config import load_registry
 from dashboard.adapters.paths import Paths
 from dashboard.adapters.store_errors import StoreError
-from dashboard.adapters.tmux import LocalTmux, TmuxError
+from dashboard.adapters.tmux import HostError, LocalTmux, TmuxError
+from dashboard.core.fleet import RegistryError, qualify
 from dashboard.core.model import SendRecord, Verdict
 from dashboard.core.timing import DelayPolicy, TimingError
 
 if TYPE_CHECKING:
     from dashboard.adapters.store import Store
+    from dashboard.services.fleet import Fleet
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_UNDELIVERED, EXIT_HOST = 0, 1, 2, 3, 4, 5
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_UNDELIVERED, EXIT_HOST, EXIT_CONFIG = 0, 1, 2, 3, 4, 5, 6
 
 
 class UsageError(Exception):
@@ -42,6 +46,8 @@ def exit_code(verdict: Verdict) -> int:
         return EXIT_REFUSED
     if verdict.undelivered:
         return EXIT_UNDELIVERED
+    if verdict.host_failure:
+        return EXIT_HOST
     return EXIT_ERROR
 
 
@@ -80,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="dispatch",
         description="Send prompts to AI coding agents in tmux panes, and prove they were submitted.",
-        epilog="exit codes: 0 delivered · 2 usage · 3 refused · 4 not delivered · 5 host unreachable · 1 other",
+        epilog="exit codes: 0 delivered · 2 usage · 3 refused · 4 not delivered · 5 host unreachable or wrong"
+        " identity · 6 bad config · 1 other",
     )
     parser.add_argument("--version", action="version", version=f"dispatch {__version__}")
     _server_options(parser, top=True)
@@ -88,13 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("send", help="send a prompt to one agent pane and verify it was submitted")
     _server_options(p, top=False)
-    p.add_argument("target", help="pane: %%12 or session:window.pane")
+    p.add_argument("target", help="pane: %%12, session:window.pane, machine:session:window.pane, machine:%%12")
     p.add_argument("prompt", nargs="?", help="the prompt (or -f FILE)")
     _send_options(p)
 
     p = sub.add_parser("batch", help="send one prompt to many panes at once")
     _server_options(p, top=False)
-    p.add_argument("targets", nargs="+", help="panes: %%12 or session:window.pane")
+    p.add_argument("targets", nargs="+", help="panes: %%12, session:window.pane, machine:… (any mix of machines)")
     p.add_argument("-m", "--prompt", dest="prompt", help="the prompt text (or -f FILE)")
     _send_options(p)
 
@@ -103,14 +110,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", type=int)
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("panes", help="every pane of the tmux server: agent, state, composer text")
+    p = sub.add_parser("panes", help="every pane of every machine: agent, state, composer text")
     _server_options(p, top=False)
+    p.add_argument("machines", nargs="*", metavar="MACHINE", help="only these machines ('local' is this one)")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("fleet", help="the machine registry: add, list, check, remove")
+    fleet = p.add_subparsers(dest="fleet_command", metavar="ACTION", parser_class=_Parser, required=True)
+    f = fleet.add_parser("add", help="connect, show the machine's identity, record it (trust on first use)")
+    f.add_argument("name")
+    f.add_argument("address", help="Tailscale name, LAN address or ~/.ssh/config alias")
+    f.add_argument("--user")
+    f.add_argument("--port", type=int)
+    f.add_argument("--socket", help="its tmux socket: a name (tmux -L) or an absolute path (tmux -S)")
+    f.add_argument("--accept-key", metavar="SHA256:…", help="trust this host key fingerprint (checked out of band)")
+    f.add_argument("--replace", action="store_true", help="re-record an existing machine's identity")
+    f.add_argument("--json", action="store_true")
+    f = fleet.add_parser("list", help="the registered machines and their recorded identity")
+    f.add_argument("--json", action="store_true")
+    f = fleet.add_parser("check", help="reachable? identity matches? tmux up? how many agents?")
+    f.add_argument("names", nargs="*", metavar="NAME")
+    f.add_argument("--json", action="store_true")
+    f = fleet.add_parser("remove", help="forget a machine")
+    f.add_argument("name")
+    f.add_argument("--json", action="store_true")
 
     p = sub.add_parser("log", help="recent sends with verdicts")
     p.add_argument("--json", action="store_true")
     p.add_argument("-n", type=int, default=50, dest="limit", help="how many (50)")
     p.add_argument("--batch", type=int, help="only this batch")
+    p.add_argument("--machine", help="only sends to this machine ('local' is this one)")
 
     p = sub.add_parser("show", help="one send: verdict, evidence, timings, before/after diff")
     p.add_argument("id", type=int)
@@ -145,6 +174,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         sent = " (nothing was sent)" if args.command in ("send", "batch") else ""
         print(f"dispatch: error: {exc}{sent}", file=sys.stderr)
         return EXIT_ERROR
+    except RegistryError as exc:
+        print(f"dispatch: error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG if exc.malformed else EXIT_USAGE
+    except HostError as exc:
+        print(f"dispatch: error: {exc}", file=sys.stderr)
+        return EXIT_HOST
     except TmuxError as exc:
         print(f"dispatch: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -167,12 +202,20 @@ async def _dispatch(args: argparse.Namespace) -> int:
         "demo": cmd_demo,
         "ui": cmd_ui,
         "resend": cmd_resend,
+        "fleet": cmd_fleet,
     }[args.command]
     return await handler(args)
 
 
 def host_from(args: argparse.Namespace) -> LocalTmux:
     return LocalTmux(socket_name=getattr(args, "socket_name", None), socket_path=getattr(args, "socket_path", None))
+
+
+def fleet_from(args: argparse.Namespace) -> Fleet:
+    """This machine's server (-L/-S) plus the registry; a malformed registry stops here (exit 6)."""
+    from dashboard.services.fleet import Fleet
+
+    return Fleet(host_from(args), load_registry(Paths.from_env().config_file))
 
 
 def read_prompt(args: argparse.Namespace) -> str:
@@ -236,8 +279,19 @@ async def cmd_send(args: argparse.Namespace) -> int:
 
     prompt = read_prompt(args)
     opts = send_options(args)
+    fleet = fleet_from(args)
     async with open_store() as store:
-        rec = await send(host_from(args), store, args.target, prompt, opts)
+        try:
+            host, _ = fleet.route(args.target)
+        except RegistryError as exc:  # an unknown machine: refused, and the attempt is on record
+            rec = SendRecord(target=args.target, prompt=prompt, machine="?")
+            rec.verdict, rec.reason, rec.evidence = Verdict.REFUSED, str(exc), ["guard:unknown-machine"]
+            await store.finish_send(rec)
+        else:
+            try:
+                rec = await send(host, store, args.target, prompt, opts)
+            finally:
+                await fleet.close()
     print(json.dumps(rec.to_json(), ensure_ascii=False) if args.json else human_line(rec))
     return exit_code(rec.verdict)
 
@@ -249,12 +303,16 @@ async def cmd_batch(args: argparse.Namespace) -> int:
     opts = send_options(args)
     started = time.monotonic()
     summary: BatchSummary | None = None
+    fleet = fleet_from(args)
     async with open_store() as store:
-        async for rec in run_batch(host_from(args), store, args.targets, prompt, opts):
-            assert rec.batch is not None
-            summary = summary or BatchSummary(rec.batch, len(args.targets))
-            summary.counts[str(rec.verdict)] += 1
-            print(json.dumps(rec.to_json(), ensure_ascii=False) if args.json else human_line(rec), flush=True)
+        try:
+            async for rec in run_batch(fleet, store, args.targets, prompt, opts):
+                assert rec.batch is not None
+                summary = summary or BatchSummary(rec.batch, len(args.targets))
+                summary.counts[str(rec.verdict)] += 1
+                print(json.dumps(rec.to_json(), ensure_ascii=False) if args.json else human_line(rec), flush=True)
+        finally:
+            await fleet.close()
     assert summary is not None
     summary.elapsed_ms = round((time.monotonic() - started) * 1000)
     if args.json:
@@ -267,6 +325,8 @@ async def cmd_batch(args: argparse.Namespace) -> int:
         return EXIT_OK
     if any(v.undelivered for v in verdicts):
         return EXIT_UNDELIVERED
+    if any(v.host_failure for v in verdicts):
+        return EXIT_HOST
     if Verdict.ERROR in verdicts:
         return EXIT_ERROR
     return EXIT_REFUSED
@@ -281,36 +341,196 @@ async def cmd_resend(args: argparse.Namespace) -> int:
             raise UsageError(f"no send #{args.id} in the log")
         if not old.pane_id:
             raise UsageError(f"send #{args.id} never reached a pane ({old.reason}); nothing to re-send to")
-        rec = await resend(host_from(args), store, old, SendOptions())
+        fleet = fleet_from(args)
+        try:
+            rec = await resend(fleet.host(old.machine or "local"), store, old, SendOptions())
+        finally:
+            await fleet.close()
     print(json.dumps(rec.to_json(), ensure_ascii=False) if args.json else human_line(rec))
     return exit_code(rec.verdict)
 
 
 async def cmd_panes(args: argparse.Namespace) -> int:
-    from dashboard.services.panes import survey
+    from dashboard.services.panes import PaneView, survey
 
-    host = host_from(args)
-    views = await survey(host)
+    fleet = fleet_from(args)
+    names = args.machines or fleet.names
+    for name in names:
+        fleet.host(name)  # an unknown machine is a usage error before anything connects
+
+    async def one(name: str) -> list[PaneView] | HostError:
+        try:
+            return await survey(fleet.host(name))
+        except HostError as exc:
+            return exc
+
+    try:
+        results = dict(zip(names, await asyncio.gather(*(one(n) for n in names)), strict=True))
+    finally:
+        await fleet.close()
+    failed = {n: r for n, r in results.items() if isinstance(r, HostError)}
+    views = [(n, v) for n, r in results.items() if not isinstance(r, HostError) for v in r]
+    for exc in failed.values():
+        print(f"dispatch: {exc}", file=sys.stderr)
+    code = EXIT_HOST if failed else EXIT_OK
     if args.json:
-        print(json.dumps([v.to_json() for v in views], ensure_ascii=False))
-        return EXIT_OK
+        print(json.dumps([{**v.to_json(), "machine": n} for n, v in views], ensure_ascii=False))
+        return code
     if not views:
-        print(f"no panes on {host.describe()}")
-        return EXIT_OK
-    print(f"{'PANE':6} {'TARGET':18} {'AGENT':9} {'STATE':18} {'COMMAND':10} COMPOSER / LAST LINE")
-    for v in views:
+        where = ", ".join(fleet.host(n).describe() for n in names if n not in failed)
+        print(f"no panes on {where}" if where else "no machine answered")
+        return code
+    multi = len(names) > 1
+    print(f"{'PANE':6} {'TARGET':22 if multi else 18} {'AGENT':9} {'STATE':18} {'COMMAND':10} COMPOSER / LAST LINE")
+    for name, v in views:
         detail = v.cls.composer if v.cls.composer else v.cls.last_line
         detail = " ⏎ ".join((detail or "").splitlines())
+        target = qualify(name, v.pane.target)
+        width = 22 if multi else 18
         print(
-            f"{v.pane.pane_id:6} {v.pane.target[:18]:18} {v.cls.agent or '-':9} {v.cls.state:18} "
+            f"{v.pane.pane_id:6} {target[:width]:{width}} {v.cls.agent or '-':9} {v.cls.state:18} "
             f"{v.pane.command[:10]:10} {detail[:60]}"
         )
+    return code
+
+
+async def cmd_fleet(args: argparse.Namespace) -> int:
+    return await {"add": fleet_add, "list": fleet_list, "check": fleet_check, "remove": fleet_remove}[
+        args.fleet_command
+    ](args)
+
+
+async def fleet_add(args: argparse.Namespace) -> int:
+    """Trust on first use, like ssh: an unknown host key is shown and must be accepted explicitly."""
+    from dashboard.adapters.config import add_machine
+    from dashboard.adapters.ssh import SshLink, UntrustedHostKey
+    from dashboard.core.fleet import Machine, check_name
+
+    check_name(args.name, "machine name", malformed=False)
+    paths = Paths.from_env()
+    registry = load_registry(paths.config_file)
+    if args.name in registry.machines and not args.replace:
+        raise UsageError(f"machine '{args.name}' is already registered (use --replace to re-record it)")
+    if args.port is not None and not 1 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port}: expected 1-65535")
+    draft = Machine(args.name, args.address, user=args.user, port=args.port, socket=args.socket)
+    link = SshLink(draft, registry.ssh_config, verify=False)
+    try:
+        try:
+            await link.connection()
+        except UntrustedHostKey as exc:
+            accepted = _accept_key(args, exc)
+            link = SshLink(Machine(**{**_fields(draft), "host_key": accepted}), registry.ssh_config, verify=False)
+            await link.connection()
+        identity = link.status.identity
+        assert identity is not None
+    finally:
+        await link.close()
+    if identity.tmux_host is not None and identity.tmux_host != identity.hostname:
+        raise HostError(
+            f"{args.name}: the tmux server answers as {identity.tmux_host!r} but the machine is {identity.hostname!r}"
+        )
+    if not identity.machine_id:
+        raise HostError(f"{args.name}: no /etc/machine-id to record (identity would be unverifiable)")
+    machine = Machine(
+        **{**_fields(draft), "hostname": identity.hostname, "machine_id": identity.machine_id,
+           "host_key": identity.host_key}
+    )  # fmt: skip
+    add_machine(paths.config_file, machine, replace=args.replace)
+    if args.json:
+        print(json.dumps({**machine.to_json(), "recorded": True, "connect_ms": link.status.connect_ms}))
+    else:
+        print(f"{machine.name}: recorded in {paths.config_file}")
+        print(f"  address    {machine.address}")
+        print(f"  hostname   {identity.hostname}")
+        print(f"  machine-id {identity.machine_id}")
+        print(f"  host key   {identity.host_key}")
+        print(f"  tmux       {'server up' if identity.tmux_host else 'no server on that socket yet'}")
+    return EXIT_OK
+
+
+def _fields(m: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return {f.name: getattr(m, f.name) for f in dataclasses.fields(m)}
+
+
+def _accept_key(args: argparse.Namespace, exc: Any) -> str:
+    """The presented fingerprint if the operator accepted it (flag or prompt), else refuse (exit 5)."""
+    presented = exc.fingerprint
+    if presented is None:
+        raise exc
+    if args.accept_key:
+        if args.accept_key != presented:
+            raise HostError(f"{args.name}: host key is {presented}, not the --accept-key {args.accept_key}")
+        return str(presented)
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        print(f"{args.name} ({args.address}) presents host key {presented}", file=sys.stderr)
+        print("It is not in known_hosts. Check it out of band (ssh-keygen -lf on that machine).", file=sys.stderr)
+        answer = input("Trust this key and record the machine? [y/N] ").strip().lower()
+        if answer in ("y", "yes"):
+            return str(presented)
+    raise HostError(
+        f"{args.name}: host key {presented} is not in known_hosts; after checking it on the machine"
+        f" (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), re-run with --accept-key {presented}"
+    )
+
+
+async def fleet_list(args: argparse.Namespace) -> int:
+    registry = load_registry(Paths.from_env().config_file)
+    if args.json:
+        print(json.dumps([m.to_json() for m in registry.machines.values()]))
+        return EXIT_OK
+    if not registry.machines:
+        print(f"no machines registered (dispatch fleet add NAME ADDRESS; config: {registry.source})")
+        return EXIT_OK
+    print(f"{'MACHINE':12} {'ADDRESS':24} {'HOSTNAME':16} {'MACHINE-ID':12} HOST KEY")
+    for m in registry.machines.values():
+        mid = (m.machine_id or "-")[:10] + ("…" if m.machine_id else "")
+        print(f"{m.name:12} {m.address[:24]:24} {(m.hostname or '-')[:16]:16} {mid:12} {m.host_key or '-'}")
+    return EXIT_OK
+
+
+async def fleet_check(args: argparse.Namespace) -> int:
+    from dashboard.services.fleet import check
+
+    fleet = fleet_from(args)
+    names = args.names or list(fleet.registry.machines)
+    for name in names:
+        fleet.host(name)  # unknown names fail before anything connects
+    try:
+        results = await asyncio.gather(*(check(fleet, n) for n in names))
+    finally:
+        await fleet.close()
+    if args.json:
+        print(json.dumps([r.to_json() for r in results]))
+    elif not results:
+        print("no machines registered (dispatch fleet add NAME ADDRESS)")
+    for r in results if not args.json else ():
+        if r.ok:
+            tmux = f"tmux up, {r.panes} panes, {r.agents} agents" if r.tmux_up else "no tmux server"
+            print(f"{r.name:12} ok       identity verified · {tmux} · {r.elapsed_ms} ms")
+        elif r.mismatches:
+            print(f"{r.name:12} WRONG    identity mismatch")
+            for line in r.mismatches:
+                print(f"{'':21}{line}")
+        else:
+            print(f"{r.name:12} {'FAILED' if r.reachable else 'DOWN':8} {r.error}")
+    return EXIT_OK if all(r.ok for r in results) else EXIT_HOST
+
+
+async def fleet_remove(args: argparse.Namespace) -> int:
+    from dashboard.adapters.config import remove_machine
+
+    path = Paths.from_env().config_file
+    remove_machine(path, args.name)
+    print(json.dumps({"machine": args.name, "removed": True}) if args.json else f"{args.name}: removed from {path}")
     return EXIT_OK
 
 
 async def cmd_log(args: argparse.Namespace) -> int:
     async with open_store() as store:
-        recs = await store.recent(args.limit, batch=args.batch)
+        recs = await store.recent(args.limit, batch=args.batch, machine=args.machine)
     if args.json:
         print(json.dumps([{**r.to_json(), "created": r.created} for r in recs], ensure_ascii=False))
         return EXIT_OK

@@ -257,12 +257,20 @@ class Store:
 
         await self._write(op)
 
-    async def recent(self, limit: int = 50, *, batch: int | None = None) -> list[SendRecord]:
+    async def recent(
+        self, limit: int = 50, *, batch: int | None = None, machine: str | None = None
+    ) -> list[SendRecord]:
         sql = "SELECT * FROM sends"
+        where: list[str] = []
         args: list[Any] = []
         if batch is not None:
-            sql += " WHERE batch = ?"
+            where.append("batch = ?")
             args.append(batch)
+        if machine is not None:
+            where.append("machine = ?")
+            args.append(machine)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id DESC LIMIT ?"
         args.append(limit)
         try:

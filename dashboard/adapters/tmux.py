@@ -93,9 +93,26 @@ class _Pending:
     future: asyncio.Future[str]
 
 
+class HostError(TmuxError):
+    """The machine itself could not be used: unreachable, connection lost, or not who it should be.
+
+    Distinct from a tmux complaint so callers can tell "this pane is gone" from "this box is gone"
+    (exit code 5 on the command line).
+    """
+
+
+class WrongMachine(HostError):
+    """The machine that answered is not the one that was asked for; nothing was sent to it."""
+
+
 @dataclass
-class LocalTmux:
-    """A tmux server on this machine, chosen like tmux's own -L NAME / -S PATH flags."""
+class TmuxClient:
+    """The tmux commands the tool runs, with chaining and coalescing; subclasses say where tmux runs.
+
+    A subclass implements `_exec` (one tmux invocation: argv, stdin → exit status, stdout, stderr)
+    and `describe`. Everything else (chained captures, shared paste buffers, end markers) is the
+    same whether the server is on this machine or at the other end of an SSH connection.
+    """
 
     socket_name: str | None = None
     socket_path: str | None = None
@@ -123,28 +140,17 @@ class LocalTmux:
             return f"tmux server -L {self.socket_name}"
         return "the default tmux server"
 
+    async def _exec(self, argv: list[str], stdin: bytes | None) -> tuple[int, bytes, bytes]:
+        raise NotImplementedError
+
     async def run(self, *args: str, stdin: bytes | None = None, check: bool = True) -> str:
         """Run one tmux invocation (possibly a chain of commands) and return its stdout."""
         self.calls += 1
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                "tmux",
-                *self.server_args,
-                *args,
-                stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )
-        except FileNotFoundError:
-            raise TmuxError("tmux is not installed (no 'tmux' on PATH)") from None
-        try:
-            out, err = await asyncio.wait_for(proc.communicate(stdin), self.timeout)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-            raise TmuxError(f"tmux did not answer within {self.timeout:g}s ({args[0]})") from None
-        if check and proc.returncode != 0:
-            msg = err.decode(errors="replace").strip() or f"tmux {args[0]} exited {proc.returncode}"
+        rc, out, err = await self._exec(["tmux", *self.server_args, *args], stdin)
+        if rc == 127 and not out:
+            raise TmuxError(f"tmux is not installed on {self.name} (no 'tmux' on PATH)")
+        if check and rc != 0:
+            msg = err.decode(errors="replace").strip() or f"tmux {args[0]} exited {rc}"
             if "no server running" in msg or "error connecting to" in msg or "No such file" in msg:
                 raise NoServer(f"no tmux server is running ({self.describe()})")
             raise TmuxError(msg.splitlines()[-1], stdout=out.decode(errors="replace"))
@@ -345,6 +351,30 @@ class LocalTmux:
                     fut.set_result(None)
                 except TmuxError as one:
                     fut.set_exception(one)
+
+
+@dataclass
+class LocalTmux(TmuxClient):
+    """A tmux server on this machine, chosen like tmux's own -L NAME / -S PATH flags."""
+
+    async def _exec(self, argv: list[str], stdin: bytes | None) -> tuple[int, bytes, bytes]:
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except FileNotFoundError:
+            return 127, b"", b"tmux: not found"
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(stdin), self.timeout)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            what = argv[len(self.server_args) + 1]
+            raise TmuxError(f"tmux did not answer within {self.timeout:g}s ({what})") from None
+        return proc.returncode or 0, out, err
 
 
 def parse_pane_line(line: str) -> PaneInfo | None:

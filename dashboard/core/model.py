@@ -29,6 +29,8 @@ class Verdict(StrEnum):
     UNRECOGNISED = "unrecognised"
     REFUSED = "refused"
     ERROR = "error"
+    UNREACHABLE = "unreachable"
+    WRONG_MACHINE = "identity-mismatch"
     PENDING = "pending"
 
     @property
@@ -39,6 +41,11 @@ class Verdict(StrEnum):
     def undelivered(self) -> bool:
         """A send that reached the pane but could not be shown to have been submitted."""
         return self in (Verdict.STUCK, Verdict.NOT_RECEIVED, Verdict.UNRECOGNISED)
+
+    @property
+    def host_failure(self) -> bool:
+        """The machine, not the pane, was the problem: unreachable or not who it should be."""
+        return self in (Verdict.UNREACHABLE, Verdict.WRONG_MACHINE)
 
 
 SHELLS = frozenset({"bash", "zsh", "sh", "dash", "fish", "ksh", "mksh", "tcsh", "csh", "nu", "pwsh", "xonsh", "ash"})

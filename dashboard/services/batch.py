@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from dashboard.adapters.store import Store
-from dashboard.adapters.tmux import TmuxHost, resolve_target
+from dashboard.adapters.tmux import HostError, TmuxHost, resolve_target
+from dashboard.core.fleet import RegistryError
 from dashboard.core.guard import normalise_prompt
-from dashboard.core.model import SendRecord, Verdict
-from dashboard.services.send import EventSink, SendOptions, send
+from dashboard.core.model import PaneInfo, SendRecord, Verdict
+from dashboard.services.fleet import Fleet
+from dashboard.services.send import EventSink, SendOptions, host_verdict, send
 
 
 @dataclass(slots=True)
@@ -40,7 +42,7 @@ class BatchSummary:
 
 
 async def run_batch(
-    host: TmuxHost,
+    hosts: TmuxHost | Fleet,
     store: Store,
     targets: Sequence[str],
     prompt: str,
@@ -51,19 +53,40 @@ async def run_batch(
 ) -> AsyncIterator[SendRecord]:
     """Yield each target's record as it finishes (fastest first). The batch id is on every record.
 
-    Panes are listed once for the whole batch; a target named twice is refused the second time
-    so one pane never gets the prompt twice.
+    Targets may span machines (`m1:work:0.1`): each machine's panes are listed once, all machines
+    at the same time. A machine that cannot be reached (or is the wrong machine) fails only its own
+    targets, each recorded; a target named twice is refused the second time, so one pane never
+    gets the prompt twice.
     """
+    fleet = Fleet.of(hosts)
     prompt = normalise_prompt(prompt)
     batch = await store.new_batch(prompt, list(targets))
-    panes = await host.list_panes()
+    routed: list[tuple[str, TmuxHost | None, str]] = []
+    for target in targets:
+        try:
+            host, local = fleet.route(target)
+            routed.append((target, host, local))
+        except RegistryError as exc:
+            routed.append((target, None, str(exc)))
+    listed = await _list_all({h.name: h for _, h, _ in routed if h is not None})
     gate = asyncio.Semaphore(concurrency)
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
 
-    async def one(target: str) -> SendRecord:
+    async def record(target: str, machine: str, verdict: Verdict, reason: str, evidence: str) -> SendRecord:
+        rec = SendRecord(target=target, prompt=prompt, machine=machine, batch=batch)
+        rec.verdict, rec.reason, rec.evidence = verdict, reason, [evidence]
+        await store.finish_send(rec)
+        return rec
+
+    async def one(target: str, host: TmuxHost | None, local: str) -> SendRecord:
         async with gate:
-            pane = resolve_target(panes, target)
-            key = pane.pane_id if pane else target
+            if host is None:
+                return await record(target, "?", Verdict.REFUSED, local, "guard:unknown-machine")
+            panes = listed[host.name]
+            if isinstance(panes, HostError):
+                return await record(target, host.name, host_verdict(panes), str(panes), f"host:{host_verdict(panes)}")
+            pane = resolve_target(panes, local)
+            key = (host.name, pane.pane_id if pane else local)
             if key in seen:
                 rec = SendRecord(target=target, prompt=prompt, machine=host.name, batch=batch)
                 rec.pane_id = pane.pane_id if pane else None
@@ -74,7 +97,7 @@ async def run_batch(
             seen.add(key)
             return await send(host, store, target, prompt, opts, batch=batch, panes=panes, on_event=on_event)
 
-    tasks = [asyncio.ensure_future(one(t)) for t in targets]
+    tasks = [asyncio.ensure_future(one(*r)) for r in routed]
     try:
         for next_done in asyncio.as_completed(tasks):
             yield await next_done
@@ -83,3 +106,16 @@ async def run_batch(
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await store.finish_batch(batch)
+
+
+async def _list_all(hosts: dict[str, TmuxHost]) -> dict[str, list[PaneInfo] | HostError]:
+    """Every host's panes, listed concurrently; a host failure is kept as that host's answer."""
+
+    async def listing(host: TmuxHost) -> list[PaneInfo] | HostError:
+        try:
+            return await host.list_panes()
+        except HostError as exc:
+            return exc
+
+    results = await asyncio.gather(*(listing(h) for h in hosts.values()))
+    return dict(zip(hosts, results, strict=True))

@@ -12,9 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from dashboard.adapters.store import Store
-from dashboard.adapters.tmux import TmuxError, TmuxHost, resolve_target
+from dashboard.adapters.tmux import HostError, TmuxError, TmuxHost, WrongMachine, resolve_target
 from dashboard.core.agents import BY_NAME, AgentProfile
 from dashboard.core.classify import classify, classify_as
+from dashboard.core.fleet import qualify
 from dashboard.core.guard import DEFAULT_MAX_BYTES, Refusal, check_prompt, check_target, normalise_prompt
 from dashboard.core.model import Classification, PaneInfo, PaneState, SendRecord, Verdict
 from dashboard.core.screen import parse_capture
@@ -116,6 +117,9 @@ async def send(
     except _Done as done:
         rec.verdict, rec.reason = done.verdict, done.reason
         rec.evidence = rec.evidence or done.evidence
+    except HostError as exc:
+        rec.verdict, rec.reason = host_verdict(exc), str(exc)
+        rec.evidence = rec.evidence or [f"host:{rec.verdict}"]
     except TmuxError as exc:
         rec.verdict, rec.reason = Verdict.ERROR, f"tmux: {exc}"
     except asyncio.CancelledError:
@@ -143,14 +147,15 @@ async def _pipeline(
         rec.evidence = [f"guard:{refusal.code}"]
         raise _Done(Verdict.REFUSED, refusal.reason)
 
-    if panes is None and rec.target.startswith("%"):
-        pane = await host.pane(rec.target)  # one pane's facts: cheaper than listing the server
+    local = rec.target.removeprefix(f"{host.name}:")
+    if panes is None and local.startswith("%"):
+        pane = await host.pane(local)  # one pane's facts: cheaper than listing the server
     else:
-        pane = resolve_target(panes if panes is not None else await host.list_panes(), rec.target)
+        pane = resolve_target(panes if panes is not None else await host.list_panes(), local)
     if pane is None:
         rec.evidence = ["guard:unknown-target"]
-        raise _Done(Verdict.REFUSED, f"no pane '{rec.target}' on {host.describe()}")
-    rec.pane_id, rec.target = pane.pane_id, pane.target
+        raise _Done(Verdict.REFUSED, f"no pane '{local}' on {host.describe()}")
+    rec.pane_id, rec.target = pane.pane_id, qualify(host.name, pane.target)
 
     before_text, before = await _look(host, pane, opts.history, None)
     rec.snapshots["before"] = before_text
@@ -362,3 +367,7 @@ async def resend(
         raise ValueError(f"send #{rec.id} never reached a pane; there is nothing to re-send to")
     opts = replace(opts or SendOptions(), leftover=leftover_of(rec))
     return await send(host, store, rec.pane_id, rec.prompt, opts, on_event=on_event, resend_of=rec.id)
+
+
+def host_verdict(exc: HostError) -> Verdict:
+    return Verdict.WRONG_MACHINE if isinstance(exc, WrongMachine) else Verdict.UNREACHABLE

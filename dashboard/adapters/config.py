@@ -1,0 +1,115 @@
+"""The config file (TOML): read it strictly, edit its [machines.NAME] tables without losing the rest.
+
+Python reads TOML (tomllib) but does not write it, and a rewrite from parsed data would drop the
+user's comments and ordering. So edits are textual: a machine's table is appended, or its lines
+(from its header to the next header) are removed, then the whole file is re-parsed before it
+atomically replaces the old one. A write that would leave an invalid file never happens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import tomllib
+from pathlib import Path
+
+from dashboard.core.fleet import Machine, Registry, RegistryError, parse_registry
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+
+
+def load_registry(path: Path) -> Registry:
+    """The registry in `path`; an absent file is an empty registry."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Registry(source=str(path))
+    except OSError as exc:
+        raise RegistryError(f"{path}: cannot read ({exc.strerror})") from None
+    return _parse(text, path)
+
+
+def _parse(text: str, path: Path) -> Registry:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RegistryError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise RegistryError(f"{path}: not UTF-8 text") from None
+    return parse_registry(data, str(path))
+
+
+def machine_table(m: Machine) -> str:
+    """The TOML text of one entry (JSON string escapes are valid TOML basic-string escapes)."""
+    lines = [f"[machines.{_key(m.name)}]", f"address = {json.dumps(m.address)}"]
+    for key in ("user", "socket", "hostname", "machine_id", "host_key"):
+        value = getattr(m, key)
+        if value is not None:
+            lines.append(f"{key} = {json.dumps(value)}")
+    if m.port is not None:
+        lines.append(f"port = {m.port}")
+    return "\n".join(lines) + "\n"
+
+
+def _key(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
+
+
+def add_machine(path: Path, machine: Machine, *, replace: bool = False) -> Registry:
+    """Record `machine`; an existing entry of that name is an error unless `replace`."""
+    text = _read(path)
+    registry = _parse(text, path) if text.strip() else Registry(source=str(path))
+    if machine.name in registry.machines:
+        if not replace:
+            raise RegistryError(
+                f"machine '{machine.name}' is already registered (use --replace to re-record it)", malformed=False
+            )
+        text = _without(text, machine.name)
+    sep = "" if not text or text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
+    return _write(path, text + sep + machine_table(machine))
+
+
+def remove_machine(path: Path, name: str) -> Registry:
+    text = _read(path)
+    registry = _parse(text, path) if text.strip() else Registry(source=str(path))
+    registry.get(name)  # raises a clear "unknown machine"
+    return _write(path, _without(text, name))
+
+
+def _without(text: str, name: str) -> str:
+    """The text minus the [machines.NAME] table (and its [machines.NAME.*] sub-tables)."""
+    out: list[str] = []
+    skipping = False
+    for line in text.splitlines(keepends=True):
+        m = _HEADER.match(line)
+        if m:
+            parts = [p.strip().strip('"') for p in m.group(1).split(".")]
+            skipping = len(parts) >= 2 and parts[0] == "machines" and parts[1] == name
+        if not skipping:
+            out.append(line)
+    return re.sub(r"\n{3,}", "\n\n", "".join(out))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+
+
+def _write(path: Path, text: str) -> Registry:
+    registry = _parse(text, path)  # never write a file that would not load
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".config-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return registry

@@ -1,0 +1,284 @@
+"""Remote tmux servers over SSH: one reused asyncssh connection per machine, identity-checked.
+
+Each machine gets one `SshLink` (one connection, opened lazily, re-opened when it dies) and one
+`SshTmux`, which is the local `TmuxClient` with its subprocess swapped for an exec on that
+connection. The chained, coalesced tmux invocations stay the same, so a 50-pane refresh is one
+exec per machine.
+
+Trust: the SSH host key must be trusted by known_hosts (from ~/.ssh/config's UserKnownHostsFile or
+~/.ssh/known_hosts) or be the key recorded in the registry. There is no way to turn this off: a
+config that says `UserKnownHostsFile none` just means "the registry only". Every (re)connection
+then reads the machine's identity (hostname, /etc/machine-id, the tmux server's host) before the
+first command runs; a mismatch refuses every call on that link with the expected and actual values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import asyncssh
+
+from dashboard.adapters.tmux import HostError, TmuxClient, WrongMachine
+from dashboard.core.fleet import Identity, Machine, Mismatch
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+MAX_CHANNELS = 8
+"""Concurrent execs per connection: OpenSSH's default MaxSessions is 10."""
+
+_SEP = "--dispatch-identity--"
+
+
+class Unreachable(HostError):
+    """The machine could not be reached, or its connection died (exit 5)."""
+
+
+class UntrustedHostKey(Unreachable):
+    """The SSH host key is neither in known_hosts nor the one recorded for this machine."""
+
+    def __init__(self, message: str, fingerprint: str | None) -> None:
+        super().__init__(message)
+        self.fingerprint = fingerprint
+
+
+class IdentityMismatch(WrongMachine):
+    """The machine that answered is not the one in the registry (exit 5); nothing was sent."""
+
+    def __init__(self, machine: str, mismatches: Sequence[Mismatch], actual: Identity) -> None:
+        super().__init__(f"{machine} is not who it should be: " + "; ".join(str(m) for m in mismatches))
+        self.mismatches = list(mismatches)
+        self.actual = actual
+
+
+class _Client(asyncssh.SSHClient):
+    """Trusts the registry's pinned key on top of known_hosts, and remembers what was presented."""
+
+    def __init__(self, pinned: str | None) -> None:
+        self.pinned = pinned
+        self.presented: str | None = None
+        self.lost = False
+
+    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+        # only asked when known_hosts did not already trust the key
+        self.presented = key.get_fingerprint("sha256")
+        return self.pinned is not None and self.presented == self.pinned
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+
+
+@dataclass
+class LinkStatus:
+    """What the dashboard and `fleet check` show per machine."""
+
+    state: str = "not connected"  # not connected | connected | unreachable | mismatch
+    detail: str = ""
+    identity: Identity | None = None
+    connect_ms: float | None = None
+    since: float = field(default_factory=time.time)
+
+
+class SshLink:
+    """One machine's connection: opened once, shared by every call, re-opened after it dies."""
+
+    def __init__(self, machine: Machine, ssh_config: str | None = None, *, verify: bool = True) -> None:
+        self.machine = machine
+        self.ssh_config = ssh_config
+        self.verify = verify
+        self.status = LinkStatus()
+        self._conn: asyncssh.SSHClientConnection | None = None
+        self._client: _Client | None = None
+        self._connecting: asyncio.Future[asyncssh.SSHClientConnection] | None = None
+        self._gate = asyncio.Semaphore(MAX_CHANNELS)
+
+    @property
+    def name(self) -> str:
+        return self.machine.name
+
+    def where(self) -> str:
+        m = self.machine
+        return m.name if m.address == m.name else f"{m.name} ({m.address})"
+
+    async def connection(self) -> asyncssh.SSHClientConnection:
+        """The live, identity-checked connection; concurrent callers share one connect attempt."""
+        if self._conn is not None and self._client is not None and not self._client.lost:
+            return self._conn
+        if self._connecting is None or self._connecting.done():
+            self._connecting = asyncio.ensure_future(self._open())
+        return await asyncio.shield(self._connecting)
+
+    async def _open(self) -> asyncssh.SSHClientConnection:
+        self._drop()
+        started = time.perf_counter()
+        try:
+            conn, client = await self._connect()
+            identity = await self._identity(conn)
+        except HostError as exc:
+            self.status = LinkStatus("mismatch" if isinstance(exc, IdentityMismatch) else "unreachable", str(exc))
+            raise
+        if self.verify and not self.machine.has_identity:
+            conn.close()
+            unknown = WrongMachine(
+                f"{self.machine.name} has no recorded identity, so it cannot be verified"
+                f" (run: dispatch fleet add {self.machine.name} {self.machine.address} --replace)"
+            )
+            self.status = LinkStatus("mismatch", str(unknown), identity)
+            raise unknown
+        if self.verify:
+            wrong = self.machine.mismatches(identity)
+            if wrong:
+                conn.close()
+                refused = IdentityMismatch(self.machine.name, wrong, identity)
+                self.status = LinkStatus("mismatch", str(refused), identity)
+                raise refused
+        self._conn, self._client = conn, client
+        ms = (time.perf_counter() - started) * 1000
+        self.status = LinkStatus("connected", "identity verified" if self.verify else "", identity, ms)
+        return conn
+
+    async def _connect(self) -> tuple[asyncssh.SSHClientConnection, _Client]:
+        m = self.machine
+        client = _Client(m.host_key)
+        kwargs: dict[str, Any] = {
+            "host": m.address,
+            "client_factory": lambda: client,
+            "connect_timeout": m.connect_timeout,
+            "login_timeout": m.connect_timeout,
+            "keepalive_interval": 15,
+            "keepalive_count_max": 3,
+            "config": [self.ssh_config] if self.ssh_config else (),
+        }
+        if m.port is not None:
+            kwargs["port"] = m.port
+        if m.user is not None:
+            kwargs["username"] = m.user
+        try:
+            opts = await asyncssh.SSHClientConnectionOptions.construct(None, **kwargs)
+            if opts.known_hosts is None:
+                # `UserKnownHostsFile none` would switch checking off in asyncssh: trust the registry only
+                opts = await asyncssh.SSHClientConnectionOptions.construct(opts, known_hosts=b"")
+            conn = await asyncio.wait_for(
+                asyncssh.connect(m.address, options=opts), m.connect_timeout + 1
+            )  # fmt: skip
+        except asyncssh.HostKeyNotVerifiable:
+            fp = client.presented
+            raise UntrustedHostKey(
+                f"{self.where()}: host key {fp or '(unknown)'} is not trusted"
+                + (f" (the registry expects {m.host_key})" if m.host_key else " (not in known_hosts)"),
+                fp,
+            ) from None
+        except TimeoutError:
+            raise Unreachable(f"{self.where()}: no answer within {m.connect_timeout:g}s") from None
+        except asyncssh.PermissionDenied as exc:
+            raise Unreachable(f"{self.where()}: SSH login refused ({exc.reason})") from None
+        except (OSError, asyncssh.Error) as exc:
+            reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            raise Unreachable(f"{self.where()}: cannot connect ({reason})") from None
+        return conn, client
+
+    async def _identity(self, conn: asyncssh.SSHClientConnection) -> Identity:
+        key = conn.get_server_host_key()
+        fingerprint = key.get_fingerprint("sha256") if key is not None else ""
+        tmux = shlex.join(["tmux", *self.machine.socket_args, "display-message", "-p", "#{host}"])
+        script = (
+            f"uname -n; echo {_SEP}; cat /etc/machine-id 2>/dev/null || cat /var/lib/dbus/machine-id 2>/dev/null;"
+            f" echo {_SEP}; {tmux} 2>/dev/null"
+        )
+        try:
+            result = await asyncio.wait_for(conn.run(script, check=False), self.machine.timeout)
+        except TimeoutError:
+            conn.close()
+            raise Unreachable(
+                f"{self.where()}: identity check got no answer within {self.machine.timeout:g}s"
+            ) from None
+        except (OSError, asyncssh.Error) as exc:
+            conn.close()
+            raise Unreachable(f"{self.where()}: identity check failed ({exc})") from None
+        parts = str(result.stdout or "").split(_SEP + "\n")
+        if len(parts) != 3:
+            conn.close()
+            raise Unreachable(f"{self.where()}: identity check printed something unexpected")
+        hostname, machine_id, tmux_host = (p.strip() for p in parts)
+        return Identity(hostname, machine_id, fingerprint, tmux_host or None)
+
+    async def exec(self, command: str, stdin: bytes | None, timeout: float) -> tuple[int, bytes, bytes]:
+        """Run one shell command on the machine; a dead connection is re-opened once if nothing ran."""
+        for attempt in (1, 2):
+            conn = await self.connection()
+            async with self._gate:
+                try:
+                    proc = await asyncio.wait_for(
+                        conn.create_process(command, encoding=None, stderr=asyncssh.PIPE), timeout
+                    )  # fmt: skip
+                except asyncssh.ChannelOpenError as exc:
+                    # the channel never opened, so the command did not run: safe to reconnect and retry
+                    self._drop()
+                    if attempt == 2:
+                        raise Unreachable(f"{self.where()}: connection lost ({exc.reason})") from None
+                    continue
+                except TimeoutError:
+                    self._drop()
+                    raise Unreachable(f"{self.where()}: no answer within {timeout:g}s") from None
+                except (OSError, asyncssh.Error) as exc:
+                    self._drop()
+                    if attempt == 2:
+                        raise Unreachable(f"{self.where()}: connection lost ({exc})") from None
+                    continue
+                try:
+                    if stdin:
+                        proc.stdin.write(stdin)
+                    proc.stdin.write_eof()  # tmux must never wait on an open stdin
+                    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+                except TimeoutError:
+                    proc.close()
+                    self._drop()  # a stalled channel usually means a stalled connection
+                    raise Unreachable(f"{self.where()}: no answer within {timeout:g}s") from None
+                except (OSError, asyncssh.Error) as exc:
+                    self._drop()
+                    # it may have run: never retried (a key must not be pressed twice)
+                    raise Unreachable(f"{self.where()}: connection lost mid-command ({exc})") from None
+                status = proc.exit_status
+                if status is None:
+                    self._drop()
+                    raise Unreachable(f"{self.where()}: connection lost mid-command")
+                return status, bytes(out or b""), bytes(err or b"")
+        raise AssertionError("unreachable")
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._conn, self._client = None, None
+        if self.status.state == "connected":
+            self.status = LinkStatus("not connected", "connection closed")
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+            await conn.wait_closed()
+
+
+@dataclass
+class SshTmux(TmuxClient):
+    """A tmux server on another machine, through that machine's `SshLink`."""
+
+    link: SshLink | None = None
+
+    @classmethod
+    def for_link(cls, link: SshLink) -> SshTmux:
+        m = link.machine
+        path = m.socket if m.socket and m.socket.startswith("/") else None
+        return cls(socket_name=None if path else m.socket, socket_path=path, timeout=m.timeout, name=m.name, link=link)
+
+    def describe(self) -> str:
+        return f"{super().describe()} on {self.name}"
+
+    async def _exec(self, argv: list[str], stdin: bytes | None) -> tuple[int, bytes, bytes]:
+        assert self.link is not None
+        # the remote login shell parses the line: quote every argument (';' chain separators included)
+        return await self.link.exec(shlex.join(argv), stdin, self.timeout)
