@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--port", type=int)
     f.add_argument("--socket", help="its tmux socket: a name (tmux -L) or an absolute path (tmux -S)")
     f.add_argument("--accept-key", metavar="SHA256:…", help="trust this host key fingerprint (checked out of band)")
+    f.add_argument("--connect-timeout", type=float, default=5.0, metavar="S", help="give up connecting after S (5)")
+    f.add_argument("--timeout", type=float, default=10.0, metavar="S", help="give up on one remote call after S (10)")
     f.add_argument("--replace", action="store_true", help="re-record an existing machine's identity")
     f.add_argument("--json", action="store_true")
     f = fleet.add_parser("list", help="the registered machines and their recorded identity")
@@ -167,6 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"dispatch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except RegistryError as exc:
+        print(f"dispatch: error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG if exc.malformed else EXIT_USAGE
     except (TimingError, ValueError) as exc:
         print(f"dispatch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -174,9 +179,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         sent = " (nothing was sent)" if args.command in ("send", "batch") else ""
         print(f"dispatch: error: {exc}{sent}", file=sys.stderr)
         return EXIT_ERROR
-    except RegistryError as exc:
-        print(f"dispatch: error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG if exc.malformed else EXIT_USAGE
     except HostError as exc:
         print(f"dispatch: error: {exc}", file=sys.stderr)
         return EXIT_HOST
@@ -380,13 +382,12 @@ async def cmd_panes(args: argparse.Namespace) -> int:
         where = ", ".join(fleet.host(n).describe() for n in names if n not in failed)
         print(f"no panes on {where}" if where else "no machine answered")
         return code
-    multi = len(names) > 1
-    print(f"{'PANE':6} {'TARGET':22 if multi else 18} {'AGENT':9} {'STATE':18} {'COMMAND':10} COMPOSER / LAST LINE")
+    width = 22 if len(names) > 1 else 18
+    print(f"{'PANE':6} {'TARGET':{width}} {'AGENT':9} {'STATE':18} {'COMMAND':10} COMPOSER / LAST LINE")
     for name, v in views:
         detail = v.cls.composer if v.cls.composer else v.cls.last_line
         detail = " ⏎ ".join((detail or "").splitlines())
         target = qualify(name, v.pane.target)
-        width = 22 if multi else 18
         print(
             f"{v.pane.pane_id:6} {target[:width]:{width}} {v.cls.agent or '-':9} {v.cls.state:18} "
             f"{v.pane.command[:10]:10} {detail[:60]}"
@@ -413,7 +414,12 @@ async def fleet_add(args: argparse.Namespace) -> int:
         raise UsageError(f"machine '{args.name}' is already registered (use --replace to re-record it)")
     if args.port is not None and not 1 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: expected 1-65535")
-    draft = Machine(args.name, args.address, user=args.user, port=args.port, socket=args.socket)
+    if not (0 < args.connect_timeout <= 600 and 0 < args.timeout <= 600):
+        raise UsageError("--connect-timeout and --timeout take seconds in (0, 600]")
+    draft = Machine(
+        args.name, args.address, user=args.user, port=args.port, socket=args.socket,
+        connect_timeout=args.connect_timeout, timeout=args.timeout,
+    )  # fmt: skip
     link = SshLink(draft, registry.ssh_config, verify=False)
     try:
         try:

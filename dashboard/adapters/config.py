@@ -15,7 +15,14 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from dashboard.core.fleet import Machine, Registry, RegistryError, parse_registry
+from dashboard.core.fleet import (
+    DEFAULT_COMMAND_TIMEOUT,
+    DEFAULT_CONNECT_TIMEOUT,
+    Machine,
+    Registry,
+    RegistryError,
+    parse_registry,
+)
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 
@@ -50,6 +57,10 @@ def machine_table(m: Machine) -> str:
             lines.append(f"{key} = {json.dumps(value)}")
     if m.port is not None:
         lines.append(f"port = {m.port}")
+    if m.connect_timeout != DEFAULT_CONNECT_TIMEOUT:
+        lines.append(f"connect_timeout = {m.connect_timeout:g}")
+    if m.timeout != DEFAULT_COMMAND_TIMEOUT:
+        lines.append(f"timeout = {m.timeout:g}")
     return "\n".join(lines) + "\n"
 
 
@@ -72,10 +83,13 @@ def add_machine(path: Path, machine: Machine, *, replace: bool = False) -> Regis
 
 
 def remove_machine(path: Path, name: str) -> Registry:
+    """Forget `name`. Works on a file whose only fault is that entry, so a bad entry can be removed."""
     text = _read(path)
-    registry = _parse(text, path) if text.strip() else Registry(source=str(path))
-    registry.get(name)  # raises a clear "unknown machine"
-    return _write(path, _without(text, name))
+    rest = _without(text, name)
+    if rest == text:
+        registry = _parse(text, path) if text.strip() else Registry(source=str(path))
+        registry.get(name)  # raises a clear "unknown machine"
+    return _write(path, rest)
 
 
 def _without(text: str, name: str) -> str:
@@ -85,11 +99,19 @@ def _without(text: str, name: str) -> str:
     for line in text.splitlines(keepends=True):
         m = _HEADER.match(line)
         if m:
-            parts = [p.strip().strip('"') for p in m.group(1).split(".")]
+            parts = _dotted(m.group(1))
             skipping = len(parts) >= 2 and parts[0] == "machines" and parts[1] == name
         if not skipping:
             out.append(line)
     return re.sub(r"\n{3,}", "\n\n", "".join(out))
+
+
+def _dotted(key: str) -> list[str]:
+    """`machines."gpu.2".x` → ['machines', 'gpu.2', 'x'] (dots inside quotes do not split)."""
+    return [
+        (json.loads(q) if q.startswith('"') else q.strip("'")) if q else b.strip()
+        for q, b in re.findall(r'\s*("(?:[^"\\]|\\.)*"|\'[^\']*\')\s*|([^.]+)', key)
+    ]
 
 
 def _read(path: Path) -> str:

@@ -146,7 +146,9 @@ class TmuxClient:
     async def run(self, *args: str, stdin: bytes | None = None, check: bool = True) -> str:
         """Run one tmux invocation (possibly a chain of commands) and return its stdout."""
         self.calls += 1
-        rc, out, err = await self._exec(["tmux", *self.server_args, *args], stdin)
+        # -u: without a UTF-8 locale (an SSH exec usually has none) tmux replaces every non-ASCII
+        # and control character of its output with '_', which would garble captures and separators
+        rc, out, err = await self._exec(["tmux", "-u", *self.server_args, *args], stdin)
         if rc == 127 and not out:
             raise TmuxError(f"tmux is not installed on {self.name} (no 'tmux' on PATH)")
         if check and rc != 0:
@@ -161,7 +163,7 @@ class TmuxClient:
             out = await self.run("list-panes", "-a", "-F", PANE_FORMAT)
         except NoServer:
             return []
-        return [p for p in (parse_pane_line(line) for line in out.splitlines()) if p is not None]
+        return [p for p in (parse_pane_line(line, self.name) for line in out.splitlines()) if p is not None]
 
     async def pane(self, pane_id: str) -> PaneInfo | None:
         """Fresh facts about one pane, or None when it does not exist."""
@@ -174,7 +176,7 @@ class TmuxClient:
                 return None
             raise
         # tmux prints an empty format (exit 0) for a pane that does not exist: check the id came back
-        info = parse_pane_line(out.rstrip("\n"))
+        info = parse_pane_line(out.rstrip("\n"), self.name)
         return info if info is not None and info.pane_id == pane_id else None
 
     async def capture(self, pane_id: str, history: int = 0) -> str:
@@ -372,12 +374,12 @@ class LocalTmux(TmuxClient):
         except TimeoutError:
             proc.kill()
             await proc.wait()
-            what = argv[len(self.server_args) + 1]
+            what = argv[len(self.server_args) + 2]
             raise TmuxError(f"tmux did not answer within {self.timeout:g}s ({what})") from None
         return proc.returncode or 0, out, err
 
 
-def parse_pane_line(line: str) -> PaneInfo | None:
+def parse_pane_line(line: str, machine: str = "local") -> PaneInfo | None:
     """One `list-panes -F PANE_FORMAT` line into a PaneInfo (None for a malformed line)."""
     parts = line.split(_SEP)
     if len(parts) != len(_FIELDS) or not parts[0].startswith("%"):
@@ -407,6 +409,7 @@ def parse_pane_line(line: str) -> PaneInfo | None:
         activity=num("window_activity"),
         active=f["pane_active"] == "1" and f["window_active"] == "1",
         pane_active=f["pane_active"] == "1",
+        machine=machine,
     )
 
 

@@ -80,6 +80,16 @@ class PaneInfo:
         return f"{self.session}:{self.window_index}.{self.pane_index}"
 
     @property
+    def key(self) -> str:
+        """Unique across the fleet: `%12` on this machine, `gpu1:%12` elsewhere (a valid target too)."""
+        return self.pane_id if self.machine == "local" else f"{self.machine}:{self.pane_id}"
+
+    @property
+    def address(self) -> str:
+        """`session:window.pane`, prefixed with the machine when it is not this one."""
+        return self.target if self.machine == "local" else f"{self.machine}:{self.target}"
+
+    @property
     def is_shell(self) -> bool:
         return self.command.lstrip("-").rsplit("/", 1)[-1] in SHELLS
 

@@ -6,13 +6,18 @@ a pane that appears or dies shows up within one interval.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from dashboard.adapters.tmux import TmuxHost
+from dashboard.adapters.tmux import HostError, NoServer, TmuxError, TmuxHost, WrongMachine
 from dashboard.core.model import PaneState
 from dashboard.services.panes import PaneView, ProfileCache, survey
+
+if TYPE_CHECKING:
+    from dashboard.services.fleet import Fleet
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +32,11 @@ class PaneStatus:
     @property
     def pane_id(self) -> str:
         return self.view.pane.pane_id
+
+    @property
+    def key(self) -> str:
+        """The pane's fleet-wide key (`%3` here, `gpu1:%3` elsewhere)."""
+        return self.view.pane.key
 
     @property
     def state(self) -> PaneState:
@@ -56,3 +66,62 @@ class PaneWatcher:
             out.append(PaneStatus(view, since, now))
         self._since = seen
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class MachineStatus:
+    """One machine as the dashboard's fleet bar shows it."""
+
+    name: str
+    state: str  # ok | no-tmux | unreachable | mismatch | error
+    detail: str = ""
+    panes: int = 0
+    agents: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.state in ("ok", "no-tmux")
+
+
+class FleetWatcher:
+    """One PaneWatcher per machine, refreshed together; a machine's trouble never stalls the others.
+
+    Each machine's survey runs under its own time limit, so a stale connection costs one machine
+    its cards' freshness for a tick, not the whole dashboard.
+    """
+
+    def __init__(self, fleet: Fleet, clock: Callable[[], float] = time.time, *, limit: float = 8.0) -> None:
+        self.fleet = fleet
+        self.clock = clock
+        self.limit = limit
+        self.watchers = {name: PaneWatcher(fleet.host(name), clock) for name in fleet.names}
+        self.machines: dict[str, MachineStatus] = {}
+        self._last: dict[str, list[PaneStatus]] = {}
+
+    async def refresh(self) -> list[PaneStatus]:
+        results = await asyncio.gather(*(self._one(n) for n in self.watchers))
+        return [status for statuses in results for status in statuses]
+
+    async def _one(self, name: str) -> list[PaneStatus]:
+        try:
+            statuses = await asyncio.wait_for(self.watchers[name].refresh(), self.limit)
+        except NoServer:
+            statuses = []
+        except HostError as exc:
+            state = "mismatch" if isinstance(exc, WrongMachine) else "unreachable"
+            self.machines[name] = MachineStatus(name, state, str(exc))
+            self._last[name] = []
+            return []
+        except TimeoutError:
+            self.machines[name] = MachineStatus(name, "unreachable", f"{name}: no answer within {self.limit:g}s")
+            return self._last.get(name, [])
+        except TmuxError as exc:
+            self.machines[name] = MachineStatus(name, "error", str(exc))
+            return self._last.get(name, [])
+        link = self.fleet.link(name)
+        detail = "identity verified" if link is not None else "this machine"
+        agents = sum(1 for s in statuses if s.view.cls.agent)
+        state = "ok" if statuses else "no-tmux"
+        self.machines[name] = MachineStatus(name, state, detail, len(statuses), agents)
+        self._last[name] = statuses
+        return statuses

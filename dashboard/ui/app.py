@@ -20,15 +20,17 @@ from textual.widgets import Footer, Header, Input, Static, TextArea
 from dashboard.adapters.store import Store, StoreError
 from dashboard.adapters.tmux import TmuxError, TmuxHost
 from dashboard.core.agents import BY_NAME
+from dashboard.core.fleet import LOCAL
 from dashboard.core.guard import check_prompt, check_target, normalise_prompt
 from dashboard.core.model import SendRecord
 from dashboard.services.batch import run_batch
+from dashboard.services.fleet import Fleet
 from dashboard.services.send import SendEvent, SendOptions, resend, send
-from dashboard.services.watch import PaneStatus, PaneWatcher
+from dashboard.services.watch import FleetWatcher, PaneStatus
 from dashboard.ui.messages import DiffRequested, PanesRefreshed, ResendRequested, SendFinished, SendProgress
 from dashboard.ui.screens import DiffScreen, HelpScreen, LogScreen
 from dashboard.ui.styles import css_paths
-from dashboard.ui.widgets import BatchPanel, PaneCard, PaneGrid
+from dashboard.ui.widgets import BatchPanel, FleetBar, PaneCard, PaneGrid
 
 STATE_COLOURS = {
     "state-idle": "#5fd787",
@@ -43,7 +45,7 @@ STATE_COLOURS = {
 
 
 class DispatchApp(App[int]):
-    """The operator console over one tmux host."""
+    """The operator console over this machine's tmux server and every registered machine."""
 
     TITLE = "Dispatch"
     CSS_PATH = css_paths()  # type: ignore[assignment]
@@ -65,7 +67,7 @@ class DispatchApp(App[int]):
 
     def __init__(
         self,
-        host: TmuxHost,
+        host: TmuxHost | Fleet,
         store_path: Path,
         *,
         refresh_interval: float = 1.0,
@@ -75,10 +77,11 @@ class DispatchApp(App[int]):
         live: bool = True,
     ) -> None:
         super().__init__()
-        self.host = host
+        self.fleet = Fleet.of(host)
+        self.host = self.fleet.local
         self.store_path = store_path
         self.store = Store(store_path)
-        self.watcher = PaneWatcher(host, clock)
+        self.watcher = FleetWatcher(self.fleet, clock)
         self.refresh_interval = refresh_interval
         self.clock = clock
         self.options = options or SendOptions()
@@ -111,6 +114,8 @@ class DispatchApp(App[int]):
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield Input(placeholder="/ filter panes: words, state:idle, agent:claude, session:web", id="filter")
+                if len(self.fleet.names) > 1:
+                    yield FleetBar("connecting to the fleet…", id="fleet")
                 yield PaneGrid(self.clock, id="grid")
             with Vertical(id="side"):
                 yield Static("prompt → focused pane (or the selection)", id="composer-title")
@@ -120,7 +125,8 @@ class DispatchApp(App[int]):
         yield Footer()
 
     async def on_mount(self) -> None:
-        self.sub_title = self.host.describe()
+        remote = len(self.fleet.names) - 1
+        self.sub_title = self.host.describe() + (f" + {remote} machine{'s' * (remote > 1)}" if remote else "")
         self.refresh_panes()  # the first survey runs while the log opens
         try:
             await self.store.open()
@@ -134,6 +140,7 @@ class DispatchApp(App[int]):
 
     async def on_unmount(self) -> None:
         await self.store.close()
+        await self.fleet.close()
 
     def _tick(self) -> None:
         """Age labels ("idle · 12s") move on between surveys; minute-old ones need no repaint per second."""
@@ -158,24 +165,29 @@ class DispatchApp(App[int]):
         try:
             statuses = await self.watcher.refresh()
             await self._store_ready.wait()
-            last = await self.store.latest_by_pane(self.host.name)
+            last: dict[str, SendRecord] = {}
+            for name in self.fleet.names:
+                for pid, rec in (await self.store.latest_by_pane(name)).items():
+                    last[pid if name == LOCAL else f"{name}:{pid}"] = rec
         except (TmuxError, StoreError) as exc:
             self.notify(str(exc), title="refresh failed", severity="error", timeout=4)
             return
         finally:
             self._refreshing = False
-        self.post_message(PanesRefreshed(statuses, last))
+        self.post_message(PanesRefreshed(statuses, last, dict(self.watcher.machines)))
         if self._refresh_again:  # something asked for a fresher look while this one ran
             self._refresh_again = False
             self.refresh_panes()
 
     async def on_panes_refreshed(self, message: PanesRefreshed) -> None:
-        self.statuses = {s.pane_id: s for s in message.statuses}
+        self.statuses = {s.key: s for s in message.statuses}
         grids = self.query(PaneGrid)
         if not grids:  # a survey that lands while the app is shutting down
             return
         grid = grids.first()
-        await grid.update_panes(message.statuses, message.last)
+        if len(self.fleet.names) > 1:
+            self.query_one(FleetBar).update_machines(message.machines)
+        await grid.update_panes(message.statuses, message.last, self.fleet.names)
         counts: dict[str, int] = {}
         for s in message.statuses:
             counts[s.state.value] = counts.get(s.state.value, 0) + 1
@@ -204,7 +216,7 @@ class DispatchApp(App[int]):
         if selected:
             return f"prompt → {len(selected)} selected panes (batch)"
         if self.current is not None and self.current.status is not None:
-            return f"prompt → {self.current.status.view.pane.target} ({self.current.pane_id})"
+            return f"prompt → {self.current.status.view.pane.address} ({self.current.pane_id})"
         return "prompt → focused pane (or the selection)"
 
     def selected_cards(self) -> list[PaneCard]:
@@ -285,14 +297,14 @@ class DispatchApp(App[int]):
             cls = st.view.cls
             r = check_target(st.view.pane, cls, BY_NAME.get(cls.agent or ""), prompt, raw=self.options.raw)
             if r is not None:
-                warnings.append(f"{st.view.pane.target}: {r.reason}")
+                warnings.append(f"{st.view.pane.address}: {r.reason}")
         if warnings:
             self.notify("\n".join(warnings[:6]), title=f"{len(warnings)} will be refused", severity="warning")
         self.dispatch_prompt([c.pane_id for c in cards], prompt)
 
     def _label(self, pane_id: str) -> str:
         st = self.statuses.get(pane_id)
-        return f"{st.view.pane.target} {pane_id}" if st else pane_id
+        return f"{st.view.pane.address} {st.pane_id}" if st else pane_id
 
     @work(group="send")
     async def dispatch_prompt(self, pane_ids: list[str], prompt: str) -> None:
@@ -302,16 +314,17 @@ class DispatchApp(App[int]):
         panel.start([(p, self._label(p)) for p in pane_ids], title)
 
         def on_event(ev: SendEvent) -> None:
-            self.post_message(SendProgress(ev, ev.target if ev.target.startswith("%") else None))
+            self.post_message(SendProgress(ev, ev.target if ev.target in self.statuses else None))
 
         try:
             if len(pane_ids) == 1:
+                host, _ = self.fleet.route(pane_ids[0])
                 rec = await send(
-                    self.host, self.store, pane_ids[0], prompt, self.options, on_event=self._tagged(pane_ids[0])
+                    host, self.store, pane_ids[0], prompt, self.options, on_event=self._tagged(pane_ids[0])
                 )
                 self.post_message(SendFinished(rec))
             else:
-                async for rec in run_batch(self.host, self.store, pane_ids, prompt, self.options, on_event=on_event):
+                async for rec in run_batch(self.fleet, self.store, pane_ids, prompt, self.options, on_event=on_event):
                     self.post_message(SendFinished(rec))
         except StoreError as exc:
             self.notify(f"{exc} (nothing was sent)", title="log unavailable", severity="error")
@@ -337,14 +350,19 @@ class DispatchApp(App[int]):
             self.query_one(BatchPanel).progress(pane_id, phase)
 
     def _pane_of(self, target: str) -> str | None:
-        for pid, st in self.statuses.items():
-            if target in (pid, st.view.pane.target):
-                return pid
+        for key, st in self.statuses.items():
+            if target in (key, st.view.pane.address):
+                return key
         return None
+
+    def _key_of(self, rec: SendRecord) -> str:
+        if rec.pane_id:
+            return rec.pane_id if rec.machine in (LOCAL, "") else f"{rec.machine}:{rec.pane_id}"
+        return self._pane_of(rec.target) or rec.target
 
     def on_send_finished(self, message: SendFinished) -> None:
         rec = message.record
-        pane_id = rec.pane_id or self._pane_of(rec.target) or rec.target
+        pane_id = self._key_of(rec)
         self.query_one(BatchPanel).finish(str(rec.options.get("target_arg", pane_id)), rec)
         card = self.query_one(PaneGrid).cards.get(pane_id)
         if card is not None:
@@ -384,13 +402,12 @@ class DispatchApp(App[int]):
         records = [r for r in records if r.pane_id]
         panel = self.query_one(BatchPanel)
         title = f"re-send of #{records[0].id}" if len(records) == 1 else f"re-send of {len(records)} failures"
-        panel.start([(r.pane_id or "", self._label(r.pane_id or "")) for r in records], title)
+        panel.start([(self._key_of(r), self._label(self._key_of(r))) for r in records], title)
 
         async def one(rec: SendRecord) -> None:
             full = await self.store.get(rec.id or 0) if rec.id is not None else None
-            done = await resend(
-                self.host, self.store, full or rec, self.options, on_event=self._tagged(rec.pane_id or "")
-            )
+            host = self.fleet.host(rec.machine or LOCAL)
+            done = await resend(host, self.store, full or rec, self.options, on_event=self._tagged(self._key_of(rec)))
             self.post_message(SendFinished(done))
 
         try:

@@ -8,16 +8,22 @@ from textual.message import Message
 
 from dashboard.core.model import SendRecord
 from dashboard.services.send import SendEvent
-from dashboard.services.watch import PaneStatus
+from dashboard.services.watch import MachineStatus, PaneStatus
 
 
 class PanesRefreshed(Message):
     """A fresh survey of the host's panes, with the latest send to each pane."""
 
-    def __init__(self, statuses: list[PaneStatus], last: dict[str, SendRecord]) -> None:
+    def __init__(
+        self,
+        statuses: list[PaneStatus],
+        last: dict[str, SendRecord],
+        machines: dict[str, MachineStatus] | None = None,
+    ) -> None:
         super().__init__()
         self.statuses = statuses
         self.last = last
+        self.machines = machines or {}
 
     def can_replace(self, message: Message) -> bool:
         # a backlog of refreshes collapses to the newest one

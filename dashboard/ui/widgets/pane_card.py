@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 
@@ -43,6 +44,12 @@ PHASE_LABEL = {
 }
 
 
+def card_id(key: str) -> str:
+    """A widget id for a pane key: `%3` → pane-3; other characters are hex-escaped, so ids never collide."""
+    body = key.removeprefix("%")
+    return "pane-" + re.sub(r"[^A-Za-z0-9-]", lambda m: f"_{ord(m.group()):x}_", body)
+
+
 def ago(seconds: float) -> str:
     """A short human duration: 4s, 3m, 2h."""
     s = max(0, int(seconds))
@@ -66,8 +73,9 @@ class PaneCard(Widget, can_focus=True):
     """Part of the current multi-selection."""
 
     def __init__(self, pane_id: str, clock: Callable[[], float] = time.time) -> None:
-        super().__init__(id=f"pane-{pane_id.lstrip('%')}", classes="pane-card")
+        super().__init__(id=card_id(pane_id), classes="pane-card")
         self.pane_id = pane_id
+        """The pane's fleet-wide key: `%3` on this machine, `gpu1:%3` on another."""
         self.clock = clock
 
     def watch_status(self, status: PaneStatus | None) -> None:
@@ -95,7 +103,7 @@ class PaneCard(Widget, can_focus=True):
             return Text(self.pane_id)
         pane, cls = st.view.pane, st.view.cls
         head = Text()
-        head.append(f"{'◉ ' if self.selected else ''}{pane.target}", style="bold")
+        head.append(f"{'◉ ' if self.selected else ''}{pane.address}", style="bold")
         head.append(f" · {pane.pane_id}", style="dim")
         if pane.window_name and pane.window_name != (cls.agent or ""):
             head.append(f" · {pane.window_name}", style="dim")
@@ -144,9 +152,10 @@ class PaneCard(Widget, can_focus=True):
             "state": cls.state.value,
             "agent": cls.agent or "",
             "session": pane.session,
+            "machine": pane.machine,
             "verdict": self.last.verdict.value if self.last else "",
         }
-        hay = " ".join([pane.target, pane.pane_id, pane.command, *fields.values(), cls.composer or "", cls.last_line])
+        hay = " ".join([pane.address, pane.pane_id, pane.command, *fields.values(), cls.composer or "", cls.last_line])
         for word in query.lower().split():
             key, sep, value = word.partition(":")
             if sep and key in fields:

@@ -1,4 +1,4 @@
-"""The live grid of pane cards, grouped by session; cards are added and removed as panes come and go."""
+"""The live grid of pane cards, grouped by machine and session; cards come and go with their panes."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Grid, Vertical, VerticalScroll
 from textual.widgets import Label
 
+from dashboard.core.fleet import LOCAL
 from dashboard.core.model import SendRecord
 from dashboard.services.watch import PaneStatus
 from dashboard.ui.widgets.pane_card import PaneCard
@@ -17,21 +18,27 @@ CARD_WIDTH = 40
 
 
 class SessionGroup(Vertical):
-    """A session's heading and the grid of its panes' cards."""
+    """A session's heading (with its machine, when not this one) and the grid of its panes' cards."""
 
-    def __init__(self, session: str, cards: list[PaneCard]) -> None:
+    def __init__(self, group: tuple[int, str, str], cards: list[PaneCard]) -> None:
         super().__init__(classes="session-group")
-        self.session = session
+        self.group = group
         self._cards = cards
 
+    @property
+    def session(self) -> str:
+        return self.group[2]
+
     def compose(self) -> ComposeResult:
-        yield Label(f"▌ {self.session}", classes="session-heading")
+        _, machine, session = self.group
+        heading = f"▌ {session}" if machine == LOCAL else f"▌ {machine} › {session}"
+        yield Label(heading, classes="session-heading")
         yield Grid(*self._cards, classes="session-cards")
 
 
-def _position(status: PaneStatus) -> tuple[str, int, int]:
+def _position(status: PaneStatus, order: dict[str, int]) -> tuple[int, str, str, int, int]:
     pane = status.view.pane
-    return (pane.session, pane.window_index, pane.pane_index)
+    return (order.get(pane.machine, len(order)), pane.machine, pane.session, pane.window_index, pane.pane_index)
 
 
 class PaneGrid(VerticalScroll):
@@ -54,21 +61,25 @@ class PaneGrid(VerticalScroll):
         for grid in self.query(".session-cards").results(Grid):
             grid.styles.grid_size_columns = self.columns
 
-    async def update_panes(self, statuses: list[PaneStatus], last: dict[str, SendRecord]) -> None:
+    async def update_panes(
+        self, statuses: list[PaneStatus], last: dict[str, SendRecord], machines: list[str] | None = None
+    ) -> None:
         """Bring the grid in line with a survey, touching only what changed.
 
         Vanished panes lose their card, new panes get one in place; unchanged cards are not
         rebuilt (a 200-pane rebuild blocks the loop for ~0.4 s) and repaint only when their
         data changed.
         """
-        statuses = sorted(statuses, key=_position)
-        wanted: dict[str, list[PaneStatus]] = {}
+        order = {name: i for i, name in enumerate(machines or [LOCAL])}
+        statuses = sorted(statuses, key=lambda st: _position(st, order))
+        wanted: dict[tuple[int, str, str], list[PaneStatus]] = {}
         for st in statuses:
-            wanted.setdefault(st.view.pane.session, []).append(st)
-        gone = [pid for pid in self.cards if all(pid != st.pane_id for st in statuses)]
-        for pid in gone:
-            await self.cards.pop(pid).remove()
-        groups = {g.session: g for g in self.query(SessionGroup)}
+            wanted.setdefault(_position(st, order)[:3], []).append(st)
+        keys = {st.key for st in statuses}
+        gone = [key for key in self.cards if key not in keys]
+        for key in gone:
+            await self.cards.pop(key).remove()
+        groups = {g.group: g for g in self.query(SessionGroup)}
         for name, group in list(groups.items()):
             if name not in wanted:
                 await group.remove()
@@ -76,22 +87,22 @@ class PaneGrid(VerticalScroll):
         for name, sts in wanted.items():
             existing = groups.get(name)
             if existing is None:
-                cards = [self._new_card(st.pane_id) for st in sts]
+                cards = [self._new_card(st.key) for st in sts]
                 later = [g for n, g in sorted(groups.items()) if n > name]
                 groups[name] = SessionGroup(name, cards)
                 await self.mount(groups[name], before=later[0] if later else None)
                 continue
             grid = existing.query_one(Grid)
             for index, st in enumerate(sts):
-                if st.pane_id not in self.cards:
-                    card = self._new_card(st.pane_id)
+                if st.key not in self.cards:
+                    card = self._new_card(st.key)
                     children = list(grid.children)
                     await grid.mount(card, before=children[index] if index < len(children) else None)
         self._apply_columns()
         for st in statuses:
-            card = self.cards[st.pane_id]
+            card = self.cards[st.key]
             card.status = st  # reactive: repaints only when the survey differs
-            card.last = last.get(st.pane_id, card.last)
+            card.last = last.get(st.key, card.last)
         self.apply_filter(self._query)
 
     def _new_card(self, pane_id: str) -> PaneCard:
