@@ -7,12 +7,13 @@ so tests never see each other's panes. Skipped, with the reason, where namespace
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import secrets
 import shlex
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,9 +41,12 @@ def netns_fleet() -> Iterator[NetnsFleet]:
     if reason:
         pytest.skip(f"fleet tests need real sshd machines in network namespaces: {reason}")
     i = _worker_index()
-    root = Path(f"/run/dispatch-tests-{os.getpid()}")
-    with NetnsFleet(root, n=3, prefix=f"dsp{chr(ord('a') + i % 26)}", subnet=210 + i) as fleet:
-        yield fleet
+    root = Path(tempfile.mkdtemp(prefix="dispatch-tests-", dir="/run"))
+    try:
+        with NetnsFleet(root, n=3, prefix=f"dsp{chr(ord('a') + i % 26)}", subnet=210 + i) as fleet:
+            yield fleet
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @dataclass
@@ -136,7 +140,3 @@ def fleet3(netns_fleet: NetnsFleet, _isolated_state: Path) -> Iterator[Fleet3]:
     yield fleet
     for m in netns_fleet.machines:
         fleet.tmux(m, "kill-server", check=False)
-
-
-def run(coro: Any) -> Any:
-    return asyncio.run(coro)

@@ -133,7 +133,9 @@ def test_unknown_host_key_needs_explicit_trust(fleet3: Fleet3) -> None:
     assert "box" not in load_registry(fleet3.config()).machines
     code, _, _ = run_cli("fleet", "add", "box", "m1", "--accept-key", "SHA256:" + "A" * 43)
     assert code == 5
-    code, [added], _ = run_cli("fleet", "add", "box", "m1", "--socket", fleet3.socket, "--accept-key", fingerprint, "--json")
+    code, [added], _ = run_cli(
+        "fleet", "add", "box", "m1", "--socket", fleet3.socket, "--accept-key", fingerprint, "--json"
+    )
     assert code == 0 and added["identity"]["host_key"] == fingerprint
     # known_hosts is still empty: the key recorded in the registry is what is trusted now
     agent = fleet3.agent(m1, "tofu")
@@ -182,7 +184,10 @@ async def test_machine_going_away_mid_batch(fleet3: Fleet3) -> None:
     try:
         async with Store(fleet3.home / "dispatch.db") as store:
             plug = asyncio.ensure_future(pull_the_plug())
-            recs = [r async for r in run_batch(fleet, store, [a.target for a in agents], "the plug", opts, on_event=on_event)]
+            recs = [
+                r
+                async for r in run_batch(fleet, store, [a.target for a in agents], "the plug", opts, on_event=on_event)
+            ]
             await plug
             logged = await store.recent(10, batch=recs[0].batch)
             lost = await store.get(next(r.id for r in logged if r.machine == "m3") or 0)
