@@ -76,6 +76,26 @@ async def main() -> None:
         print(f.relative_to(ROOT), f"{f.stat().st_size // 1024} KB")
 
 
+def fleet_shot() -> None:
+    """The fleet view: static screens on this machine and gpu1, gpu2 under another identity, gpu3 down."""
+    from tests.ui.scenes import fleet_scene_app
+
+    with tempfile.TemporaryDirectory() as home:
+        app = fleet_scene_app(Path(home))
+
+        async def go() -> None:
+            async with app.run_test(size=SIZE) as pilot:
+                grid = app.query_one(PaneGrid)
+                while len(grid.cards) < 6:
+                    await pilot.pause(0.05)
+                app.query_one("#composer", TextArea).cursor_blink = False
+                await pilot.pause(0.3)
+                app.save_screenshot("fleet.svg", str(OUT))
+
+        asyncio.run(go())
+
+
 if __name__ == "__main__":
     os.environ.setdefault("DISPATCH_HOME", tempfile.mkdtemp(prefix="dispatch-shots-"))
+    fleet_shot()
     asyncio.run(main())

@@ -19,11 +19,15 @@ class StaticHost:
 
     panes: list[tuple[PaneInfo, str]] = field(default_factory=list)
     name: str = "local"
+    failure: TmuxError | None = None
+    """Raised by every call: how a machine that is down, or not who it should be, looks."""
 
     def describe(self) -> str:
         return "static screens (no tmux)"
 
     async def list_panes(self) -> list[PaneInfo]:
+        if self.failure is not None:
+            raise self.failure
         return [p for p, _ in self.panes]
 
     async def pane(self, pane_id: str) -> PaneInfo | None:

@@ -23,11 +23,15 @@ if TYPE_CHECKING:
 class Fleet:
     """Hosts by machine name; SSH links are opened lazily and shared by every caller."""
 
-    def __init__(self, local: TmuxHost, registry: Registry | None = None) -> None:
+    def __init__(
+        self, local: TmuxHost, registry: Registry | None = None, hosts: dict[str, TmuxHost] | None = None
+    ) -> None:
+        """`hosts` adds ready-made hosts by name (static screens for pictures, other local servers)."""
         self.local = local
         self.registry = registry or Registry()
         self._links: dict[str, SshLink] = {}
-        self._hosts: dict[str, TmuxHost] = {LOCAL: local}
+        self._hosts: dict[str, TmuxHost] = {LOCAL: local, **(hosts or {})}
+        self._extra = [n for n in hosts or {} if n not in self.registry.machines]
 
     @classmethod
     def of(cls, host: TmuxHost | Fleet) -> Fleet:
@@ -36,7 +40,7 @@ class Fleet:
     @property
     def names(self) -> list[str]:
         """`local` first, then the registry in its own order."""
-        return [LOCAL, *self.registry.machines]
+        return [LOCAL, *self.registry.machines, *self._extra]
 
     def host(self, name: str) -> TmuxHost:
         if name not in self._hosts:
@@ -55,7 +59,7 @@ class Fleet:
 
     def route(self, target: str) -> tuple[TmuxHost, str]:
         """The host a target lives on and the target's pane part on that host."""
-        machine, rest = split_target(target, self.registry.machines)
+        machine, rest = split_target(target, self._hosts.keys() | self.registry.machines.keys())
         return self.host(machine), rest
 
     async def close(self) -> None:

@@ -82,3 +82,40 @@ def scene_app(tmp: Path) -> DispatchApp:
     db = tmp / "scene.db"
     asyncio.run(_fill(db))
     return DispatchApp(static_host(), db, clock=lambda: NOW, live=False)
+
+
+def fleet_scene_app(tmp: Path) -> DispatchApp:
+    """This machine plus three others: one healthy, one answering under another identity, one down."""
+    from dashboard.adapters.tmux import HostError, WrongMachine
+    from dashboard.services.fleet import Fleet
+
+    local = StaticHost()
+    gpu1 = StaticHost(name="gpu1")
+    for n, (session, window, name, capture, command) in enumerate(PANES[:6]):
+        text = (CAPTURES / f"{capture}.ansi.txt").read_text()
+        host = local if session == "api" else gpu1
+        machine = "local" if host is local else "gpu1"
+        pane = PaneInfo(f"%{n}", session, window, 0, window_name=name, command=command, width=120, height=40)
+        host.panes.append((PaneInfo(**{**_fields(pane), "machine": machine}), text))
+    gpu2 = StaticHost(name="gpu2")
+    gpu2.failure = WrongMachine(
+        "gpu2 is not who it should be: hostname expected 'gpu2', got 'build7';"
+        " machine-id expected '3d1219c7c4c5404aaa1f6d2a48adfda4', got '9a0c44e1b2d34f0c8e6a7b1d2c3e4f5a'"
+    )
+    gpu3 = StaticHost(name="gpu3")
+    gpu3.failure = HostError("gpu3 (gpu3.tailnet.ts.net): no answer within 5s")
+    fleet = Fleet(local, hosts={"gpu1": gpu1, "gpu2": gpu2, "gpu3": gpu3})
+    db = tmp / "fleet.db"
+    asyncio.run(_empty(db))
+    return DispatchApp(fleet, db, clock=lambda: NOW, live=False)
+
+
+def _fields(pane: PaneInfo) -> dict[str, object]:
+    import dataclasses
+
+    return {f.name: getattr(pane, f.name) for f in dataclasses.fields(pane)}
+
+
+async def _empty(db: Path) -> None:
+    async with Store(db):
+        pass

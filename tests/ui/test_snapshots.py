@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import TextArea
 
 from dashboard.ui.widgets import BatchPanel, PaneGrid
-from tests.ui.scenes import PROMPT, records, scene_app
+from tests.ui.scenes import PROMPT, fleet_scene_app, records, scene_app
 
 SIZE = (160, 48)
 
@@ -96,3 +96,9 @@ def test_help_screen(snap_compare: Any, tmp_path: Path) -> None:
         await pilot.pause(0.2)
 
     assert snap_compare(scene_app(tmp_path), terminal_size=SIZE, run_before=run_before)
+
+
+def test_fleet_grid(snap_compare: Any, tmp_path: Path) -> None:
+    """Cards grouped by machine and session; the fleet bar shows the healthy machine's counts, the
+    machine answering under another identity (expected vs actual) and the one that is down."""
+    assert snap_compare(fleet_scene_app(tmp_path), terminal_size=SIZE, run_before=_ready)

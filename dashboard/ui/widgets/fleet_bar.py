@@ -14,6 +14,7 @@ _MARK = {
     "mismatch": ("⚠", "bold #ffd75f"),
     "error": ("✖", "bold #ff8700"),
 }
+_LABEL = {"mismatch": "WRONG IDENTITY", "unreachable": "unreachable", "error": "error"}
 _RANK = {"mismatch": 0, "unreachable": 1, "error": 2, "no-tmux": 3, "ok": 4}
 
 
@@ -33,7 +34,7 @@ class FleetBar(Static):
             elif m.state == "no-tmux":
                 line.append(" no tmux server", style="dim")
             else:
-                line.append(f" {m.state}", style=style)
+                line.append(f" {_LABEL.get(m.state, m.state)}", style=style)
         trouble = sorted((m for m in machines.values() if not m.ok), key=lambda m: _RANK.get(m.state, 9))
         for m in trouble[:3]:
             line.append("\n")

@@ -20,10 +20,11 @@ CARD_WIDTH = 40
 class SessionGroup(Vertical):
     """A session's heading (with its machine, when not this one) and the grid of its panes' cards."""
 
-    def __init__(self, group: tuple[int, str, str], cards: list[PaneCard]) -> None:
+    def __init__(self, group: tuple[int, str, str], cards: list[PaneCard], *, fleet: bool = False) -> None:
         super().__init__(classes="session-group")
         self.group = group
         self._cards = cards
+        self._fleet = fleet
 
     @property
     def session(self) -> str:
@@ -31,7 +32,7 @@ class SessionGroup(Vertical):
 
     def compose(self) -> ComposeResult:
         _, machine, session = self.group
-        heading = f"▌ {session}" if machine == LOCAL else f"▌ {machine} › {session}"
+        heading = f"▌ {machine} › {session}" if self._fleet or machine != LOCAL else f"▌ {session}"
         yield Label(heading, classes="session-heading")
         yield Grid(*self._cards, classes="session-cards")
 
@@ -89,7 +90,7 @@ class PaneGrid(VerticalScroll):
             if existing is None:
                 cards = [self._new_card(st.key) for st in sts]
                 later = [g for n, g in sorted(groups.items()) if n > name]
-                groups[name] = SessionGroup(name, cards)
+                groups[name] = SessionGroup(name, cards, fleet=len(order) > 1)
                 await self.mount(groups[name], before=later[0] if later else None)
                 continue
             grid = existing.query_one(Grid)
