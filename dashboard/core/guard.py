@@ -57,7 +57,7 @@ def check_target(
     allow_limited: bool = False,
 ) -> Refusal | None:
     """Refuse anything that is not an agent composer ready for this prompt."""
-    where = f"{pane.pane_id} ({pane.target})"
+    where = f"{pane.pane_id} ({pane.address})"
     if pane.dead or cls.state is PaneState.DEAD:
         status = f", exit status {pane.dead_status}" if pane.dead_status is not None else ""
         return Refusal("dead", f"{where} is dead{status}")

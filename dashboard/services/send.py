@@ -15,7 +15,6 @@ from dashboard.adapters.store import Store
 from dashboard.adapters.tmux import HostError, TmuxError, TmuxHost, WrongMachine, resolve_target
 from dashboard.core.agents import BY_NAME, AgentProfile
 from dashboard.core.classify import classify, classify_as
-from dashboard.core.fleet import qualify
 from dashboard.core.guard import DEFAULT_MAX_BYTES, Refusal, check_prompt, check_target, normalise_prompt
 from dashboard.core.model import Classification, PaneInfo, PaneState, SendRecord, Verdict
 from dashboard.core.screen import parse_capture
@@ -155,7 +154,7 @@ async def _pipeline(
     if pane is None:
         rec.evidence = ["guard:unknown-target"]
         raise _Done(Verdict.REFUSED, f"no pane '{local}' on {host.describe()}")
-    rec.pane_id, rec.target = pane.pane_id, qualify(host.name, pane.target)
+    rec.pane_id, rec.target = pane.pane_id, pane.address
 
     before_text, before = await _look(host, pane, opts.history, None)
     rec.snapshots["before"] = before_text
