@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from dashboard.services.fleet import Fleet
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_UNDELIVERED, EXIT_HOST, EXIT_CONFIG = 0, 1, 2, 3, 4, 5, 6
+EXIT_COMMAND_FAILED = 7  # exec --wait: the command ran and exited non-zero
 
 
 class UsageError(Exception):
@@ -87,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="dispatch",
         description="Send prompts to AI coding agents in tmux panes, and prove they were submitted.",
         epilog="exit codes: 0 delivered · 2 usage · 3 refused · 4 not delivered · 5 host unreachable or wrong"
-        " identity · 6 bad config · 1 other",
+        " identity · 6 bad config · 7 exec --wait: the command failed · 1 other",
     )
     parser.add_argument("--version", action="version", version=f"dispatch {__version__}")
     _server_options(parser, top=True)
@@ -104,6 +105,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("targets", nargs="+", help="panes: %%12, session:window.pane, machine:… (any mix of machines)")
     p.add_argument("-m", "--prompt", dest="prompt", help="the prompt text (or -f FILE)")
     _send_options(p)
+
+    p = sub.add_parser(
+        "exec",
+        help="run a shell command in a shell pane (never an agent), behind the blocklist",
+        description="Type COMMAND into a shell pane at an empty prompt and press Enter. Agent panes, busy or"
+        " full-screen panes and typed-in prompts are refused; so is anything the blocklist names (disk wipes, fork"
+        " bombs, downloads piped into interpreters, writes under ~/.ssh), however phrased. No flag overrides it.",
+    )
+    _server_options(p, top=False)
+    p.add_argument("target", help="a shell pane: %%12, session:window.pane, machine:…")
+    p.add_argument("words", nargs="*", metavar="COMMAND", help="after --: the command (words joined by spaces)")
+    p.add_argument("--wait", action="store_true", help="wait for it to finish and report its exit status")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="S", help="how long --wait waits (60)")
+    p.add_argument("--dry-run", action="store_true", help="only say whether it would run (exit 0) or not (3)")
+    p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("resend", help="send a logged prompt again to the same pane (Enter only if it is stuck)")
     _server_options(p, top=False)
@@ -161,7 +177,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    words: list[str] | None = None
+    if "exec" in argv and "--" in argv[argv.index("exec") :]:
+        # `dispatch exec [options] TARGET [options] -- COMMAND…`: everything after -- is the command
+        cut = argv.index("--", argv.index("exec"))
+        argv, words = argv[:cut], argv[cut + 1 :]
     args = parser.parse_args(argv)
+    if words is not None:
+        args.words = [*args.words, *words]
     if args.command is None:
         args.command, args.interval = "ui", 1.0
     try:
@@ -205,6 +229,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
         "ui": cmd_ui,
         "resend": cmd_resend,
         "fleet": cmd_fleet,
+        "exec": cmd_exec,
     }[args.command]
     return await handler(args)
 
@@ -332,6 +357,48 @@ async def cmd_batch(args: argparse.Namespace) -> int:
     if Verdict.ERROR in verdicts:
         return EXIT_ERROR
     return EXIT_REFUSED
+
+
+async def cmd_exec(args: argparse.Namespace) -> int:
+    from dashboard.services.exec import ExecOptions, run_exec
+
+    command = " ".join(args.words)
+    if not command.strip():
+        raise UsageError("no command: dispatch exec TARGET -- COMMAND…")
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be > 0")
+    opts = ExecOptions(wait=args.wait, timeout=args.timeout, dry_run=args.dry_run)
+    fleet = fleet_from(args)
+    try:
+        host, _ = fleet.route(args.target)
+    except RegistryError as exc:
+        if not exc.malformed:
+            raise UsageError(str(exc)) from None
+        raise
+    try:
+        if args.dry_run:
+            rec = await run_exec(host, None, args.target, command, opts)
+        else:
+            async with open_store() as store:
+                rec = await run_exec(host, store, args.target, command, opts)
+    finally:
+        await fleet.close()
+    if args.json:
+        out = rec.to_json()
+        if args.dry_run:
+            out = {**out, "verdict": "would-run" if rec.verdict is Verdict.PENDING else str(rec.verdict)}
+        print(json.dumps(out, ensure_ascii=False))
+    elif args.dry_run and rec.verdict is Verdict.PENDING:
+        print(f"would run: {command!r} in {rec.pane_id} ({rec.target}) — blocklist and guard allow it")
+    else:
+        print(human_line(rec))
+    if args.dry_run:
+        return EXIT_OK if rec.verdict is Verdict.PENDING else exit_code(rec.verdict)
+    if rec.verdict is Verdict.FINISHED and rec.exit_status:
+        return EXIT_COMMAND_FAILED
+    if rec.verdict is Verdict.STARTED and args.wait:
+        return EXIT_UNDELIVERED  # asked to see it finish, and it did not within --timeout
+    return exit_code(rec.verdict)
 
 
 async def cmd_resend(args: argparse.Namespace) -> int:
@@ -648,4 +715,5 @@ def human_line(rec: SendRecord) -> str:
     tail = f" · {rec.attempts} attempt{'s' if rec.attempts != 1 else ''}" if rec.attempts else ""
     tail += f" · delay {rec.delay_ms} ms" if rec.delay_ms else ""
     tail += f" · {rec.elapsed_ms} ms"
-    return f"{rec.verdict}: {where}{agent} — {rec.reason}{evidence}{tail} · dispatch show {rec.id}"
+    show = f" · dispatch show {rec.id}" if rec.id is not None else ""
+    return f"{rec.verdict}: {where}{agent} — {rec.reason}{evidence}{tail}{show}"

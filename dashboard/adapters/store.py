@@ -66,6 +66,11 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (send, phase)
     );
     """,
+    # 2: shell commands (exec) share the log with prompts
+    """
+    ALTER TABLE sends ADD COLUMN kind TEXT NOT NULL DEFAULT 'send';
+    ALTER TABLE sends ADD COLUMN exit_status INTEGER;
+    """,
 )
 
 
@@ -203,8 +208,8 @@ class Store:
 
         async def op(db: aiosqlite.Connection) -> None:
             cur = await db.execute(
-                "INSERT INTO sends (batch, created, machine, target, pane_id, prompt, verdict, options, resend_of)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sends (batch, created, machine, target, pane_id, prompt, verdict, options, resend_of,"
+                " kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     rec.batch,
                     rec.created,
@@ -215,6 +220,7 @@ class Store:
                     str(Verdict.PENDING),
                     json.dumps(rec.options),
                     rec.resend_of,
+                    rec.kind,
                 ),
             )
             rec.id = cur.lastrowid
@@ -233,7 +239,7 @@ class Store:
         async def op(db: aiosqlite.Connection) -> None:
             await db.execute(
                 "UPDATE sends SET finished=?, target=?, pane_id=?, agent=?, state_before=?, delay_ms=?, attempts=?,"
-                " verdict=?, evidence=?, reason=?, elapsed_ms=?, timings=?, options=? WHERE id=?",
+                " verdict=?, evidence=?, reason=?, elapsed_ms=?, timings=?, options=?, exit_status=? WHERE id=?",
                 (
                     now,
                     rec.target,
@@ -248,6 +254,7 @@ class Store:
                     rec.elapsed_ms,
                     json.dumps(rec.timings),
                     json.dumps(rec.options),
+                    rec.exit_status,
                     rec.id,
                 ),
             )
@@ -327,6 +334,8 @@ def _record(row: sqlite3.Row) -> SendRecord:
         timings=json.loads(row["timings"]),
         options=json.loads(row["options"]),
         resend_of=row["resend_of"],
+        kind=row["kind"],
+        exit_status=row["exit_status"],
     )
 
 

@@ -73,6 +73,7 @@ class TmuxHost(Protocol):
     - `capture_many(ids)`: captures of many panes at once; a vanished pane maps to None.
     - `paste(pane_id, text)`: bracketed paste through a uniquely named buffer, deleted after.
     - `send_keys(pane_id, *keys)`: keys by tmux name (`Enter`, `C-m`), never literal text.
+    - `cursor(pane_id)`: the cursor's (x, y) on the visible screen, or None for a vanished pane.
     """
 
     name: str
@@ -84,6 +85,7 @@ class TmuxHost(Protocol):
     async def capture_many(self, pane_ids: Sequence[str], history: int = 0) -> dict[str, str | None]: ...
     async def paste(self, pane_id: str, text: str) -> None: ...
     async def send_keys(self, pane_id: str, *keys: str) -> None: ...
+    async def cursor(self, pane_id: str) -> tuple[int, int] | None: ...
 
 
 @dataclass
@@ -178,6 +180,21 @@ class TmuxClient:
         # tmux prints an empty format (exit 0) for a pane that does not exist: check the id came back
         info = parse_pane_line(out.rstrip("\n"), self.name)
         return info if info is not None and info.pane_id == pane_id else None
+
+    async def cursor(self, pane_id: str) -> tuple[int, int] | None:
+        """Where the cursor is: the exec guard reads the prompt line with it (typed text or not)."""
+        try:
+            out = await self.run("display-message", "-p", "-t", pane_id, "#{pane_id} #{cursor_x} #{cursor_y}")
+        except NoServer:
+            return None
+        except TmuxError as exc:
+            if "can't find" in str(exc):
+                return None
+            raise
+        parts = out.split()
+        if len(parts) != 3 or parts[0] != pane_id or not (parts[1].isdigit() and parts[2].isdigit()):
+            return None
+        return int(parts[1]), int(parts[2])
 
     async def capture(self, pane_id: str, history: int = 0) -> str:
         loop = asyncio.get_running_loop()

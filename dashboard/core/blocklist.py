@@ -221,10 +221,10 @@ class _Checker:
                     part = f"… {ssh_path} … | {' '.join(raw.words[:3])}"
                     raise _Blocked(Block("ssh-dir", part, "feeds a .ssh path to a command that changes it"))
                 if downloading and stage.kind == "command" and name in INTERPRETERS and _runs_stdin(cmd.words):
-                    part = f"{downloading} | … {' '.join(cmd.words[:3])}"
+                    part = f"{downloading} | … {cmd.text}"
                     raise _Blocked(Block("download-exec", part, "a download is piped into an interpreter"))
                 if name in DOWNLOADERS and not downloading:
-                    downloading = " ".join(cmd.words[:2])
+                    downloading = cmd.text
                 ssh_path = ssh_path or next((w for w in cmd.words[1:] if self._protected(w)), "")
 
     def _command(self, node: Any, source: str, depth: int, *, piped: bool) -> None:

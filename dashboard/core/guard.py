@@ -93,3 +93,65 @@ def check_target(
 def _clip(text: str, n: int = 60) -> str:
     one = " ⏎ ".join(text.splitlines())
     return repr(one if len(one) <= n else one[: n - 1] + "…")
+
+
+# ----- the exec path: shell commands go only to shells at an empty prompt ---------------------------
+
+FULL_SCREEN = frozenset(
+    {"vim", "vi", "nvim", "view", "less", "more", "most", "man", "htop", "top", "btop", "atop", "nano", "emacs",
+     "mc", "ranger", "nnn", "lf", "tig", "lazygit", "k9s", "watch", "tmux", "screen", "mutt", "neomutt", "w3m",
+     "lynx", "ncdu", "iftop", "nethogs", "glances", "fzf", "helix", "hx", "micro", "joe", "pico"}
+)  # fmt: skip
+PROMPT_ENDINGS = ("$", "#", "%", ">", "❯", "➜", "λ", "»", "→", "▶", ":")
+MAX_COMMAND_BYTES = 16 * 1024
+
+
+def check_command_text(command: str) -> Refusal | None:
+    """A command must be one line of plain text: a newline would run early in a shell without bracketed paste."""
+    if not command.strip():
+        return Refusal("empty-command", "the command is empty")
+    if "\n" in command or "\r" in command:
+        return Refusal("multi-line", "the command spans several lines: join them with ';' or '&&' (one line only)")
+    for i, ch in enumerate(command):
+        if (ord(ch) < 32 and ch != "\t") or ord(ch) == 127:
+            return Refusal("control-char", f"the command contains control character 0x{ord(ch):02x} at offset {i}")
+    if len(command.encode()) > MAX_COMMAND_BYTES:
+        return Refusal("too-large", f"the command is longer than {MAX_COMMAND_BYTES:,} bytes")
+    return None
+
+
+def check_exec_target(
+    pane: PaneInfo,
+    cls: Classification,
+    agent_processes: frozenset[str],
+    prompt_line: str | None,
+    after_cursor: str = "",
+) -> Refusal | None:
+    """Refuse anything that is not a shell waiting at an empty prompt.
+
+    `prompt_line` is the screen line the cursor is on, up to the cursor (None when unknown), and
+    `after_cursor` the rest of it (text typed and then stepped back over).
+    """
+    where = f"{pane.pane_id} ({pane.address})"
+    command = pane.command.lstrip("-").rsplit("/", 1)[-1]
+    if pane.dead or cls.state is PaneState.DEAD:
+        return Refusal("dead", f"{where} is dead")
+    if pane.in_mode:
+        return Refusal("copy-mode", f"{where} is in copy mode, which would eat the input")
+    if command in agent_processes or cls.agent is not None:
+        agent = cls.agent or command
+        return Refusal("agent", f"{where} runs an agent ({agent}): commands go only to shells, prompts use send")
+    if not pane.is_shell:
+        if command in FULL_SCREEN:
+            return Refusal("full-screen", f"{where} runs {command}, a full-screen program: the keys would go to it")
+        return Refusal("busy", f"{where} is running '{command}', not waiting at a shell prompt")
+    if prompt_line is None:
+        return Refusal("no-prompt", f"{where}: cannot see where the cursor is, so not sure the prompt is empty")
+    typed = prompt_line.rstrip()
+    if after_cursor.strip() or not typed or not typed.endswith(PROMPT_ENDINGS):
+        shown = typed[-40:] if typed else "(an empty line)"
+        return Refusal(
+            "prompt-not-empty",
+            f"{where}: the cursor is not at an empty prompt ({shown!r}): typed text is never cleared or run",
+        )
+    return None

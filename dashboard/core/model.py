@@ -31,11 +31,14 @@ class Verdict(StrEnum):
     ERROR = "error"
     UNREACHABLE = "unreachable"
     WRONG_MACHINE = "identity-mismatch"
+    STARTED = "started"
+    FINISHED = "finished"
     PENDING = "pending"
 
     @property
     def delivered(self) -> bool:
-        return self in (Verdict.SUBMITTED, Verdict.QUEUED)
+        """Prompts: submitted or queued. Shell commands (exec): started or finished."""
+        return self in (Verdict.SUBMITTED, Verdict.QUEUED, Verdict.STARTED, Verdict.FINISHED)
 
     @property
     def undelivered(self) -> bool:
@@ -155,8 +158,13 @@ class SendRecord:
     snapshots: dict[str, str] = field(default_factory=dict)
     options: dict[str, object] = field(default_factory=dict)
     resend_of: int | None = None
+    kind: str = "send"
+    """`send` (a prompt to an agent) or `exec` (a command to a shell): the two paths never trade targets."""
+    exit_status: int | None = None
+    """exec --wait: the command's exit status, when it was seen to finish."""
 
     def to_json(self) -> dict[str, object]:
+        extra: dict[str, object] = {"kind": "exec", "exit_status": self.exit_status} if self.kind == "exec" else {}
         return {
             "id": self.id,
             "batch": self.batch,
@@ -171,4 +179,5 @@ class SendRecord:
             "attempts": self.attempts,
             "delay_ms": self.delay_ms,
             "elapsed_ms": self.elapsed_ms,
+            **extra,
         }

@@ -43,6 +43,13 @@ class StaticHost:
         screens = {p.pane_id: t for p, t in self.panes}
         return {pid: screens.get(pid) for pid in pane_ids}
 
+    async def cursor(self, pane_id: str) -> tuple[int, int] | None:
+        for pane, text in self.panes:
+            if pane.pane_id == pane_id:
+                lines = text.rstrip("\n").split("\n")
+                return len(lines[-1]), len(lines) - 1
+        return None
+
     async def paste(self, pane_id: str, text: str) -> None:
         raise TmuxError("static host: nothing can be sent")
 
