@@ -605,7 +605,7 @@ async def cmd_log(args: argparse.Namespace) -> int:
     async with open_store() as store:
         recs = await store.recent(args.limit, batch=args.batch, machine=args.machine)
     if args.json:
-        print(json.dumps([{**r.to_json(), "created": r.created} for r in recs], ensure_ascii=False))
+        print(json.dumps([{**r.to_json(), "created": r.created, "kind": r.kind} for r in recs], ensure_ascii=False))
         return EXIT_OK
     if not recs:
         print("no sends recorded yet")
@@ -613,9 +613,11 @@ async def cmd_log(args: argparse.Namespace) -> int:
         when = time.strftime("%m-%d %H:%M:%S", time.localtime(r.created))
         batch = f"b{r.batch}" if r.batch else ""
         prompt = " ⏎ ".join(r.prompt.splitlines())
+        what = f"$ {prompt[:40]}" if r.kind == "exec" else repr(prompt[:40])
+        verdict = f"{r.verdict} {r.exit_status}" if r.exit_status is not None else str(r.verdict)
         print(
-            f"{r.id:>5} {when} {batch:>4} {r.verdict:18} {r.pane_id or '-':5} {r.target[:16]:16} "
-            f"{r.agent or '-':8} {prompt[:40]!r}"
+            f"{r.id:>5} {when} {batch:>4} {verdict:18} {r.pane_id or '-':5} {r.target[:16]:16} "
+            f"{r.agent or '-':8} {what}"
         )
     return EXIT_OK
 

@@ -20,10 +20,12 @@ from textual.widgets import Footer, Header, Input, Static, TextArea
 from dashboard.adapters.store import Store, StoreError
 from dashboard.adapters.tmux import TmuxError, TmuxHost
 from dashboard.core.agents import BY_NAME
+from dashboard.core.blocklist import check_command
 from dashboard.core.fleet import LOCAL
-from dashboard.core.guard import check_prompt, check_target, normalise_prompt
+from dashboard.core.guard import check_command_text, check_prompt, check_target, normalise_prompt
 from dashboard.core.model import SendRecord
 from dashboard.services.batch import run_batch
+from dashboard.services.exec import ExecOptions, run_exec
 from dashboard.services.fleet import Fleet
 from dashboard.services.send import SendEvent, SendOptions, resend, send
 from dashboard.services.watch import FleetWatcher, PaneStatus
@@ -62,6 +64,7 @@ class DispatchApp(App[int]):
         Binding("l", "log", "Log"),
         Binding("slash", "filter", "Filter"),
         Binding("t", "toggle_theme", "Theme", show=False),
+        Binding("ctrl+e", "toggle_exec", "Exec mode", priority=True),
         Binding("question_mark", "help", "Help"),
     ]
 
@@ -89,6 +92,8 @@ class DispatchApp(App[int]):
         self.live = live
         self.statuses: dict[str, PaneStatus] = {}
         self.current: PaneCard | None = None
+        self.exec_mode = False
+        """The composer types shell commands into shell panes (exec) instead of prompts into agents."""
         self._first_refresh = True
         self._refreshing = False
         self._refresh_again = False
@@ -98,7 +103,7 @@ class DispatchApp(App[int]):
 
     MAIN_ONLY = frozenset(
         {"send", "toggle_select", "select_all", "clear_selection", "compose", "resend_focused", "resend_failures",
-         "diff_focused", "log", "filter"}
+         "diff_focused", "log", "filter", "toggle_exec"}
     )  # fmt: skip
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -210,6 +215,11 @@ class DispatchApp(App[int]):
             self.query_one("#composer-title", Static).update(self._composer_title())
 
     def _composer_title(self) -> str:
+        if self.exec_mode:
+            return "EXEC (shell command) " + self._prompt_title().removeprefix("prompt ")
+        return self._prompt_title()
+
+    def _prompt_title(self) -> str:
         selected = self.selected_cards()
         if len(selected) == 1:
             return "prompt → 1 selected pane"
@@ -265,6 +275,15 @@ class DispatchApp(App[int]):
         if key == "enter" and isinstance(self.focused, PaneCard):
             self.action_compose()
 
+    def action_toggle_exec(self) -> None:
+        """Switch the composer between prompts (to agents) and shell commands (to shells)."""
+        self.exec_mode = not self.exec_mode
+        self.query_one("#composer-title", Static).update(self._composer_title())
+        self.query_one("#composer-title", Static).set_class(self.exec_mode, "-exec")
+        self.query_one("#composer", TextArea).set_class(self.exec_mode, "-exec")
+        mode = "exec: one-line shell commands to shell panes (blocklist applies)" if self.exec_mode else "prompts"
+        self.notify(f"composer sends {mode}", title="mode", timeout=2)
+
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
 
@@ -282,6 +301,9 @@ class DispatchApp(App[int]):
         cards = self.selected_cards() or ([focused] if focused is not None else [])
         if not cards:
             self.notify("no pane focused or selected", severity="warning")
+            return
+        if self.exec_mode:
+            self._exec_checked(cards, prompt.strip())
             return
         refusal = check_prompt(normalise_prompt(prompt), self.options.max_bytes)
         if refusal is not None:
@@ -301,6 +323,33 @@ class DispatchApp(App[int]):
         if warnings:
             self.notify("\n".join(warnings[:6]), title=f"{len(warnings)} will be refused", severity="warning")
         self.dispatch_prompt([c.pane_id for c in cards], prompt)
+
+    def _exec_checked(self, cards: list[PaneCard], command: str) -> None:
+        """The blocklist's and the guard's answers before anything is typed (run_exec checks again)."""
+        refusal = check_command_text(command)
+        block = check_command(command) if refusal is None else None
+        if refusal is not None or block is not None:
+            why = refusal.reason if refusal is not None else str(block)
+            self.notify(why, title="not run", severity="error", timeout=6)
+            return
+        self.exec_command([c.pane_id for c in cards], command)
+
+    @work(group="send")
+    async def exec_command(self, keys: list[str], command: str) -> None:
+        """Run one shell command in each of these shell panes, concurrently, recorded like sends."""
+        panel = self.query_one(BatchPanel)
+        panel.start([(k, self._label(k)) for k in keys], f"exec → {len(keys)}" if len(keys) > 1 else "exec")
+
+        async def one(key: str) -> None:
+            host, _ = self.fleet.route(key)
+            rec = await run_exec(host, self.store, key, command, ExecOptions(), on_event=self._tagged(key))
+            self.post_message(SendFinished(rec))
+
+        try:
+            await asyncio.gather(*(one(k) for k in keys))
+        except StoreError as exc:
+            self.notify(f"{exc} (nothing was run)", title="log unavailable", severity="error")
+        self.refresh_panes()
 
     def _label(self, pane_id: str) -> str:
         st = self.statuses.get(pane_id)

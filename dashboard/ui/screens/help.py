@@ -18,11 +18,12 @@ HELP = """\
 | a / escape | select every visible pane / clear the selection |
 | c or enter | write a prompt in the composer |
 | ctrl+s | send the prompt: to the selected panes, else to the focused pane |
+| ctrl+e | exec mode: the composer runs a one-line shell command in shell panes (never agents; blocklist applies) |
 | r | re-send the focused pane's last failed delivery (verified again) |
 | R | re-send every failure of the last batch |
 | d | before/after diff of the focused pane's last send |
 | l | the send log (enter: diff, r: re-send, / filter) |
-| / | filter panes: words, `state:idle`, `agent:claude`, `session:web`, `verdict:stuck` |
+| / | filter panes: words, `state:idle`, `agent:claude`, `session:web`, `machine:gpu1`, `verdict:stuck` |
 | t | light / dark theme |
 | ctrl+p | command palette |
 | q | quit |

@@ -55,7 +55,7 @@ class LogScreen(Screen[None]):
         table.clear()
         for r in self.records:
             prompt = " ⏎ ".join(r.prompt.splitlines())
-            hay = f"{r.verdict} {r.target} {r.pane_id} {r.agent} {prompt}".lower()
+            hay = f"{r.verdict} {r.target} {r.pane_id} {r.agent} {r.kind} {prompt}".lower()
             if not all(w in hay for w in query):
                 continue
             v = r.verdict.value
@@ -63,12 +63,12 @@ class LogScreen(Screen[None]):
                 Text(str(r.id)),
                 Text(time.strftime("%H:%M:%S", time.localtime(r.created))),
                 Text(str(r.batch or "")),
-                Text(v, style=VERDICT_STYLE.get(v, "")),
+                Text(v + (f" {r.exit_status}" if r.exit_status is not None else ""), style=VERDICT_STYLE.get(v, "")),
                 Text(r.target),
                 Text(r.agent or "-"),
                 Text(str(r.attempts)),
                 Text(str(r.elapsed_ms)),
-                Text(prompt[:60]),
+                Text(f"$ {prompt[:58]}", style="bold") if r.kind == "exec" else Text(prompt[:60]),
                 key=str(r.id),
             )
 

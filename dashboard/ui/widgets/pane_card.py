@@ -32,6 +32,10 @@ VERDICT_STYLE: dict[str, str] = {
     "refused": "bold yellow",
     "error": "bold red",
     "pending": "dim",
+    "started": "bold green",
+    "finished": "bold green",
+    "unreachable": "bold red",
+    "identity-mismatch": "bold red",
 }
 PHASE_LABEL = {
     "inspecting": "inspecting…",
