@@ -360,7 +360,7 @@ async def cmd_batch(args: argparse.Namespace) -> int:
 
 
 async def cmd_exec(args: argparse.Namespace) -> int:
-    from dashboard.services.exec import ExecOptions, run_exec
+    from dashboard.services.execute import ExecOptions, run_exec
 
     command = " ".join(args.words)
     if not command.strip():

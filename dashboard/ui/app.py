@@ -25,7 +25,7 @@ from dashboard.core.fleet import LOCAL
 from dashboard.core.guard import check_command_text, check_prompt, check_target, normalise_prompt
 from dashboard.core.model import SendRecord
 from dashboard.services.batch import run_batch
-from dashboard.services.exec import ExecOptions, run_exec
+from dashboard.services.execute import ExecOptions, run_exec
 from dashboard.services.fleet import Fleet
 from dashboard.services.send import SendEvent, SendOptions, resend, send
 from dashboard.services.watch import FleetWatcher, PaneStatus

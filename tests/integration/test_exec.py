@@ -16,7 +16,7 @@ import pytest
 from dashboard.adapters.store import Store
 from dashboard.cli import main
 from dashboard.core.model import PaneState, Verdict
-from dashboard.services.exec import ExecOptions, run_exec
+from dashboard.services.execute import ExecOptions, run_exec
 from dashboard.services.send import send
 from tests.integration.conftest import Bench
 
