@@ -102,7 +102,8 @@ class SshLink:
 
     def where(self) -> str:
         m = self.machine
-        return m.name if m.address == m.name else f"{m.name} ({m.address})"
+        addr = f"{m.address}:{m.port}" if m.port else m.address
+        return m.name if addr == m.name else f"{m.name} ({addr})"
 
     async def connection(self) -> asyncssh.SSHClientConnection:
         """The live, identity-checked connection; concurrent callers share one connect attempt."""
@@ -176,6 +177,8 @@ class SshLink:
             raise Unreachable(f"{self.where()}: no answer within {m.connect_timeout:g}s") from None
         except asyncssh.PermissionDenied as exc:
             raise Unreachable(f"{self.where()}: SSH login refused ({exc.reason})") from None
+        except ConnectionRefusedError:
+            raise Unreachable(f"{self.where()}: connection refused (no SSH server on that port)") from None
         except (OSError, asyncssh.Error) as exc:
             reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             raise Unreachable(f"{self.where()}: cannot connect ({reason})") from None
@@ -185,9 +188,11 @@ class SshLink:
         key = conn.get_server_host_key()
         fingerprint = key.get_fingerprint("sha256") if key is not None else ""
         tmux = shlex.join(["tmux", *self.machine.socket_args, "display-message", "-p", "#{host}"])
+        # a marker first: whatever the login shell prints on start-up (a banner, an rc file's echo) comes
+        # before it and is ignored
         script = (
-            f"uname -n; echo {_SEP}; cat /etc/machine-id 2>/dev/null || cat /var/lib/dbus/machine-id 2>/dev/null;"
-            f" echo {_SEP}; {tmux} 2>/dev/null"
+            f"echo {_SEP}; uname -n; echo {_SEP}; cat /etc/machine-id 2>/dev/null ||"
+            f" cat /var/lib/dbus/machine-id 2>/dev/null; echo {_SEP}; {tmux} 2>/dev/null"
         )
         try:
             result = await asyncio.wait_for(conn.run(script, check=False), self.machine.timeout)
@@ -200,10 +205,13 @@ class SshLink:
             conn.close()
             raise Unreachable(f"{self.where()}: identity check failed ({exc})") from None
         parts = str(result.stdout or "").split(_SEP + "\n")
-        if len(parts) != 3:
+        if len(parts) != 4:
             conn.close()
             raise Unreachable(f"{self.where()}: identity check printed something unexpected")
-        hostname, machine_id, tmux_host = (p.strip() for p in parts)
+        hostname, machine_id, tmux_host = (p.strip() for p in parts[1:])
+        if not hostname or "\n" in hostname or "\n" in machine_id or "\n" in tmux_host:
+            conn.close()
+            raise Unreachable(f"{self.where()}: identity check got a malformed answer ({hostname!r})")
         return Identity(hostname, machine_id, fingerprint, tmux_host or None)
 
     async def exec(self, command: str, stdin: bytes | None, timeout: float) -> tuple[int, bytes, bytes]:
