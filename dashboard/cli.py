@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -131,6 +132,54 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("machines", nargs="*", metavar="MACHINE", help="only these machines ('local' is this one)")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("daemon", help="the scheduler daemon: start, stop, status, run (foreground, for systemd)")
+    _server_options(p, top=False)
+    p.add_argument("action", choices=["start", "stop", "status", "run"])
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("schedule", help="recurring prompts, each run verified (and canary-checked)")
+    sched = p.add_subparsers(dest="schedule_command", metavar="ACTION", parser_class=_Parser, required=True)
+    f = sched.add_parser("add", help="a new schedule (the daemon fires it)")
+    f.add_argument("name")
+    f.add_argument("prompt", nargs="?", help="the prompt (or -f FILE; optional with --canary)")
+    f.add_argument("--target", "-t", required=True, help="pane: %%12, session:window.pane, machine:…")
+    when = f.add_mutually_exclusive_group(required=True)
+    when.add_argument("--every", metavar="INTERVAL", help="30s, 5m, 2h, 1d, 1h30m")
+    when.add_argument("--cron", metavar="EXPR", help='five fields, e.g. "0 3 * * *" (this machine\'s local time)')
+    when.add_argument("--at", metavar="TIME", help="once, at an ISO time: 2026-12-01T03:00")
+    f.add_argument("-f", "--file", help="read the prompt from FILE")
+    f.add_argument("--expect", metavar="STRING", help="the run passes only if STRING shows in the transcript")
+    f.add_argument("--canary", action="store_true", help="ask for a fresh CANARY-… token each run and expect it")
+    f.add_argument("--expect-timeout", type=float, default=120.0, metavar="S", help="how long to look (120)")
+    f.add_argument("--missed", choices=["skip", "once"], default="skip", help="after downtime: skip, or fire once")
+    f.add_argument("--when-idle", action="store_true", help="wait for a busy agent to go idle")
+    f.add_argument("--fail-after", type=int, default=3, metavar="N", help="failing after N failed runs in a row (3)")
+    f.add_argument("--on-failure", metavar="CMD", help="shell command run when the schedule turns failing")
+    f.add_argument("--json", action="store_true")
+    for action, text in (
+        ("show", "a schedule and its recent runs"),
+        ("pause", "stop firing (runs due meanwhile follow --missed on resume)"),
+        ("resume", "fire again"),
+        ("remove", "delete the schedule and its runs"),
+        ("run", "fire now, in this process, verified like a scheduled run"),
+    ):
+        f = sched.add_parser(action, help=text)
+        f.add_argument("name")
+        f.add_argument("--json", action="store_true")
+        if action == "run":
+            _server_options(f, top=False)
+    f = sched.add_parser("list", help="every schedule with its state and next run")
+    f.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("canary", help="one-off: ask an agent for a fresh token and check its transcript for it")
+    _server_options(p, top=False)
+    p.add_argument("target")
+    p.add_argument("--expect", metavar="STRING", help="look for STRING instead of a generated token")
+    p.add_argument("--prompt", help="the prompt (default: asks for the token)")
+    p.add_argument("--timeout", type=float, default=120.0, metavar="S", help="how long to look (120)")
+    p.add_argument("--transcript", type=Path, metavar="FILE", help="also look in this agent transcript file")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("fleet", help="the machine registry: add, list, check, remove")
     fleet = p.add_subparsers(dest="fleet_command", metavar="ACTION", parser_class=_Parser, required=True)
     f = fleet.add_parser("add", help="connect, show the machine's identity, record it (trust on first use)")
@@ -183,11 +232,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `dispatch exec [options] TARGET [options] -- COMMAND…`: everything after -- is the command
         cut = argv.index("--", argv.index("exec"))
         argv, words = argv[:cut], argv[cut + 1 :]
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # argparse gives an optional positional (the prompt of `schedule add NAME [PROMPT]`) nothing when
+        # options come between: take a single leftover word as that prompt, refuse anything else
+        if getattr(args, "schedule_command", None) == "add" and args.prompt is None and len(extra) == 1:
+            args.prompt = extra[0]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if words is not None:
         args.words = [*args.words, *words]
     if args.command is None:
         args.command, args.interval = "ui", 1.0
+    if args.command == "daemon" and args.action == "run":
+        # the daemon owns the main thread: its event loop handles SIGTERM/SIGINT (only possible there)
+        from dashboard.services.daemon import run_foreground
+
+        return run_foreground(Paths.from_env(), _server_argv(args))
     try:
         return asyncio.run(_dispatch(args))
     except UsageError as exc:
@@ -230,6 +291,9 @@ async def _dispatch(args: argparse.Namespace) -> int:
         "resend": cmd_resend,
         "fleet": cmd_fleet,
         "exec": cmd_exec,
+        "daemon": cmd_daemon,
+        "schedule": cmd_schedule,
+        "canary": cmd_canary,
     }[args.command]
     return await handler(args)
 
@@ -401,6 +465,213 @@ async def cmd_exec(args: argparse.Namespace) -> int:
     return exit_code(rec.verdict)
 
 
+def _server_argv(args: argparse.Namespace) -> list[str]:
+    if getattr(args, "socket_path", None):
+        return ["-S", args.socket_path]
+    if getattr(args, "socket_name", None):
+        return ["-L", args.socket_name]
+    return []
+
+
+async def cmd_daemon(args: argparse.Namespace) -> int:
+    from dashboard.services import daemon
+
+    paths = Paths.from_env()
+    if args.action == "start":
+        code, message = await asyncio.to_thread(daemon.start, paths, _server_argv(args))
+    elif args.action == "stop":
+        code, message = await asyncio.to_thread(daemon.stop, paths)
+    else:
+        info = daemon.status(paths)
+        code = EXIT_OK if info["running"] else EXIT_ERROR
+        if args.json:
+            print(json.dumps(info))
+        else:
+            print(f"daemon running (pid {info['pid']})" if info["running"] else "no daemon is running")
+        return code
+    if args.json:
+        print(json.dumps({"ok": code == 0, "message": message, **daemon.status(paths)}))
+    else:
+        print(message, file=sys.stdout if code == 0 else sys.stderr)
+    return code
+
+
+async def cmd_schedule(args: argparse.Namespace) -> int:
+    from dashboard.adapters.schedules import Schedules
+
+    action = args.schedule_command
+    async with open_store() as store:
+        schedules = Schedules(store)
+        if action == "add":
+            return await schedule_add(args, schedules)
+        if action == "list":
+            return await schedule_list(args, schedules)
+        s = await schedules.get(args.name)
+        if s is None:
+            raise UsageError(f"no schedule named '{args.name}' (dispatch schedule list)")
+        if action == "show":
+            runs = await schedules.runs(s.id or 0, 20)
+            if args.json:
+                print(json.dumps({**s.to_json(), "runs": [r.to_json() for r in runs]}))
+                return EXIT_OK
+            _print_schedule(s)
+            for r in runs:
+                when = time.strftime("%m-%d %H:%M:%S", time.localtime(r.scheduled))
+                canary = f" canary {r.canary}" if r.canary else ""
+                send = f" send #{r.send}" if r.send else ""
+                print(f"  {when}  {r.outcome:11} {r.verdict or '-':18}{canary}{send}  {r.detail[:70]}")
+            return EXIT_OK
+        if action in ("pause", "resume"):
+            await schedules.set_paused(s.name, action == "pause")
+            print(json.dumps({"name": s.name, "paused": action == "pause"}) if args.json else f"{s.name}: {action}d")
+            return EXIT_OK
+        if action == "remove":
+            await schedules.remove(s.name)
+            print(json.dumps({"name": s.name, "removed": True}) if args.json else f"{s.name}: removed")
+            return EXIT_OK
+        return await schedule_run_now(args, store, s)
+
+
+async def schedule_add(args: argparse.Namespace, schedules: Any) -> int:
+    from datetime import datetime
+
+    from dashboard.adapters.schedules import Schedule
+    from dashboard.core.schedule import ScheduleError, parse_spec
+    from dashboard.services.daemon import local_tz
+    from dashboard.services.scheduler import initial_next
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}", args.name):
+        raise UsageError(f"bad schedule name {args.name!r} (letters, digits, '-', '_', '.', ':')")
+    prompt = ""
+    if args.prompt is not None or args.file:
+        prompt = read_prompt(args)
+    if not prompt.strip() and not args.canary:
+        raise UsageError("no prompt: give it as an argument, with -f FILE, or use --canary")
+    if args.canary and args.expect:
+        raise UsageError("--canary generates its own expected token; do not combine it with --expect")
+    if args.expect is not None and not args.expect.strip():
+        raise UsageError("--expect needs a non-empty string")
+    if args.expect_timeout <= 0 or args.fail_after < 1:
+        raise UsageError("--expect-timeout must be > 0 and --fail-after >= 1")
+    registry = load_registry(Paths.from_env().config_file)
+    from dashboard.core.fleet import split_target
+
+    try:
+        machine, rest = split_target(args.target, registry.machines)
+    except RegistryError as exc:
+        raise UsageError(f"--target {args.target}: {exc}") from None
+    if not rest or rest.strip() != rest or any(c.isspace() for c in rest):
+        raise UsageError(f"--target {args.target!r} is not a pane address (%12, session:window.pane, machine:…)")
+    tz = local_tz()
+    now = datetime.now(tz)
+    kind, text = ("every", args.every) if args.every else ("cron", args.cron) if args.cron else ("at", args.at)
+    try:
+        spec = parse_spec(kind, text, now)
+    except ScheduleError as exc:
+        raise UsageError(str(exc)) from None
+    s = Schedule(
+        name=args.name, target=args.target, kind=spec.kind, spec=spec.text, anchor=spec.anchor, tz=spec.tz,
+        prompt=prompt, canary=args.canary, expect=args.expect, expect_timeout=args.expect_timeout,
+        missed=args.missed, when_idle=args.when_idle, fail_after=args.fail_after, on_failure=args.on_failure,
+    )  # fmt: skip
+    s.next_fire = initial_next(spec, now.timestamp(), tz)
+    try:
+        await schedules.add(s)
+    except StoreError as exc:
+        if "already exists" in str(exc):
+            raise UsageError(str(exc)) from None
+        raise
+    if args.json:
+        print(json.dumps(s.to_json()))
+    else:
+        _print_schedule(s)
+        if machine != "local" and machine not in registry.machines:
+            print(f"  note: machine '{machine}' is not registered yet")
+    return EXIT_OK
+
+
+def _print_schedule(s: Any) -> None:
+    nxt = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.next_fire)) if s.next_fire else "-"
+    state = "paused" if s.paused else s.state
+    what = "canary (fresh token each run)" if s.canary else (f"expects {s.expect!r}" if s.expect else "no canary")
+    print(f"{s.name}: {s.kind} {s.spec} → {s.target} · {state} · next {nxt} · {what} · missed runs: {s.missed}")
+
+
+RUN_MARKS = {"ok": "✓", "failed": "✗", "missed": "·", "interrupted": "?", "running": "…"}
+
+
+async def schedule_list(args: argparse.Namespace, schedules: Any) -> int:
+    items = await schedules.all()
+    if args.json:
+        out = []
+        for s in items:
+            runs = await schedules.runs(s.id or 0, 5)
+            out.append({**s.to_json(), "last_runs": [r.outcome for r in runs]})
+        print(json.dumps(out))
+        return EXIT_OK
+    if not items:
+        print("no schedules (dispatch schedule add NAME --target T --every 30m PROMPT)")
+    for s in items:
+        runs = await schedules.runs(s.id or 0, 8)
+        marks = "".join(RUN_MARKS.get(r.outcome, "?") for r in reversed(runs))
+        nxt = time.strftime("%m-%d %H:%M:%S", time.localtime(s.next_fire)) if s.next_fire else "-"
+        state = "paused" if s.paused else s.state.upper() if s.state == "failing" else s.state
+        print(f"{s.name:20} {state:8} {s.kind:5} {s.spec:16} next {nxt:14} {marks:8} → {s.target}")
+    return EXIT_OK
+
+
+async def schedule_run_now(args: argparse.Namespace, store: Store, s: Any) -> int:
+    from dashboard.adapters.schedules import Schedules
+    from dashboard.services.daemon import local_tz
+    from dashboard.services.scheduler import Scheduler
+
+    fleet = fleet_from(args)
+    scheduler = Scheduler(store, lambda: fleet, local_tz(), log=lambda _line: None)
+    run = await Schedules(store).claim_manual(s, os.getpid())
+    try:
+        run = await scheduler.fire(s, run)
+    finally:
+        await fleet.close()
+    if args.json:
+        print(json.dumps(run.to_json()))
+    else:
+        print(f"{s.name}: run {run.id} {run.outcome} — {run.detail}")
+    return EXIT_OK if run.outcome == "ok" else EXIT_UNDELIVERED
+
+
+async def cmd_canary(args: argparse.Namespace) -> int:
+    from dashboard.services.canary import canary_prompt, canary_token, wait_for_canary
+    from dashboard.services.send import SendOptions, send
+
+    token = args.expect or canary_token()
+    prompt = args.prompt if args.prompt else canary_prompt(token)
+    if args.expect and not args.prompt:
+        raise UsageError("--expect needs --prompt (a generated prompt asks for a generated token)")
+    fleet = fleet_from(args)
+    try:
+        host, _ = fleet.route(args.target)
+        async with open_store() as store:
+            rec = await send(host, store, args.target, prompt, SendOptions(), meta={"canary": token})
+            if not rec.verdict.delivered:
+                result = None
+            else:
+                result = await wait_for_canary(
+                    host, rec.pane_id or args.target, prompt, token, args.timeout, transcript=args.transcript
+                )
+    finally:
+        await fleet.close()
+    passed = result is not None and result.passed
+    if args.json:
+        print(json.dumps({**rec.to_json(), "canary": result.to_json() if result else None, "passed": passed}))
+    elif result is None:
+        print(f"canary not sent: {human_line(rec)}")
+    else:
+        print(f"canary {'PASSED' if passed else 'FAILED'}: {token} — {result.evidence} ({result.waited_ms} ms)")
+    if result is None:
+        return exit_code(rec.verdict)
+    return EXIT_OK if passed else EXIT_UNDELIVERED
+
+
 async def cmd_resend(args: argparse.Namespace) -> int:
     from dashboard.services.send import SendOptions, resend
 
@@ -499,6 +770,9 @@ async def fleet_add(args: argparse.Namespace) -> int:
         assert identity is not None
     finally:
         await link.close()
+    if args.accept_key and identity.host_key != args.accept_key:
+        # known_hosts trusted the key, but it is not the one the operator checked out of band
+        raise HostError(f"{args.name}: host key is {identity.host_key}, not the --accept-key {args.accept_key}")
     if identity.tmux_host is not None and identity.tmux_host != identity.hostname:
         raise HostError(
             f"{args.name}: the tmux server answers as {identity.tmux_host!r} but the machine is {identity.hostname!r}"

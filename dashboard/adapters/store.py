@@ -71,6 +71,49 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE sends ADD COLUMN kind TEXT NOT NULL DEFAULT 'send';
     ALTER TABLE sends ADD COLUMN exit_status INTEGER;
     """,
+    # 3: schedules and their runs (one row per scheduled time: the UNIQUE pair is what makes a fire happen once)
+    """
+    CREATE TABLE schedules (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        target TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        anchor REAL NOT NULL,
+        tz TEXT,
+        prompt TEXT NOT NULL DEFAULT '',
+        canary INTEGER NOT NULL DEFAULT 0,
+        expect TEXT,
+        expect_timeout REAL NOT NULL DEFAULT 120,
+        missed TEXT NOT NULL DEFAULT 'skip',
+        when_idle INTEGER NOT NULL DEFAULT 0,
+        fail_after INTEGER NOT NULL DEFAULT 3,
+        on_failure TEXT,
+        paused INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL DEFAULT 'ok',
+        failures INTEGER NOT NULL DEFAULT 0,
+        next_fire REAL,
+        created REAL NOT NULL
+    );
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        schedule INTEGER NOT NULL REFERENCES schedules(id) ON DELETE CASCADE,
+        scheduled REAL NOT NULL,
+        claimed REAL,
+        fired REAL,
+        finished REAL,
+        send INTEGER REFERENCES sends(id),
+        verdict TEXT,
+        canary TEXT,
+        expect TEXT,
+        outcome TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '',
+        daemon INTEGER,
+        manual INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (schedule, scheduled)
+    );
+    CREATE INDEX runs_schedule ON runs(schedule, id);
+    """,
 )
 
 

@@ -426,6 +426,8 @@ class Options:
     frozen: bool = False
     paste_collapse: int = 2
     lf_newline: bool = False
+    no_echo: bool = False
+    """Reply "ok" even when asked for a CANARY token (an agent that did not do what was asked)."""
 
 
 class AgentExit(Exception):
@@ -581,7 +583,7 @@ class FakeAgent:
             return
         self.composer.clear()
         if self.title is None:
-            self.title = reply_for(text)
+            self.title = "ok" if self.o.no_echo else reply_for(text)
         if self.turn is not None and self.o.style == "codex":
             # Codex steers: Enter while busy interrupts the turn and sends the new prompt at once
             self.items.append(("interrupted", INTERRUPTED["codex"]))
@@ -614,7 +616,7 @@ class FakeAgent:
         self.paste_hint = False
         if not interrupted:
             secs = max(1, round(now - turn.started))
-            self.items.append(("reply", reply_for(turn.prompt)))
+            self.items.append(("reply", "ok" if self.o.no_echo else reply_for(turn.prompt)))
             if self.o.style == "claude":
                 self.items.append(("done", f"{CLAUDE_VERBS[(turn.number - 1) % len(CLAUDE_VERBS)]} for {secs}s"))
             elif self.o.style == "codex":
@@ -1014,6 +1016,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     p.add_argument(
         "--lf-newline", action="store_true", help="a raw LF (Ctrl-J) inserts a newline instead of submitting"
     )
+    p.add_argument("--no-echo", action="store_true", help="never reply with a requested CANARY token")
     a = p.parse_args(argv)
     collapse = a.paste_collapse if a.paste_collapse is not None else (2 if a.style == "claude" else 0)
     return Options(
@@ -1031,6 +1034,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         frozen=a.frozen,
         paste_collapse=max(0, collapse),
         lf_newline=a.lf_newline,
+        no_echo=a.no_echo,
     )
 
 

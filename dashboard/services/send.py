@@ -93,6 +93,7 @@ async def send(
     panes: Sequence[PaneInfo] | None = None,
     on_event: EventSink | None = None,
     resend_of: int | None = None,
+    meta: dict[str, object] | None = None,
 ) -> SendRecord:
     """Send one prompt to one target and return the recorded outcome.
 
@@ -102,7 +103,7 @@ async def send(
     opts = opts or SendOptions()
     prompt = normalise_prompt(prompt)
     rec = SendRecord(target=target, prompt=prompt, machine=host.name, batch=batch, resend_of=resend_of)
-    rec.options = {**opts.to_dict(), "target_arg": target}
+    rec.options = {**opts.to_dict(), "target_arg": target, **(meta or {})}
     started = time.monotonic()
     await store.begin_send(rec)
 

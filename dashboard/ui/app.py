@@ -30,7 +30,7 @@ from dashboard.services.fleet import Fleet
 from dashboard.services.send import SendEvent, SendOptions, resend, send
 from dashboard.services.watch import FleetWatcher, PaneStatus
 from dashboard.ui.messages import DiffRequested, PanesRefreshed, ResendRequested, SendFinished, SendProgress
-from dashboard.ui.screens import DiffScreen, HelpScreen, LogScreen
+from dashboard.ui.screens import DiffScreen, HelpScreen, LogScreen, SchedulesScreen
 from dashboard.ui.styles import css_paths
 from dashboard.ui.widgets import BatchPanel, FleetBar, PaneCard, PaneGrid
 
@@ -62,6 +62,7 @@ class DispatchApp(App[int]):
         Binding("R", "resend_failures", "Re-send failures"),
         Binding("d", "diff_focused", "Diff"),
         Binding("l", "log", "Log"),
+        Binding("s", "schedules", "Schedules"),
         Binding("slash", "filter", "Filter"),
         Binding("t", "toggle_theme", "Theme", show=False),
         Binding("ctrl+e", "toggle_exec", "Exec mode", priority=True),
@@ -103,7 +104,7 @@ class DispatchApp(App[int]):
 
     MAIN_ONLY = frozenset(
         {"send", "toggle_select", "select_all", "clear_selection", "compose", "resend_focused", "resend_failures",
-         "diff_focused", "log", "filter", "toggle_exec"}
+         "diff_focused", "log", "filter", "toggle_exec", "schedules"}
     )  # fmt: skip
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -292,6 +293,9 @@ class DispatchApp(App[int]):
 
     def action_log(self) -> None:
         self.push_screen(LogScreen())
+
+    def action_schedules(self) -> None:
+        self.push_screen(SchedulesScreen())
 
     # ----- sending ------------------------------------------------------------------------------
 

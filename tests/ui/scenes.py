@@ -119,3 +119,45 @@ def _fields(pane: PaneInfo) -> dict[str, object]:
 async def _empty(db: Path) -> None:
     async with Store(db):
         pass
+
+
+def schedules_scene_app(tmp: Path) -> DispatchApp:
+    """Three schedules: a healthy canary, one FAILING after its target vanished, one paused."""
+    from dashboard.adapters.schedules import Run, Schedule, Schedules
+
+    db = tmp / "schedules.db"
+
+    async def fill() -> None:
+        async with Store(db) as store:
+            sch = Schedules(store)
+            specs = [
+                Schedule("nightly-review", "api:0.0", "cron", "0 3 * * *", NOW - 86400 * 3, canary=True,
+                         next_fire=NOW + 3600 * 5),
+                Schedule("deps-check", "gpu1:web:1.0", "every", "30m", NOW - 7200, prompt="check for outdated deps",
+                         expect="DEPS-OK", next_fire=NOW + 600),
+                Schedule("weekly-report", "ops:1.0", "cron", "0 9 * * 1", NOW - 86400 * 20, prompt="weekly report",
+                         paused=True, next_fire=NOW + 86400 * 2),
+            ]  # fmt: skip
+            for s in specs:
+                await sch.add(s)
+            outcomes = {
+                "nightly-review": [("ok", "submitted; canary passed: found in the pane transcript after the prompt")]
+                * 3,
+                "deps-check": [("ok", "delivered: submitted")] * 2
+                + [("failed", "not delivered: refused — no pane 'web:1.0' on tmux server -L agents on gpu1")] * 3,
+                "weekly-report": [("ok", "delivered: submitted"), ("missed", "the daemon was not running (skip)")],
+            }
+            for s in specs:
+                assert s.id is not None
+                for i, (outcome, detail) in enumerate(outcomes[s.name]):
+                    run = Run(s.id, NOW - 1800 * (len(outcomes[s.name]) - i), outcome, detail=detail)
+                    async with store.transaction() as conn:
+                        await conn.execute(
+                            "INSERT INTO runs (schedule, scheduled, outcome, detail, canary) VALUES (?, ?, ?, ?, ?)",
+                            (s.id, run.scheduled, outcome, detail, "passed" if s.canary else None),
+                        )
+                    if outcome in ("ok", "failed"):
+                        await sch.record_outcome(s, Run(s.id, run.scheduled, outcome, id=-1, detail=detail))
+
+    asyncio.run(fill())
+    return DispatchApp(static_host(), db, clock=lambda: NOW, live=False)

@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import TextArea
 
 from dashboard.ui.widgets import BatchPanel, PaneGrid
-from tests.ui.scenes import PROMPT, fleet_scene_app, records, scene_app
+from tests.ui.scenes import PROMPT, fleet_scene_app, records, scene_app, schedules_scene_app
 
 SIZE = (160, 48)
 
@@ -102,3 +102,15 @@ def test_fleet_grid(snap_compare: Any, tmp_path: Path) -> None:
     """Cards grouped by machine and session; the fleet bar shows the healthy machine's counts, the
     machine answering under another identity (expected vs actual) and the one that is down."""
     assert snap_compare(fleet_scene_app(tmp_path), terminal_size=SIZE, run_before=_ready)
+
+
+def test_schedules_screen(snap_compare: Any, tmp_path: Path) -> None:
+    """Schedules with their state (one FAILING after three failed runs in a row, one paused), next run,
+    the last runs as marks, and the last outcome's reason."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _ready(pilot)
+        await pilot.press("s")
+        await pilot.pause(0.5)
+
+    assert snap_compare(schedules_scene_app(tmp_path), terminal_size=SIZE, run_before=run_before)

@@ -1,7 +1,8 @@
-"""Screens beyond the main grid: the send log, one send's diff, help."""
+"""Screens beyond the main grid: the send log, one send's diff, schedules, help."""
 
 from dashboard.ui.screens.diff import DiffScreen
 from dashboard.ui.screens.help import HelpScreen
 from dashboard.ui.screens.log import LogScreen
+from dashboard.ui.screens.schedules import SchedulesScreen
 
-__all__ = ["DiffScreen", "HelpScreen", "LogScreen"]
+__all__ = ["DiffScreen", "HelpScreen", "LogScreen", "SchedulesScreen"]

@@ -23,6 +23,7 @@ HELP = """\
 | R | re-send every failure of the last batch |
 | d | before/after diff of the focused pane's last send |
 | l | the send log (enter: diff, r: re-send, / filter) |
+| s | schedules: state (failing ones stand out), next run, last runs and why |
 | / | filter panes: words, `state:idle`, `agent:claude`, `session:web`, `machine:gpu1`, `verdict:stuck` |
 | t | light / dark theme |
 | ctrl+p | command palette |
