@@ -180,6 +180,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transcript", type=Path, metavar="FILE", help="also look in this agent transcript file")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("evidence", help="export a batch's (or one send's) evidence as versioned JSON files")
+    p.add_argument("ref", help="b12 / batch:12 for a batch, 42 / send:42 for one send")
+    p.add_argument("--out", type=Path, metavar="DIR", help="where (default: evidence/ in the state directory)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("verify", help="read-only re-check of a batch from its evidence: confirmed / refuted / unknown")
+    _server_options(p, top=False)
+    p.add_argument("ref", help="b12 / 42 from the log, or an evidence directory")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("fleet", help="the machine registry: add, list, check, remove")
     fleet = p.add_subparsers(dest="fleet_command", metavar="ACTION", parser_class=_Parser, required=True)
     f = fleet.add_parser("add", help="connect, show the machine's identity, record it (trust on first use)")
@@ -294,6 +304,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         "daemon": cmd_daemon,
         "schedule": cmd_schedule,
         "canary": cmd_canary,
+        "evidence": cmd_evidence,
+        "verify": cmd_verify,
     }[args.command]
     return await handler(args)
 
@@ -670,6 +682,111 @@ async def cmd_canary(args: argparse.Namespace) -> int:
     if result is None:
         return exit_code(rec.verdict)
     return EXIT_OK if passed else EXIT_UNDELIVERED
+
+
+def parse_ref(ref: str) -> tuple[str, int]:
+    """`b12` / `batch:12` → ("batch", 12); `42` / `send:42` / `#42` → ("send", 42)."""
+    m = re.fullmatch(r"(?:(b|batch:?)|(send:|#)?)(\d+)", ref.strip())
+    if m is None:
+        raise UsageError(f"'{ref}' is not a batch (b12) or a send (42)")
+    return ("batch" if m.group(1) else "send"), int(m.group(3))
+
+
+async def _records_for(store: Store, ref: str, *, snapshots: bool) -> tuple[str, int, list[SendRecord]]:
+    kind, number = parse_ref(ref)
+    if kind == "batch":
+        metas = list(reversed(await store.recent(100_000, batch=number)))
+        if not metas:
+            raise UsageError(f"no batch {number} in the log")
+        recs = [await store.get(r.id or 0, snapshots=snapshots) or r for r in metas] if snapshots else metas
+        return kind, number, recs
+    rec = await store.get(number, snapshots=snapshots)
+    if rec is None:
+        raise UsageError(f"no send #{number} in the log")
+    return kind, number, [rec]
+
+
+def _identity_of(machine: str, registry: Any) -> dict[str, object] | None:
+    """The identity a send's machine was verified against (the registry's record; this box's own for local)."""
+    if machine in ("local", ""):
+        try:
+            machine_id = Path("/etc/machine-id").read_text().strip()
+        except OSError:
+            machine_id = None
+        return {"hostname": os.uname().nodename, "machine_id": machine_id, "host_key": None, "source": "this machine"}
+    m = registry.machines.get(machine)
+    if m is None:
+        return None
+    return {"hostname": m.hostname, "machine_id": m.machine_id, "host_key": m.host_key,
+            "source": "registry (checked before the send)"}  # fmt: skip
+
+
+async def cmd_evidence(args: argparse.Namespace) -> int:
+    from dashboard.services.verify import FORMAT, VERSION, record_json
+
+    paths = Paths.from_env()
+    registry = load_registry(paths.config_file)
+    async with open_store() as store:
+        kind, number, recs = await _records_for(store, args.ref, snapshots=True)
+    out: Path = args.out or paths.data / "evidence" / f"{kind}-{number}"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for rec in recs:
+            data = record_json(rec, _identity_of(rec.machine, registry))
+            (out / f"send-{rec.id}.json").write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+        counts: dict[str, int] = {}
+        for rec in recs:
+            counts[str(rec.verdict)] = counts.get(str(rec.verdict), 0) + 1
+        summary = {
+            "format": FORMAT, "version": VERSION, "kind": kind, kind: number, "exported": time.time(),
+            "tool": f"dispatch {__version__}", "prompt": recs[0].prompt if recs else "",
+            "created": min(r.created for r in recs) if recs else None,
+            "sends": [r.id for r in recs], "verdicts": counts,
+            "machines": sorted({r.machine for r in recs}),
+        }  # fmt: skip
+        (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
+    except OSError as exc:
+        raise UsageError(f"cannot write evidence to {out}: {exc.strerror or exc}") from None
+    if args.json:
+        print(json.dumps({"dir": str(out), "sends": len(recs), "format": FORMAT, "version": VERSION}))
+    else:
+        print(f"{len(recs)} send(s) exported to {out} ({FORMAT} v{VERSION}); check them later: dispatch verify {out}")
+    return EXIT_OK
+
+
+async def cmd_verify(args: argparse.Namespace) -> int:
+    from dashboard.services.verify import load_export, verify
+
+    source = Path(args.ref)
+    if source.is_dir():
+        try:
+            _, recs = load_export(source)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    else:
+        async with open_store() as store:
+            _, _, recs = await _records_for(store, args.ref, snapshots=False)
+    fleet = fleet_from(args).read_only()
+    try:
+        report = await verify(fleet, recs)
+    finally:
+        await fleet.close()
+    if args.json:
+        for c in report.checks:
+            print(json.dumps(c.to_json(), ensure_ascii=False))
+        print(json.dumps(report.to_json()))
+    else:
+        for c in report.checks:
+            mark = {"confirmed": "✓", "refuted": "✗", "unknown": "?"}[c.result]
+            where = f"{c.pane_id} ({c.target})" if c.pane_id else c.target
+            print(f"{mark} {c.result:9} {where:28} claimed {c.claim:14} — {c.why}")
+        t = report.to_json()
+        print(f"{t['confirmed']} confirmed, {t['refuted']} refuted, {t['unknown']} unknown of {t['total']}")
+    counts = report.counts
+    if counts["refuted"]:
+        return EXIT_UNDELIVERED
+    claimed_unknown = any(c.result == "unknown" and Verdict(c.claim).delivered for c in report.checks)
+    return EXIT_ERROR if claimed_unknown else EXIT_OK
 
 
 async def cmd_resend(args: argparse.Namespace) -> int:

@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from dashboard.adapters.tmux import HostError, NoServer, TmuxError, TmuxHost, WrongMachine
+from dashboard.adapters.readonly import ReadOnlyHost
+from dashboard.adapters.tmux import HostError, NoServer, TmuxClient, TmuxError, TmuxHost, WrongMachine
 from dashboard.core.fleet import LOCAL, Identity, Registry, split_target
 from dashboard.services.panes import survey
 
@@ -50,7 +51,24 @@ class Fleet:
             link = SshLink(machine, self.registry.ssh_config)
             self._links[name] = link
             self._hosts[name] = SshTmux.for_link(link)
+            if self.readonly:
+                self._hosts[name] = ReadOnlyHost(self._hosts[name])
         return self._hosts[name]
+
+    readonly: bool = False
+
+    def read_only(self) -> Fleet:
+        """The same machines through new, read-only clients (this fleet's own clients stay writable)."""
+        local = self.local
+        if isinstance(local, TmuxClient):
+            local = type(local)(
+                socket_name=local.socket_name, socket_path=local.socket_path, timeout=local.timeout, name=local.name
+            )
+        extra = {n: self._hosts[n] for n in self._extra}
+        fleet = Fleet(local, self.registry, extra)
+        fleet.readonly = True
+        fleet._hosts = {n: ReadOnlyHost(h) for n, h in fleet._hosts.items()}
+        return fleet
 
     def link(self, name: str) -> SshLink | None:
         if name != LOCAL:

@@ -1,0 +1,208 @@
+"""The independent verifier: given only the evidence, re-inspect each target now and confirm or refute.
+
+It is handed a read-only fleet (`Fleet.read_only()`: hosts that can list and capture, nothing else)
+and the records — from the log or from an exported evidence directory — and never trusts the
+original verdict: a delivery is *confirmed* only when the prompt is visible now as submitted input
+in the pane's transcript, *refuted* with the reason when the pane is gone or dead, the agent has
+exited, the text still sits in the composer or the prompt is nowhere in the transcript, and
+*unknown* when the machine cannot be reached or the agent hides the prompt (a collapsed paste).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dashboard.adapters.tmux import HostError, TmuxError, TmuxHost
+from dashboard.core.classify import classify
+from dashboard.core.fleet import RegistryError
+from dashboard.core.model import PaneInfo, PaneState, SendRecord, Verdict
+from dashboard.core.screen import parse_capture
+from dashboard.services.fleet import Fleet
+
+HISTORY = 3000
+_COLLAPSED = ("[Pasted text", "[Pasted ")
+
+
+@dataclass(slots=True)
+class Check:
+    """One target's re-inspection."""
+
+    send_id: int | None
+    target: str
+    machine: str
+    pane_id: str | None
+    claim: str
+    result: str  # confirmed | refuted | unknown
+    why: str
+    state_now: str | None = None
+    agent_now: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "send": self.send_id,
+            "target": self.target,
+            "machine": self.machine,
+            "pane_id": self.pane_id,
+            "claim": self.claim,
+            "result": self.result,
+            "why": self.why,
+            "state_now": self.state_now,
+            "agent_now": self.agent_now,
+        }
+
+
+@dataclass(slots=True)
+class Report:
+    """Every target's check, in the order of the records, with counts."""
+
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(c.result for c in self.checks)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "summary": True,
+            "total": len(self.checks),
+            "confirmed": self.counts["confirmed"],
+            "refuted": self.counts["refuted"],
+            "unknown": self.counts["unknown"],
+            "claimed": sum(1 for c in self.checks if Verdict(c.claim).delivered),
+        }
+
+
+async def verify(fleet: Fleet, records: list[SendRecord]) -> Report:
+    """Re-inspect every record's pane now, each machine listed once, machines concurrently."""
+    if not fleet.readonly:
+        fleet = fleet.read_only()
+    by_machine: dict[str, list[SendRecord]] = {}
+    for rec in records:
+        by_machine.setdefault(rec.machine or "local", []).append(rec)
+    results = await asyncio.gather(*(_machine(fleet, m, recs) for m, recs in by_machine.items()))
+    order = {id(r): i for i, r in enumerate(records)}
+    checks = sorted((c for part in results for c in part[1]), key=lambda c: order.get(c[0], 0))
+    return Report([c for _, c in checks])
+
+
+async def _machine(fleet: Fleet, machine: str, recs: list[SendRecord]) -> tuple[str, list[tuple[int, Check]]]:
+    out: list[tuple[int, Check]] = []
+    try:
+        host = fleet.host(machine)
+        panes = {p.pane_id: p for p in await host.list_panes()}
+    except (HostError, RegistryError, TmuxError) as exc:
+        for rec in recs:
+            out.append((id(rec), _check(rec, "unknown", f"cannot look: {exc}")))
+        return machine, out
+    checks = await asyncio.gather(*(_one(host, panes, rec) for rec in recs))
+    return machine, [(id(r), c) for r, c in zip(recs, checks, strict=True)]
+
+
+def _check(rec: SendRecord, result: str, why: str, pane: PaneInfo | None = None, **kw: str | None) -> Check:
+    return Check(rec.id, rec.target, rec.machine, rec.pane_id, str(rec.verdict), result, why, **kw)
+
+
+async def _one(host: TmuxHost, panes: dict[str, PaneInfo], rec: SendRecord) -> Check:
+    if not rec.verdict.delivered:
+        return _check(rec, "unknown", f"no delivery was claimed ({rec.verdict}): nothing to confirm")
+    if rec.kind == "exec":
+        return _check(rec, "unknown", "a shell command: its effects are not in a transcript to check")
+    pane = panes.get(rec.pane_id or "")
+    if pane is None:
+        return _check(rec, "refuted", f"the pane {rec.pane_id} is gone")
+    if pane.dead:
+        status = f" (exit status {pane.dead_status})" if pane.dead_status is not None else ""
+        return _check(rec, "refuted", f"the pane is dead{status}", state_now="dead")
+    try:
+        text = await host.capture(pane.pane_id, HISTORY)
+    except TmuxError as exc:
+        return _check(rec, "unknown", f"cannot capture the pane: {exc}")
+    screen = parse_capture(text, height=pane.height)
+    cls = classify(pane, screen)
+    state, agent = str(cls.state), cls.agent
+    if cls.state is PaneState.SHELL:
+        return _check(rec, "refuted", f"the agent has exited: {pane.command} runs there now", state_now=state)
+    prompt = _squash(rec.prompt)
+    composer = _squash(cls.composer or "")
+    if composer and (prompt[:80] in composer or (len(composer) >= 20 and composer[:80] in prompt)):
+        return _check(
+            rec, "refuted", "the prompt is still in the composer, not submitted", state_now=state, agent_now=agent
+        )
+    # the transcript is the scrollback plus the screen above the composer (the composer's text is not input)
+    above = screen.lines[: cls.composer_span[0]] if cls.composer_span is not None else screen.lines
+    transcript = "\n".join((*screen.history, *above))
+    flat = _squash(transcript)
+    if prompt[:60] in flat or prompt[-60:] in flat:
+        note = {"working": "working on it", "idle": "done, idle", "dialog": "now waiting on a dialog",
+                "rate-limited": "now rate-limited"}.get(state, state)  # fmt: skip
+        return _check(rec, "confirmed", f"the prompt is in the transcript as submitted input; agent {note}",
+                      state_now=state, agent_now=agent)  # fmt: skip
+    if any(marker in transcript for marker in _COLLAPSED):
+        return _check(rec, "unknown", "the agent shows the prompt collapsed; cannot match its text", state_now=state,
+                      agent_now=agent)  # fmt: skip
+    return _check(rec, "refuted", "the prompt is not in the transcript (cleared, or never submitted)",
+                  state_now=state, agent_now=agent)  # fmt: skip
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())
+
+
+# ----- evidence export ----------------------------------------------------------------------------
+
+FORMAT = "dispatch-evidence"
+VERSION = 1
+
+
+def record_json(rec: SendRecord, identity: dict[str, object] | None) -> dict[str, object]:
+    """One send as an evidence file: everything needed to re-check it without the log."""
+    from dashboard.core.diff import plain_lines
+
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        **rec.to_json(),
+        "kind": rec.kind,
+        "prompt": rec.prompt,
+        "created": rec.created,
+        "machine_identity": identity,
+        "timings": rec.timings,
+        "options": rec.options,
+        "snapshots": {phase: plain_lines(text) for phase, text in rec.snapshots.items()},
+    }
+
+
+def load_export(directory: Path) -> tuple[dict[str, object], list[SendRecord]]:
+    """Read an evidence directory back into records (what `verify DIR` checks)."""
+    summary_path = directory / "summary.json"
+    try:
+        summary = json.loads(summary_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{summary_path}: not a readable evidence summary ({exc})") from None
+    if summary.get("format") != FORMAT or summary.get("version") != VERSION:
+        raise ValueError(
+            f"{summary_path}: not {FORMAT} v{VERSION} (got {summary.get('format')} v{summary.get('version')})"
+        )
+    records = []
+    for send_id in summary.get("sends", []):
+        path = directory / f"send-{send_id}.json"
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path}: unreadable ({exc})") from None
+        rec = SendRecord(target=data["target"], prompt=data["prompt"], machine=data.get("machine") or "local")
+        rec.id, rec.batch, rec.pane_id, rec.agent = (
+            data.get("id"),
+            data.get("batch"),
+            data.get("pane_id"),
+            data.get("agent"),
+        )
+        rec.verdict = Verdict(data["verdict"])
+        rec.kind = data.get("kind", "send")
+        rec.created = data.get("created", 0.0)
+        records.append(rec)
+    return summary, records
