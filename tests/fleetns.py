@@ -44,7 +44,17 @@ _RC = (
 _BOOT = """
 h=$1 tmp=$2 home=$3 root_home=$4 mid=$5 sshd=$6 cfg=$7 log=$8; shift 8
 printf %s "$h" > /proc/sys/kernel/hostname || exit
+nl='
+'
+i=0; IFS=$nl
+for t in $FLEET_TMP_SHARES; do
+  i=$((i+1)); mkdir -p "$FLEET_STAGE/$i" && mount --bind "$t" "$FLEET_STAGE/$i" || exit
+done
+unset IFS
 mount --bind "$tmp" /tmp || exit
+i=0; IFS=$nl
+for t in $FLEET_TMP_SHARES; do i=$((i+1)); mkdir -p "$t" && mount --bind "$FLEET_STAGE/$i" "$t" || exit; done
+unset IFS
 for s in "$@"; do mount --bind "$root_home/$s" "$home/$s" || exit; done
 mount --rbind "$home" "$root_home" || exit
 mount --bind "$mid" /etc/machine-id || exit
@@ -71,6 +81,16 @@ def _run(args: Sequence[str], *, input: str | None = None, timeout: float = 30) 
 def _popen(args: Sequence[str]) -> subprocess.Popen[str]:
     """A child with stdout/stderr captured as text and no stdin (ssh would otherwise read ours)."""
     return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _tmp_shares() -> list[str]:
+    """The project and the interpreter's prefix, when they live under /tmp (hidden by each machine's own /tmp)."""
+    candidates = sorted({str(Path(__file__).resolve().parents[1]), os.path.realpath(sys.prefix)})
+    out: list[str] = []
+    for c in candidates:
+        if c.startswith("/tmp/") and not any(c == o or c.startswith(o + "/") for o in out):
+            out.append(c)
+    return out
 
 
 def _interpreter_shares(root_home: str) -> list[str]:
@@ -218,6 +238,8 @@ class NetnsFleet:
             if not share or "/" in share or share in (".", ".."):
                 raise ValueError(f"share_home entry {share!r}: a plain name in {self.root_home}")
         self.share_home = [s for s in shares if os.path.lexists(os.path.join(self.root_home, s))]
+        self.share_tmp = _tmp_shares()
+        """Paths under /tmp the machines must still see (a checkout or venv there: CI clones live in /tmp)."""
         self._check_root()
         self.n = n
         self.prefix = prefix
@@ -425,7 +447,8 @@ class NetnsFleet:
         procs = []
         for m in machines:
             m.pid_file.unlink(missing_ok=True)
-            args = ["ip", "netns", "exec", m.ns, "unshare", "--uts", "--mount", "--propagation", "private"]
+            args = ["ip", "netns", "exec", m.ns, "env", f"FLEET_TMP_SHARES={chr(10).join(self.share_tmp)}"]
+            args += [f"FLEET_STAGE={m.dir / 'stage'}", "unshare", "--uts", "--mount", "--propagation", "private"]
             args += ["sh", "-c", _BOOT, "sh", m.hostname(), str(m.dir / "tmp"), str(m.dir / "home"), self.root_home]
             args += [str(m.machine_id_file), SSHD, str(m.dir / "sshd_config"), str(m.dir / "sshd.log")]
             args += self.share_home
