@@ -63,6 +63,7 @@ class DispatchApp(App[int]):
         Binding("d", "diff_focused", "Diff"),
         Binding("l", "log", "Log"),
         Binding("s", "schedules", "Schedules"),
+        Binding("V", "verify_batch", "Verify batch"),
         Binding("slash", "filter", "Filter"),
         Binding("t", "toggle_theme", "Theme", show=False),
         Binding("ctrl+e", "toggle_exec", "Exec mode", priority=True),
@@ -104,7 +105,7 @@ class DispatchApp(App[int]):
 
     MAIN_ONLY = frozenset(
         {"send", "toggle_select", "select_all", "clear_selection", "compose", "resend_focused", "resend_failures",
-         "diff_focused", "log", "filter", "toggle_exec", "schedules"}
+         "diff_focused", "log", "filter", "toggle_exec", "schedules", "verify_batch"}
     )  # fmt: skip
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -293,6 +294,32 @@ class DispatchApp(App[int]):
 
     def action_log(self) -> None:
         self.push_screen(LogScreen())
+
+    def action_verify_batch(self) -> None:
+        panel = self.query_one(BatchPanel)
+        if not panel.records:
+            self.notify("no batch to verify yet", severity="information")
+            return
+        self.verify_batch(dict(panel.records))
+
+    @work(group="verify", exclusive=True)
+    async def verify_batch(self, records: dict[str, SendRecord]) -> None:
+        """Re-inspect the last batch through a read-only view of the fleet, beside the original verdicts."""
+        from dashboard.services.verify import verify
+
+        fleet = self.fleet.read_only()
+        try:
+            report = await verify(fleet, list(records.values()))
+        finally:
+            await fleet.close()
+        by_id = {c.send_id: c for c in report.checks}
+        checks = {k: (by_id[r.id].result, by_id[r.id].why) for k, r in records.items() if r.id in by_id}
+        self.query_one(BatchPanel).show_checks(checks)
+        refuted = [f"{records[k].target}: {why}" for k, (res, why) in checks.items() if res == "refuted"]
+        if refuted:
+            self.notify("\n".join(refuted[:6]), title=f"{len(refuted)} refuted", severity="error", timeout=8)
+        else:
+            self.notify(f"{report.counts['confirmed']} confirmed, {report.counts['unknown']} unknown", title="verified")
 
     def action_schedules(self) -> None:
         self.push_screen(SchedulesScreen())

@@ -246,3 +246,24 @@ def test_fleet_check_and_list(fleet3: Fleet3) -> None:
     assert code == 0 and {p["machine"] for p in panes} == {"m1"} and len(panes) == 2
     assert run_cli("fleet", "remove", "m3", "--json")[0] == 0
     assert "m3" not in load_registry(Path(fleet3.config())).machines
+
+
+async def test_verifier_over_ssh_refutes_the_lost_pane(fleet3: Fleet3) -> None:
+    """A batch across machines, one remote pane killed afterwards: the read-only verifier sees it from here."""
+    from dashboard.services.verify import verify
+
+    m1, m2 = fleet3.machines[:2]
+    a1, a2 = fleet3.agent(m1, "a"), fleet3.agent(m2, "a")
+    fleet3.wait_ready(a1, a2)
+    fleet = Fleet(LocalTmux(socket_name="unused"), load_registry(fleet3.config()))
+    try:
+        async with Store(fleet3.home / "dispatch.db") as store:
+            recs = [r async for r in run_batch(fleet, store, [a1.target, a2.target], "check the nightly build")]
+        assert {r.verdict for r in recs} == {Verdict.SUBMITTED}
+        fleet3.tmux(m2, "kill-pane", "-t", a2.pane_id)
+        report = await verify(fleet, recs)
+    finally:
+        await fleet.close()
+    got = {c.machine: c.result for c in report.checks}
+    assert got == {"m1": "confirmed", "m2": "refuted"}
+    assert "gone" in next(c.why for c in report.checks if c.machine == "m2")

@@ -178,3 +178,24 @@ async def test_exec_mode_runs_in_shells_only_and_blocks_before_typing(bench: Ben
         await pilot.press("ctrl+s")
         await pilot.pause(0.5)
         assert len(finished) == 2 and bench.screen(shell) == screen  # stopped before anything was typed
+
+
+async def test_verify_key_shows_the_recheck_beside_the_verdicts(bench: Bench, tmp_path: Path) -> None:
+    keep = bench.agent("keep")
+    lost = bench.agent("lost")
+    for a in (keep, lost):
+        await bench.wait_state(a.pane_id, PaneState.IDLE)
+    app = make_app(bench, tmp_path)
+    finished, hook = collect()
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        grid = app.query_one(PaneGrid)
+        await until(pilot, shown(grid, keep.pane_id, lost.pane_id))
+        app.dispatch_prompt([keep.pane_id, lost.pane_id], "write the release notes for this week")
+        await until(pilot, lambda: len(finished) == 2)
+        assert {m.record.verdict for m in finished} == {Verdict.SUBMITTED}
+        bench.server.cmd("kill-pane", "-t", lost.pane_id)
+        await pilot.press("V")
+        panel = app.query_one(BatchPanel)
+        await until(pilot, lambda: bool(panel.checks))
+        assert panel.checks[keep.pane_id][0] == "confirmed"
+        assert panel.checks[lost.pane_id][0] == "refuted" and "gone" in panel.checks[lost.pane_id][1]

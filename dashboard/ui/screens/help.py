@@ -21,6 +21,7 @@ HELP = """\
 | ctrl+e | exec mode: the composer runs a one-line shell command in shell panes (never agents; blocklist applies) |
 | r | re-send the focused pane's last failed delivery (verified again) |
 | R | re-send every failure of the last batch |
+| V | verify the last batch now (read-only): confirmed / refuted / unknown beside each verdict |
 | d | before/after diff of the focused pane's last send |
 | l | the send log (enter: diff, r: re-send, / filter) |
 | s | schedules: state (failing ones stand out), next run, last runs and why |

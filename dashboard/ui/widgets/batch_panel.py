@@ -19,6 +19,8 @@ class BatchPanel(Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.records: dict[str, SendRecord] = {}
         self.batch_id: int | None = None
+        self.checks: dict[str, tuple[str, str]] = {}
+        """The last verification of this batch: key → (result, why)."""
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static("no batch yet — select panes with space, write a prompt, ctrl+s", id="batch-summary")
@@ -26,6 +28,7 @@ class BatchPanel(Vertical):
         table.add_column("target", key="target")
         table.add_column("status", key="status", width=18)
         table.add_column("#", key="#", width=5)
+        table.add_column("now", key="now", width=10)
         yield table
 
     def start(self, targets: list[tuple[str, str]], title: str) -> None:
@@ -33,9 +36,10 @@ class BatchPanel(Vertical):
         table = self.query_one(DataTable)
         table.clear()
         self.records.clear()
+        self.checks = {}
         self.batch_id = None
         for key, label in targets:
-            table.add_row(Text(label), Text("queued", style="dim"), Text(""), key=key)
+            table.add_row(Text(label), Text("queued", style="dim"), Text(""), Text(""), key=key)
         self._title = title
         self._summarise()
 
@@ -54,6 +58,16 @@ class BatchPanel(Vertical):
             table.update_cell(key, "#", Text(str(rec.id)), update_width=False)
         self._summarise()
 
+    def show_checks(self, checks: dict[str, tuple[str, str]]) -> None:
+        """The verifier's answer per target (confirmed / refuted / unknown) beside the original verdict."""
+        table = self.query_one(DataTable)
+        style = {"confirmed": "bold green", "refuted": "bold red", "unknown": "bold #ffd75f"}
+        for key, (result, _why) in checks.items():
+            if key in table.rows:
+                table.update_cell(key, "now", Text(result, style=style.get(result, "")), update_width=False)
+        self.checks = checks
+        self._summarise()
+
     def failures(self) -> list[SendRecord]:
         return [r for r in self.records.values() if r.verdict.undelivered or r.verdict.value == "error"]
 
@@ -66,6 +80,12 @@ class BatchPanel(Vertical):
         for verdict, n in counts.most_common():
             text.append(" · ")
             text.append(f"{n} {verdict}", style=VERDICT_STYLE.get(verdict, ""))
+        if self.checks:
+            results = Counter(r for r, _ in self.checks.values())
+            text.append("\nverified now: ", style="bold")
+            text.append(" · ".join(f"{n} {r}" for r, n in results.most_common()))
         if self.failures():
             text.append("\nR re-sends the failures", style="bold #ff8700")
+        elif self.records and not self.checks:
+            text.append("\nV re-checks the batch (read-only verifier)", style="dim")
         self.query_one("#batch-summary", Static).update(text)
