@@ -103,8 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("batch", help="send one prompt to many panes at once")
     _server_options(p, top=False)
-    p.add_argument("targets", nargs="+", help="panes: %%12, session:window.pane, machine:… (any mix of machines)")
+    p.add_argument("targets", nargs="*", help="panes: %%12, session:window.pane, machine:… (any mix of machines)")
     p.add_argument("-m", "--prompt", dest="prompt", help="the prompt text (or -f FILE)")
+    p.add_argument(
+        "--spread",
+        type=int,
+        metavar="N",
+        help="send to N ready agents taken round-robin across subscription profiles (from TARGETS, or the fleet);"
+        " rate-limited and busy panes are passed over",
+    )
     _send_options(p)
 
     p = sub.add_parser(
@@ -407,11 +414,24 @@ async def cmd_batch(args: argparse.Namespace) -> int:
     started = time.monotonic()
     summary: BatchSummary | None = None
     fleet = fleet_from(args)
+    targets = list(args.targets)
+    if args.spread is not None:
+        try:
+            targets = await _spread_targets(fleet, targets, args.spread, args.json)
+        except BaseException:
+            await fleet.close()
+            raise
+        if not targets:
+            await fleet.close()
+            print("dispatch: no ready agent pane to spread over", file=sys.stderr)
+            return EXIT_REFUSED
+    elif not targets:
+        raise UsageError("no targets: name the panes, or use --spread N")
     async with open_store() as store:
         try:
-            async for rec in run_batch(fleet, store, args.targets, prompt, opts):
+            async for rec in run_batch(fleet, store, targets, prompt, opts):
                 assert rec.batch is not None
-                summary = summary or BatchSummary(rec.batch, len(args.targets))
+                summary = summary or BatchSummary(rec.batch, len(targets))
                 summary.counts[str(rec.verdict)] += 1
                 print(json.dumps(rec.to_json(), ensure_ascii=False) if args.json else human_line(rec), flush=True)
         finally:
@@ -789,6 +809,43 @@ async def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_ERROR if claimed_unknown else EXIT_OK
 
 
+async def _spread_targets(fleet: Fleet, targets: list[str], n: int, as_json: bool) -> list[str]:
+    """The keys of up to N ready agents, round-robin across profiles; what was passed over is said on stderr."""
+    from dashboard.services.panes import PaneView, survey
+    from dashboard.services.profiles import ProfileResolver, spread
+
+    if n < 1:
+        raise UsageError("--spread needs N >= 1")
+    resolver = ProfileResolver(fleet.registry.profiles)
+    machines = sorted({fleet.route(t)[0].name for t in targets}) if targets else fleet.names
+
+    async def one(name: str) -> list[PaneView]:
+        try:
+            return resolver.attach(await survey(fleet.host(name)))
+        except HostError as exc:
+            print(f"dispatch: {exc}", file=sys.stderr)
+            return []
+
+    views = [v for part in await asyncio.gather(*(one(m) for m in machines)) for v in part]
+    if targets:
+        from dashboard.adapters.tmux import resolve_target
+
+        wanted = []
+        for t in targets:
+            host, local = fleet.route(t)
+            pane = resolve_target([v.pane for v in views if v.pane.machine == host.name], local)
+            wanted += [v for v in views if pane is not None and v.pane == pane]
+        views = wanted
+    result = spread(views, n)
+    for v, why in result.skipped:
+        if why.startswith("rate-limited"):
+            print(f"skipped {v.pane.address} ({v.profile or 'no profile'}): {why}", file=sys.stderr)
+    picked = [f"{v.profile or '-'}:{v.pane.address}" for v in result.picked]
+    if not as_json:
+        print(f"spread over {len({v.profile for v in result.picked})} profile(s): {', '.join(picked)}", file=sys.stderr)
+    return [v.pane.key for v in result.picked]
+
+
 async def cmd_resend(args: argparse.Namespace) -> int:
     from dashboard.services.send import SendOptions, resend
 
@@ -825,6 +882,13 @@ async def cmd_panes(args: argparse.Namespace) -> int:
         results = dict(zip(names, await asyncio.gather(*(one(n) for n in names)), strict=True))
     finally:
         await fleet.close()
+    from datetime import datetime
+
+    from dashboard.core.profiles import parse_reset, until
+    from dashboard.services.profiles import ProfileResolver
+
+    resolver = ProfileResolver(fleet.registry.profiles)
+    results = {n: (r if isinstance(r, HostError) else resolver.attach(r)) for n, r in results.items()}
     failed = {n: r for n, r in results.items() if isinstance(r, HostError)}
     views = [(n, v) for n, r in results.items() if not isinstance(r, HostError) for v in r]
     for exc in failed.values():
@@ -838,14 +902,18 @@ async def cmd_panes(args: argparse.Namespace) -> int:
         print(f"no panes on {where}" if where else "no machine answered")
         return code
     width = 22 if len(names) > 1 else 18
-    print(f"{'PANE':6} {'TARGET':{width}} {'AGENT':9} {'STATE':18} {'COMMAND':10} COMPOSER / LAST LINE")
+    print(f"{'PANE':6} {'TARGET':{width}} {'AGENT':9} {'PROFILE':12} {'STATE':18} {'COMMAND':10} COMPOSER / LAST LINE")
+    now = datetime.now()
     for name, v in views:
         detail = v.cls.composer if v.cls.composer else v.cls.last_line
         detail = " ⏎ ".join((detail or "").splitlines())
+        if v.cls.reset:
+            when = parse_reset(v.cls.reset, now)
+            detail = f"resets {v.cls.reset}" + (f" ({until(when, now)})" if when else "") + f" · {detail}"
         target = qualify(name, v.pane.target)
         print(
-            f"{v.pane.pane_id:6} {target[:width]:{width}} {v.cls.agent or '-':9} {v.cls.state:18} "
-            f"{v.pane.command[:10]:10} {detail[:60]}"
+            f"{v.pane.pane_id:6} {target[:width]:{width}} {v.cls.agent or '-':9} {(v.profile or '-')[:12]:12} "
+            f"{v.cls.state:18} {v.pane.command[:10]:10} {detail[:60]}"
         )
     return code
 

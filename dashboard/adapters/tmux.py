@@ -36,6 +36,7 @@ _FIELDS = (
     "window_activity",
     "pane_active",
     "window_active",
+    "@dispatch_profile",
 )
 # pane_current_path, cursor and history fields are left out: each field is work tmux does for every pane
 # on every refresh (pane_current_command alone reads /proc per pane), and nothing here uses them
@@ -427,6 +428,7 @@ def parse_pane_line(line: str, machine: str = "local") -> PaneInfo | None:
         active=f["pane_active"] == "1" and f["window_active"] == "1",
         pane_active=f["pane_active"] == "1",
         machine=machine,
+        profile=f["@dispatch_profile"],
     )
 
 

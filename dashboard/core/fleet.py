@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from dashboard.core.profiles import ProfileRule
+
 LOCAL = "local"
 """The reserved machine name for this machine's tmux server."""
 
@@ -139,6 +141,8 @@ class Registry:
     machines: dict[str, Machine] = field(default_factory=dict)
     ssh_config: str | None = None
     source: str = "config.toml"
+    profiles: tuple[ProfileRule, ...] = ()
+    """`[profiles]` rules: which subscription profile a pane's agent runs under (first match wins)."""
 
     def get(self, name: str) -> Machine:
         try:
@@ -164,7 +168,17 @@ def parse_registry(data: dict[str, Any], source: str = "config.toml") -> Registr
             raise RegistryError(f"{source}: ssh.{key}: unknown setting (known: {', '.join(_SSH_KEYS)})")
         if not isinstance(value, str) or not value:
             raise RegistryError(f"{source}: ssh.{key}: expected a non-empty string")
-    return Registry(machines, ssh.get("config"), source)
+    rules = data.get("profiles", {})
+    if not isinstance(rules, dict):
+        raise RegistryError(f'{source}: \'profiles\' must be a table of "pattern" = "profile" lines')
+    profiles = []
+    for pattern, name in rules.items():
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise RegistryError(f"{source}: profiles.{pattern}: expected a profile name (letters, digits, - _ .)")
+        if pattern.count(":") > 2 or not pattern:
+            raise RegistryError(f"{source}: profiles: bad pattern {pattern!r} (machine[:session[:window.pane]])")
+        profiles.append(ProfileRule(pattern, name))
+    return Registry(machines, ssh.get("config"), source, tuple(profiles))
 
 
 def parse_machine(name: str, entry: object, source: str = "config.toml") -> Machine:

@@ -76,6 +76,8 @@ class PaneInfo:
     machine: str = "local"
     active: bool = False
     pane_active: bool = False
+    profile: str = ""
+    """The tmux user option `@dispatch_profile` (pane, window or session), when set."""
 
     @property
     def target(self) -> str:

@@ -7,6 +7,7 @@ a pane that appears or dies shows up within one interval.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from dashboard.adapters.tmux import HostError, NoServer, TmuxError, TmuxHost, WrongMachine
 from dashboard.core.model import PaneState
 from dashboard.services.panes import PaneView, ProfileCache, survey
+from dashboard.services.profiles import ProfileResolver
 
 if TYPE_CHECKING:
     from dashboard.services.fleet import Fleet
@@ -95,6 +97,8 @@ class FleetWatcher:
         self.clock = clock
         self.limit = limit
         self.watchers = {name: PaneWatcher(fleet.host(name), clock) for name in fleet.names}
+
+        self.profiles: ProfileResolver = ProfileResolver(fleet.registry.profiles)
         self.machines: dict[str, MachineStatus] = {}
         self._last: dict[str, list[PaneStatus]] = {}
 
@@ -118,6 +122,10 @@ class FleetWatcher:
         except TmuxError as exc:
             self.machines[name] = MachineStatus(name, "error", str(exc))
             return self._last.get(name, [])
+        views = self.profiles.attach([st.view for st in statuses])
+        statuses = [
+            st if st.view is v else dataclasses.replace(st, view=v) for st, v in zip(statuses, views, strict=True)
+        ]
         link = self.fleet.link(name)
         detail = "identity verified" if link is not None else "this machine"
         agents = sum(1 for s in statuses if s.view.cls.agent)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from rich.text import Text
 from textual.widgets import Static
 
-from dashboard.services.watch import MachineStatus
+from dashboard.services.watch import MachineStatus, PaneStatus
 
 _MARK = {
     "ok": ("●", "bold #5fd787"),
@@ -39,4 +41,36 @@ class FleetBar(Static):
         for m in trouble[:3]:
             line.append("\n")
             line.append(f"  {m.name}: {m.detail}", style=_MARK.get(m.state, ("", ""))[1])
+        self.update(line)
+
+
+class ProfileBar(Static):
+    """Per subscription profile: how many of its agents work, idle, or wait out a rate limit (and until when)."""
+
+    def update_profiles(self, statuses: list[PaneStatus]) -> None:
+        counts: dict[str, Counter[str]] = {}
+        resets: dict[str, str] = {}
+        for st in statuses:
+            if st.view.profile is None or st.view.cls.agent is None:
+                continue
+            state = st.view.cls.state.value
+            counts.setdefault(st.view.profile, Counter())[state] += 1
+            if state == "rate-limited" and st.view.cls.reset:
+                resets.setdefault(st.view.profile, st.view.cls.reset)
+        self.display = bool(counts)
+        line = Text()
+        for name in sorted(counts):
+            c = counts[name]
+            if line:
+                line.append("   ")
+            line.append(f"⚑{name}", style="bold #af87ff")
+            parts = [(f"{c['working']} working", "#5fafff"), (f"{c['idle']} idle", "#5fd787")]
+            if c["rate-limited"]:
+                reset = f" (resets {resets[name]})" if name in resets else ""
+                parts.append((f"{c['rate-limited']} limited{reset}", "bold #af5fd7"))
+            other = sum(c.values()) - c["working"] - c["idle"] - c["rate-limited"]
+            if other:
+                parts.append((f"{other} other", "dim"))
+            for text, style in parts:
+                line.append(" " + text, style=style)
         self.update(line)

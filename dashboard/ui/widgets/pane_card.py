@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
 from dashboard.core.model import PaneState, SendRecord, Verdict
+from dashboard.core.profiles import parse_reset, until
 from dashboard.services.watch import PaneStatus
 
 STATE_STYLE: dict[str, str] = {
@@ -111,6 +113,8 @@ class PaneCard(Widget, can_focus=True):
         head.append(f" · {pane.pane_id}", style="dim")
         if pane.window_name and pane.window_name != (cls.agent or ""):
             head.append(f" · {pane.window_name}", style="dim")
+        if st.view.profile:
+            head.append(f" · ⚑{st.view.profile}", style="italic #af87ff")
         state = Text()
         last = self.last
         newer = last is not None and last.created + last.elapsed_ms / 1000 > st.seen
@@ -125,7 +129,9 @@ class PaneCard(Widget, can_focus=True):
         state.append(f" {cls.agent or pane.command or '-'}", style="italic")
         state.append(f" · {ago(self.clock() - st.since)}", style="dim")
         if cls.reset:
-            state.append(f" · resets {cls.reset}", style="dim")
+            when = parse_reset(cls.reset, datetime.fromtimestamp(self.clock()))
+            state.append(f" · resets {cls.reset}" + (f" ({until(when, datetime.fromtimestamp(self.clock()))})"
+                                                     if when else ""), style="dim")  # fmt: skip
         detail = cls.composer if cls.composer else cls.last_line
         body = Text(" ".join(" ⏎ ".join((detail or "").splitlines()).split()) or " ")
         body.stylize("" if cls.composer else "dim")
@@ -157,6 +163,7 @@ class PaneCard(Widget, can_focus=True):
             "agent": cls.agent or "",
             "session": pane.session,
             "machine": pane.machine,
+            "profile": st.view.profile or "",
             "verdict": self.last.verdict.value if self.last else "",
         }
         hay = " ".join([pane.address, pane.pane_id, pane.command, *fields.values(), cls.composer or "", cls.last_line])
