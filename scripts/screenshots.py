@@ -54,6 +54,11 @@ async def main() -> None:
                     await pilot.pause(0.1)
                 await pilot.pause(0.8)
                 app.save_screenshot("batch-done.svg", str(OUT))
+                await pilot.press("V")  # the read-only verifier re-checks the batch beside its verdicts
+                while not panel.checks:
+                    await pilot.pause(0.1)
+                await pilot.pause(0.3)
+                app.save_screenshot("batch-verified.svg", str(OUT))
                 await pilot.press("l")
                 while not (isinstance(app.screen, LogScreen) and app.screen.query_one(DataTable).row_count):
                     await pilot.pause(0.1)
@@ -77,22 +82,26 @@ async def main() -> None:
 
 
 def fleet_shot() -> None:
-    """The fleet view: static screens on this machine and gpu1, gpu2 under another identity, gpu3 down."""
-    from tests.ui.scenes import fleet_scene_app
+    """The fleet view (gpu2 under another identity, gpu3 down, profiles) and the schedules screen."""
+    from tests.ui.scenes import fleet_scene_app, schedules_scene_app
 
-    with tempfile.TemporaryDirectory() as home:
-        app = fleet_scene_app(Path(home))
+    for make, name in ((fleet_scene_app, "fleet.svg"), (schedules_scene_app, "schedules.svg")):
+        with tempfile.TemporaryDirectory() as home:
+            app = make(Path(home))
 
-        async def go() -> None:
-            async with app.run_test(size=SIZE) as pilot:
-                grid = app.query_one(PaneGrid)
-                while len(grid.cards) < 6:
-                    await pilot.pause(0.05)
-                app.query_one("#composer", TextArea).cursor_blink = False
-                await pilot.pause(0.3)
-                app.save_screenshot("fleet.svg", str(OUT))
+            async def go(app: DispatchApp = app, name: str = name) -> None:
+                async with app.run_test(size=SIZE) as pilot:
+                    grid = app.query_one(PaneGrid)
+                    while not grid.cards:
+                        await pilot.pause(0.05)
+                    app.query_one("#composer", TextArea).cursor_blink = False
+                    await pilot.pause(0.3)
+                    if name == "schedules.svg":
+                        await pilot.press("s")
+                        await pilot.pause(0.5)
+                    app.save_screenshot(name, str(OUT))
 
-        asyncio.run(go())
+            asyncio.run(go())
 
 
 if __name__ == "__main__":

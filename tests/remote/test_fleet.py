@@ -267,3 +267,17 @@ async def test_verifier_over_ssh_refutes_the_lost_pane(fleet3: Fleet3) -> None:
     got = {c.machine: c.result for c in report.checks}
     assert got == {"m1": "confirmed", "m2": "refuted"}
     assert "gone" in next(c.why for c in report.checks if c.machine == "m2")
+
+
+def test_exec_over_ssh_runs_in_a_remote_shell_only(fleet3: Fleet3) -> None:
+    m1 = fleet3.machines[0]
+    shell = fleet3.shell(m1, "sh")
+    agent = fleet3.agent(m1, "a")
+    fleet3.wait_ready(agent)
+    time.sleep(0.3)
+    code, [rec], _ = run_cli("exec", "--wait", "--json", shell, "--", "uname -n > /tmp/ran-here")
+    assert (code, rec["verdict"], rec["exit_status"], rec["machine"]) == (0, "finished", 0, "m1")
+    assert fleet3.ns.ssh(m1, "cat /tmp/ran-here").stdout.strip() == "m1"  # it ran on m1, in m1's own /tmp
+    code, [rec], _ = run_cli("exec", "--json", agent.target, "--", "touch /tmp/never")
+    assert (code, rec["verdict"]) == (3, "refused") and "agent" in str(rec["reason"])
+    assert fleet3.ns.ssh(m1, "test -e /tmp/never", check=False).returncode != 0

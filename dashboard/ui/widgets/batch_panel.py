@@ -26,9 +26,9 @@ class BatchPanel(Vertical):
         yield Static("no batch yet — select panes with space, write a prompt, ctrl+s", id="batch-summary")
         table: DataTable[Text] = DataTable(id="batch-table", cursor_type="row", zebra_stripes=True)
         table.add_column("target", key="target")
-        table.add_column("status", key="status", width=18)
-        table.add_column("#", key="#", width=5)
-        table.add_column("now", key="now", width=10)
+        table.add_column("status", key="status", width=17)
+        table.add_column("#", key="#", width=4)
+        table.add_column("now", key="now", width=9)
         yield table
 
     def start(self, targets: list[tuple[str, str]], title: str) -> None:
@@ -63,8 +63,11 @@ class BatchPanel(Vertical):
         table = self.query_one(DataTable)
         style = {"confirmed": "bold green", "refuted": "bold red", "unknown": "bold #ffd75f"}
         for key, (result, _why) in checks.items():
+            rec = self.records.get(key)
+            claimed = rec is not None and rec.verdict.delivered
+            cell = Text(result, style=style.get(result, "")) if claimed else Text("–", style="dim")
             if key in table.rows:
-                table.update_cell(key, "now", Text(result, style=style.get(result, "")), update_width=False)
+                table.update_cell(key, "now", cell, update_width=False)
         self.checks = checks
         self._summarise()
 
@@ -81,7 +84,8 @@ class BatchPanel(Vertical):
             text.append(" · ")
             text.append(f"{n} {verdict}", style=VERDICT_STYLE.get(verdict, ""))
         if self.checks:
-            results = Counter(r for r, _ in self.checks.values())
+            claimed = {k for k, r in self.records.items() if r.verdict.delivered}
+            results = Counter(r for k, (r, _) in self.checks.items() if k in claimed)
             text.append("\nverified now: ", style="bold")
             text.append(" · ".join(f"{n} {r}" for r, n in results.most_common()))
         if self.failures():
