@@ -15,7 +15,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,7 @@ from dashboard.adapters.schedules import Run, Schedule, Schedules
 from dashboard.adapters.store import Store
 from dashboard.adapters.store_errors import StoreError
 from dashboard.core.fleet import RegistryError
-from dashboard.core.model import Verdict
+from dashboard.core.model import SendRecord, Verdict
 from dashboard.core.schedule import ScheduleError, Spec, decide, next_fire
 from dashboard.services.canary import canary_prompt, canary_token, wait_for_canary
 from dashboard.services.send import SendOptions, send
@@ -198,9 +198,8 @@ class Scheduler:
                 else:
                     await self._finish(s, run, "missed", "claimed by a daemon that died before sending (policy: skip)")
             elif rec.verdict is Verdict.PENDING:
-                run.send = rec.id
-                why = f"the daemon died mid-send (send #{rec.id}); not re-sent, to avoid a duplicate"
-                await self._finish(s, run, "interrupted", why)
+                # awaited, not spawned: a leftover must be completed before the next run pastes over it
+                await self._settle_pending(s, run, rec)
             else:
                 run.send, run.verdict = rec.id, str(rec.verdict)
                 if not rec.verdict.delivered:
@@ -211,6 +210,53 @@ class Scheduler:
                     self._spawn(self._settle_canary(s, run, rec.pane_id or s.target, rec.prompt))
             settled.append(run)
         return settled
+
+    async def _settle_pending(self, s: Schedule, run: Run, rec: SendRecord) -> None:
+        """Settle a send cut off mid-way, without ever sending it twice.
+
+        If its exact text still waits in the composer, the paste happened and the Enter did not: the
+        submit key alone completes it, once. Otherwise it may have arrived: `interrupted`, not re-sent.
+        """
+        rec.verdict = Verdict.ERROR
+        rec.reason = "interrupted: the daemon died before a verdict"
+        left = await self._leftover(s, rec.prompt)
+        if left is None:
+            await self.store.finish_send(rec)
+            run.send = rec.id
+            why = f"the daemon died mid-send (send #{rec.id}); not re-sent, to avoid a duplicate"
+            await self._finish(s, run, "interrupted", why)
+            return
+        host, _ = self.fleet.route(s.target)
+        opts = replace(self.options, leftover=left, leftover_only=True)
+        done = await send(host, self.store, s.target, rec.prompt, opts, meta={"schedule_run": run.id}, resend_of=rec.id)
+        rec.reason = f"interrupted after the paste; completed by send #{done.id} (submit key only)"
+        await self.store.finish_send(rec)
+        run.send, run.verdict = done.id, str(done.verdict)
+        if not done.verdict.delivered:
+            await self._finish(s, run, "failed", f"completing the interrupted send: {done.verdict} — {done.reason}")
+        elif run.expect is None:
+            await self._finish(s, run, "ok", f"{done.verdict} (completed after a restart: submit key only)")
+        else:
+            self._spawn(self._settle_canary(s, run, done.pane_id or s.target, rec.prompt))
+
+    async def _leftover(self, s: Schedule, prompt: str) -> str | None:
+        """The composer's text when it is exactly this prompt (whitespace aside), else None."""
+        from dashboard.adapters.tmux import TmuxError, resolve_target
+        from dashboard.core.classify import classify
+        from dashboard.core.screen import parse_capture
+
+        try:
+            host, local = self.fleet.route(s.target)
+            pane = resolve_target(await host.list_panes(), local)
+            if pane is None:
+                return None
+            screen = parse_capture(await host.capture(pane.pane_id), height=pane.height)
+        except (RegistryError, TmuxError):
+            return None
+        composer = classify(pane, screen).composer
+        if composer and "".join(composer.split()) == "".join(prompt.split()):
+            return composer
+        return None
 
     async def _settle_canary(self, s: Schedule, run: Run, pane: str, prompt: str) -> None:
         assert run.expect is not None
@@ -247,10 +293,15 @@ def initial_next(spec: Spec, now: float, tz: tzinfo) -> float | None:
 
 
 def _alive(pid: int) -> bool:
+    """Is that process still running? A zombie (killed, not yet reaped by its parent) is not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True

@@ -41,6 +41,8 @@ class SendOptions:
     max_bytes: int = DEFAULT_MAX_BYTES
     leftover: str | None = None
     """Composer text a failed earlier send left behind (set by `resend`)."""
+    leftover_only: bool = False
+    """Only complete the leftover (press the submit key); never paste: refuse if it is gone."""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -189,6 +191,9 @@ async def _pipeline(
         refusal = refusal or Refusal("unknown", "no agent profile")
         rec.evidence = [f"guard:{refusal.code}"]
         raise _Done(Verdict.REFUSED, refusal.reason)
+    if opts.leftover_only and not leftover:
+        rec.evidence = ["guard:leftover-gone"]
+        raise _Done(Verdict.REFUSED, "the text to complete is no longer in the composer; nothing was pasted")
 
     if leftover:
         rec.snapshots["after-paste"] = before_text

@@ -232,6 +232,7 @@ def test_kill_9_mid_fire_neither_loses_nor_duplicates_a_run(bench: Bench, home: 
     shown = json.loads(_dispatch(home, "schedule", "show", "tick", "--json").stdout)
     runs = [r for r in shown["runs"]]
     assert runs and not any(r["outcome"] == "running" for r in runs)
+    assert sum(r["outcome"] == "ok" for r in runs) >= 3, [(r["outcome"], r["detail"]) for r in runs]
     received = [t for t in agent.received()]
     tokens = [r["expect"] for r in runs if r["expect"]]
     # nothing sent twice, nothing sent that is not on record
