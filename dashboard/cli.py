@@ -785,7 +785,8 @@ async def cmd_verify(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     else:
         async with open_store() as store:
-            _, _, recs = await _records_for(store, args.ref, snapshots=False)
+            # the "before" screens tell a repeated prompt's old copy from the new one
+            _, _, recs = await _records_for(store, args.ref, snapshots=True)
     fleet = fleet_from(args).read_only()
     try:
         report = await verify(fleet, recs)

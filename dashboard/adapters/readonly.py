@@ -25,6 +25,8 @@ def guard_client(client: TmuxClient) -> None:
     original = client.run
 
     async def run(*args: str, stdin: bytes | None = None, check: bool = True) -> str:
+        if any(a != ";" and a.endswith(";") and not a.endswith("\\;") for a in args):
+            raise WriteRefused("read-only host: refused an argument ending in ';' (tmux would start a new command)")
         commands = _commands(args)
         forbidden = [c for c in commands if c not in READ_COMMANDS]
         if forbidden or stdin is not None:
@@ -54,6 +56,7 @@ class ReadOnlyHost:
 
     def __init__(self, host: TmuxHost) -> None:
         if isinstance(host, TmuxClient):
+            host = host.clone()  # never restrict the writable client someone else holds
             guard_client(host)
         self._host = host
         self.name = host.name

@@ -215,47 +215,43 @@ class SshLink:
         return Identity(hostname, machine_id, fingerprint, tmux_host or None)
 
     async def exec(self, command: str, stdin: bytes | None, timeout: float) -> tuple[int, bytes, bytes]:
-        """Run one shell command on the machine; a dead connection is re-opened once if nothing ran."""
-        for attempt in (1, 2):
-            conn = await self.connection()
-            async with self._gate:
-                try:
-                    proc = await asyncio.wait_for(
-                        conn.create_process(command, encoding=None, stderr=asyncssh.PIPE), timeout
-                    )  # fmt: skip
-                except asyncssh.ChannelOpenError as exc:
-                    # the channel never opened, so the command did not run: safe to reconnect and retry
-                    self._drop()
-                    if attempt == 2:
-                        raise Unreachable(f"{self.where()}: connection lost ({exc.reason})") from None
-                    continue
-                except TimeoutError:
-                    self._drop()
-                    raise Unreachable(f"{self.where()}: no answer within {timeout:g}s") from None
-                except (OSError, asyncssh.Error) as exc:
-                    self._drop()
-                    if attempt == 2:
-                        raise Unreachable(f"{self.where()}: connection lost ({exc})") from None
-                    continue
-                try:
-                    if stdin:
-                        proc.stdin.write(stdin)
-                    proc.stdin.write_eof()  # tmux must never wait on an open stdin
-                    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-                except TimeoutError:
-                    proc.close()
-                    self._drop()  # a stalled channel usually means a stalled connection
-                    raise Unreachable(f"{self.where()}: no answer within {timeout:g}s") from None
-                except (OSError, asyncssh.Error) as exc:
-                    self._drop()
-                    # it may have run: never retried (a key must not be pressed twice)
-                    raise Unreachable(f"{self.where()}: connection lost mid-command ({exc})") from None
-                status = proc.exit_status
-                if status is None:
-                    self._drop()
-                    raise Unreachable(f"{self.where()}: connection lost mid-command")
-                return status, bytes(out or b""), bytes(err or b"")
-        raise AssertionError("unreachable")
+        """Run one shell command on the machine.
+
+        Never retried: once the request may have left, it may have run (a key must never be pressed
+        twice). A dead connection is re-opened by the next call.
+        """
+        conn = await self.connection()
+        async with self._gate:
+            try:
+                proc = await asyncio.wait_for(
+                    conn.create_process(command, encoding=None, stderr=asyncssh.PIPE), timeout
+                )  # fmt: skip
+            except TimeoutError:
+                self._drop()
+                raise Unreachable(f"{self.where()}: no answer within {timeout:g}s") from None
+            except asyncssh.ChannelOpenError as exc:
+                self._drop()
+                raise Unreachable(f"{self.where()}: connection lost ({exc.reason})") from None
+            except (OSError, asyncssh.Error) as exc:
+                self._drop()
+                raise Unreachable(f"{self.where()}: connection lost ({exc})") from None
+            try:
+                if stdin:
+                    proc.stdin.write(stdin)
+                proc.stdin.write_eof()  # tmux must never wait on an open stdin
+                out, err = await asyncio.wait_for(proc.communicate(), timeout)
+            except TimeoutError:
+                proc.close()
+                self._drop()  # a stalled channel usually means a stalled connection
+                raise Unreachable(f"{self.where()}: no answer within {timeout:g}s") from None
+            except (OSError, asyncssh.Error) as exc:
+                self._drop()
+                raise Unreachable(f"{self.where()}: connection lost mid-command ({exc})") from None
+            status = proc.exit_status
+            if status is None:
+                self._drop()
+                raise Unreachable(f"{self.where()}: connection lost mid-command")
+            return status, bytes(out or b""), bytes(err or b"")
 
     def _drop(self) -> None:
         if self._conn is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import os
 import secrets
 from collections.abc import Coroutine, Sequence
@@ -145,6 +146,14 @@ class TmuxClient:
 
     async def _exec(self, argv: list[str], stdin: bytes | None) -> tuple[int, bytes, bytes]:
         raise NotImplementedError
+
+    def clone(self) -> TmuxClient:
+        """The same server through a separate client (own queues; an SSH link stays shared)."""
+        new = copy.copy(self)
+        new._pending, new._commands, new._pastes, new._tasks = [], [], [], set()
+        new._flush_scheduled = False
+        new.calls = 0
+        return new
 
     async def run(self, *args: str, stdin: bytes | None = None, check: bool = True) -> str:
         """Run one tmux invocation (possibly a chain of commands) and return its stdout."""

@@ -365,8 +365,10 @@ class _Checker:
                 break
             if positional and i < len(words):
                 i += 1
-            if name in ("sudo", "doas", "su") and i >= len(words) and any(
-                w in ("-s", "-i", "--shell", "--login") for w in words[1:]
+            if (
+                name in ("sudo", "doas", "su")
+                and i >= len(words)
+                and any(w in ("-s", "-i", "--shell", "--login") for w in words[1:])
             ):
                 return _Cmd(["sh"], cmd.nodes[-1:], cmd.redirects, cmd.text, cmd.redirect_nodes)  # a root shell
             words = words[i:]
@@ -559,8 +561,10 @@ class _Checker:
             if dest and protected(dest):
                 refuse(dest, f"{name} writes")
             sources = operands[:-1] if dest == (operands[-1] if operands else "") else operands
-            if dest and _is_home_ancestor(dest) and (
-                name == "rsync" or any(_base(src.rstrip("/")) == ".ssh" for src in sources)
+            if (
+                dest
+                and _is_home_ancestor(dest)
+                and (name == "rsync" or any(_base(src.rstrip("/")) == ".ssh" for src in sources))
             ):
                 refuse(dest, f"{name} copies into a home directory, over its .ssh")
             if name == "rsync" and "--remove-source-files" in args and any(protected(p) for p in operands[:-1]):
@@ -638,7 +642,7 @@ def _history_expansion(source: str) -> str | None:
             single = not single
         elif ch == "!" and not single:
             nxt = source[i + 1 : i + 2]
-            if nxt and nxt not in " \t\n=(\"":
+            if nxt and nxt not in ' \t\n=("':
                 return source[max(0, i - 20) : i + 12]
         i += 1
     return None
@@ -898,6 +902,7 @@ _RANGE = re.compile(r"\{([A-Za-z0-9])\.\.([A-Za-z0-9])\}")
 
 def _braces(word: str, limit: int = 64) -> list[str]:
     """Brace expansion (`~/.s{s,x}h` → `~/.ssh`, `~/.sxh`) so spelling tricks are seen as bash sees them."""
+
     def chars(m: re.Match[str]) -> str:
         a, b = ord(m.group(1)), ord(m.group(2))
         step = 1 if b >= a else -1

@@ -102,7 +102,7 @@ FULL_SCREEN = frozenset(
      "mc", "ranger", "nnn", "lf", "tig", "lazygit", "k9s", "watch", "tmux", "screen", "mutt", "neomutt", "w3m",
      "lynx", "ncdu", "iftop", "nethogs", "glances", "fzf", "helix", "hx", "micro", "joe", "pico"}
 )  # fmt: skip
-PROMPT_ENDINGS = ("$", "#", "%", ">", "❯", "➜", "λ", "»", "→", "▶", ":")
+PROMPT_ENDINGS = ("$", "#", "%", ">", "❯", "➜", "λ", "»", "→", "▶")
 MAX_COMMAND_BYTES = 16 * 1024
 
 
@@ -112,8 +112,10 @@ def check_command_text(command: str) -> Refusal | None:
         return Refusal("empty-command", "the command is empty")
     if "\n" in command or "\r" in command:
         return Refusal("multi-line", "the command spans several lines: join them with ';' or '&&' (one line only)")
+    if "\t" in command:
+        return Refusal("tab", "the command contains a tab: a shell would complete it into something else")
     for i, ch in enumerate(command):
-        if (ord(ch) < 32 and ch != "\t") or ord(ch) == 127:
+        if ord(ch) < 32 or ord(ch) == 127:
             return Refusal("control-char", f"the command contains control character 0x{ord(ch):02x} at offset {i}")
     if len(command.encode()) > MAX_COMMAND_BYTES:
         return Refusal("too-large", f"the command is longer than {MAX_COMMAND_BYTES:,} bytes")
@@ -148,6 +150,8 @@ def check_exec_target(
     if prompt_line is None:
         return Refusal("no-prompt", f"{where}: cannot see where the cursor is, so not sure the prompt is empty")
     typed = prompt_line.rstrip()
+    if typed == ">":
+        return Refusal("continuation", f"{where} shows a continuation prompt (>): an unfinished command is pending")
     if after_cursor.strip() or not typed or not typed.endswith(PROMPT_ENDINGS):
         shown = typed[-40:] if typed else "(an empty line)"
         return Refusal(

@@ -87,6 +87,7 @@ async def _serve(paths: Paths, server_args: list[str]) -> int:
             await scheduler.serve(stop)
         finally:
             await scheduler.drain(STOP_GRACE)
+            await scheduler.close()
     return 0
 
 

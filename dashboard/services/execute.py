@@ -15,6 +15,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from dashboard.adapters.store import Store
 from dashboard.adapters.tmux import HostError, TmuxError, TmuxHost, resolve_target
@@ -118,9 +119,17 @@ async def _pipeline(host: TmuxHost, rec: SendRecord, opts: ExecOptions, emit: Ca
     refusal = check_exec_target(pane, cls, AGENT_PROCESSES, line, after)
     if refusal:
         raise _Done(Verdict.REFUSED, refusal.reason, [f"guard:{refusal.code}"])
+    job = _foreground_job(pane) if host.name == "local" else None
+    if job:
+        # the shell is not in the foreground (a script run by the same shell binary looks like a shell)
+        reason = f"{pane.pane_id} ({pane.address}): a foreground job is running ({job}), not the prompt"
+        raise _Done(Verdict.REFUSED, reason, ["guard:busy"])
     if opts.dry_run:
         raise _Done(Verdict.PENDING, "would run: the blocklist and the guard allow it (dry run, nothing typed)", [])
 
+    if opts.wait and _has_comment(rec.prompt):
+        raise _Done(Verdict.REFUSED, "--wait cannot see the end of a command with a # comment: drop the comment",
+                    ["guard:comment"])  # fmt: skip
     token = secrets.token_hex(4)
     typed = _with_marker(rec.prompt, token, pane.command) if opts.wait else rec.prompt
     emit("pasting")
@@ -201,9 +210,51 @@ def _with_marker(command: str, token: str, shell: str) -> str:
     The printed marker (`DISPATCH_DONE_<token> <status>`) never appears in the typed line itself,
     which splits it in two words; a command ending in `&` is joined with a space, not `;`.
     """
-    status = "$status" if shell.rsplit("/", 1)[-1] == "fish" else "$?"
-    joiner = " " if re.search(r"(?<!&)&\s*$", command) else "; "
+    status = "$status" if shell.lstrip("-").rsplit("/", 1)[-1] == "fish" else "$?"
+    command = command.rstrip()
+    if command.endswith(";") and not command.endswith("\\;"):
+        command = command[:-1].rstrip()  # `cmd;; printf` would be a syntax error
+    joiner = " " if re.search(r"(?<!&)&$", command) else "; "
     return f"{command}{joiner}printf '\\n%s%s %s\\n' {_DONE} {token} {status}"
+
+
+def _foreground_job(pane: PaneInfo) -> str | None:
+    """On this machine: what holds the terminal's foreground when it is not an interactive shell.
+
+    pane_current_command only names the process: `bash script.sh` waiting at `read -p "$ "` looks
+    like a shell at a prompt. The foreground process group's leader tells: an interactive shell has
+    no script and no -c.
+    """
+    if not pane.pid:
+        return None
+    try:
+        stat = Path(f"/proc/{pane.pid}/stat").read_bytes().decode(errors="replace")
+        tpgid = int(stat.rsplit(")", 1)[1].split()[5])
+        argv = Path(f"/proc/{tpgid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, IndexError, ValueError):
+        return None
+    args = [a.decode(errors="replace") for a in argv[1:] if a]
+    if any(a == "-c" or (a.startswith("-") and not a.startswith("--") and "c" in a) for a in args) or any(
+        not a.startswith("-") for a in args
+    ):
+        return " ".join([argv[0].decode(errors="replace"), *args])[:60]
+    return None
+
+
+def _has_comment(command: str) -> bool:
+    """An unquoted `#` starting a word: everything after it, the exit-status marker too, is a comment."""
+    quote = ""
+    prev = " "
+    for ch in command:
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and prev in " \t;&|(":
+            return True
+        prev = ch
+    return False
 
 
 def _status(screen: str, token: str) -> int | None:

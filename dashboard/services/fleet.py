@@ -59,11 +59,7 @@ class Fleet:
 
     def read_only(self) -> Fleet:
         """The same machines through new, read-only clients (this fleet's own clients stay writable)."""
-        local = self.local
-        if isinstance(local, TmuxClient):
-            local = type(local)(
-                socket_name=local.socket_name, socket_path=local.socket_path, timeout=local.timeout, name=local.name
-            )
+        local = self.local.clone() if isinstance(self.local, TmuxClient) else self.local
         extra = {n: self._hosts[n] for n in self._extra}
         fleet = Fleet(local, self.registry, extra)
         fleet.readonly = True

@@ -192,11 +192,12 @@ class Scheduler:
             send_id = await self.schedules.send_of(run.id)
             rec = await self.store.get(send_id, snapshots=False) if send_id is not None else None
             if rec is None:
-                if now - run.scheduled <= 60 or s.missed == "once":
+                if now - run.scheduled <= 60:
                     self.log(f"schedule {s.name}: run {run.id} was claimed but never sent; firing it now")
                     self._spawn(self.fire(s, run))
                 else:
-                    await self._finish(s, run, "missed", "claimed by a daemon that died before sending (policy: skip)")
+                    # long ago: the schedule's own missed-run policy (in tick) decides about catching up, once
+                    await self._finish(s, run, "missed", "claimed by a daemon that died before sending")
             elif rec.verdict is Verdict.PENDING:
                 # awaited, not spawned: a leftover must be completed before the next run pastes over it
                 await self._settle_pending(s, run, rec)
@@ -283,6 +284,9 @@ class Scheduler:
             wait = max_sleep if upcoming is None else min(max_sleep, max(0.05, upcoming - self.clock()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), wait)
+
+    async def close(self) -> None:
+        """After `drain()`: in-flight runs keep their connections until they are done."""
         if self._fleet is not None:
             await self._fleet.close()
 

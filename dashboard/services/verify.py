@@ -136,7 +136,14 @@ async def _one(host: TmuxHost, panes: dict[str, PaneInfo], rec: SendRecord) -> C
     above = screen.lines[: cls.composer_span[0]] if cls.composer_span is not None else screen.lines
     transcript = "\n".join((*screen.history, *above))
     flat = _squash(transcript)
-    if prompt[:60] in flat or prompt[-60:] in flat:
+    head, tail = prompt[:60], prompt[-60:]
+    before = _squash("\n".join(parse_capture(rec.snapshots["before"]).lines)) if "before" in rec.snapshots else ""
+    seen_before = max(before.count(head), before.count(tail)) if before else 0
+    if seen_before and max(flat.count(head), flat.count(tail)) <= seen_before:
+        # the same text was on screen before this send (a repeated prompt): it proves nothing now
+        return _check(rec, "unknown", "the prompt's text was already on screen before the send; the new copy "
+                      "cannot be told apart", state_now=state, agent_now=agent)  # fmt: skip
+    if head in flat or tail in flat:
         note = {"working": "working on it", "idle": "done, idle", "dialog": "now waiting on a dialog",
                 "rate-limited": "now rate-limited"}.get(state, state)  # fmt: skip
         return _check(rec, "confirmed", f"the prompt is in the transcript as submitted input; agent {note}",
@@ -203,6 +210,9 @@ def load_export(directory: Path) -> tuple[dict[str, object], list[SendRecord]]:
         )
         rec.verdict = Verdict(data["verdict"])
         rec.kind = data.get("kind", "send")
+        snaps = data.get("snapshots") or {}
+        if isinstance(snaps.get("before"), list):
+            rec.snapshots["before"] = "\n".join(str(line) for line in snaps["before"])
         rec.created = data.get("created", 0.0)
         records.append(rec)
     return summary, records

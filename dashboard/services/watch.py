@@ -92,7 +92,7 @@ class FleetWatcher:
     its cards' freshness for a tick, not the whole dashboard.
     """
 
-    def __init__(self, fleet: Fleet, clock: Callable[[], float] = time.time, *, limit: float = 8.0) -> None:
+    def __init__(self, fleet: Fleet, clock: Callable[[], float] = time.time, *, limit: float = 3.0) -> None:
         self.fleet = fleet
         self.clock = clock
         self.limit = limit
@@ -117,7 +117,8 @@ class FleetWatcher:
             self._last[name] = []
             return []
         except TimeoutError:
-            self.machines[name] = MachineStatus(name, "unreachable", f"{name}: no answer within {self.limit:g}s")
+            why = f"{name}: no answer within {self.limit:g}s (showing its last known panes)"
+            self.machines[name] = MachineStatus(name, "unreachable", why)
             return self._last.get(name, [])
         except TmuxError as exc:
             self.machines[name] = MachineStatus(name, "error", str(exc))

@@ -310,8 +310,9 @@ class DispatchApp(App[int]):
         from dashboard.services.verify import verify
 
         fleet = self.fleet.read_only()
+        full = [await self.store.get(r.id, snapshots=True) or r if r.id is not None else r for r in records.values()]
         try:
-            report = await verify(fleet, list(records.values()))
+            report = await verify(fleet, full)
         finally:
             await fleet.close()
         by_id = {c.send_id: c for c in report.checks}

@@ -140,3 +140,32 @@ def test_exec_cli_json_dry_run_and_exit_codes(
     code, obj = run("--json", "nowhere:0.0", "--", "true")
     assert (code, obj["verdict"]) == (3, "refused")
     assert main([*cli_env, "exec", "sh:0.0"]) == 2  # no command
+
+
+async def test_exec_review_cases(bench: Bench, store: Store, tmp_path: Path) -> None:
+    """A tab (completion would rewrite it), --wait with a trailing ';' or a comment, a script waiting at a
+    prompt-looking `read`, and a continuation prompt."""
+    pane = bench.shell("sh")
+    await _prompt(bench, pane)
+    rec = await run_exec(bench.host, store, pane, "ls ~/.ss\t", ExecOptions())
+    assert rec.verdict is Verdict.REFUSED and rec.evidence == ["guard:tab"]
+    rec = await run_exec(bench.host, store, pane, "true;", ExecOptions(wait=True, timeout=10))
+    assert (rec.verdict, rec.exit_status) == (Verdict.FINISHED, 0), rec.reason
+    rec = await run_exec(bench.host, store, pane, "true # a note", ExecOptions(wait=True))
+    assert rec.verdict is Verdict.REFUSED and rec.evidence == ["guard:comment"]
+    # a script run by the same shell binary, waiting at a prompt that looks like a shell's
+    bench.server.cmd("send-keys", "-t", pane, "-l", 'sh -c \'read -p "$ " v; echo "got $v"\'')
+    bench.server.cmd("send-keys", "-t", pane, "Enter")
+    await asyncio.sleep(0.5)
+    canary = tmp_path / "into-the-script"
+    rec = await run_exec(bench.host, store, pane, f"touch {canary}", ExecOptions())
+    assert rec.verdict is Verdict.REFUSED and rec.evidence == ["guard:busy"], rec.reason
+    assert not canary.exists()
+    bench.server.cmd("send-keys", "-t", pane, "C-c")
+    # an unfinished command: the shell shows its continuation prompt
+    await _prompt(bench, pane)
+    bench.server.cmd("send-keys", "-t", pane, "-l", "echo 'open")
+    bench.server.cmd("send-keys", "-t", pane, "Enter")
+    await asyncio.sleep(0.3)
+    rec = await run_exec(bench.host, store, pane, f"touch {canary}", ExecOptions())
+    assert rec.verdict is Verdict.REFUSED and rec.evidence == ["guard:continuation"], rec.reason

@@ -311,3 +311,27 @@ async def test_one_off_canary_command(bench: Bench, capsys: pytest.CaptureFixtur
     code = await asyncio.to_thread(main, ["-L", sock, "canary", "mute:0.0", "--timeout", "3", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert (code, out["passed"]) == (4, False) and "did not appear" in out["canary"]["evidence"]
+
+
+async def test_a_stale_claim_after_a_crash_is_not_fired_twice_under_once(bench: Bench, store: Store) -> None:
+    """A daemon claimed the 3:00 run and died before sending; it restarts at 9:00 with --missed once:
+    one catch-up send in all (the stale claim is recorded missed, the policy fires once)."""
+    agent = bench.agent("a")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    clock = Clock(T0)
+    schedules = Schedules(store)
+    s = await schedules.add(_schedule("hourly", "a:0.0", "1h", T0, prompt="catch up once", missed="once"))
+    due = s.next_fire
+    assert due is not None
+    run = await schedules.claim(s, due, due, [], due + 3600, pid=999_999_999)  # a dead daemon's claim
+    assert run is not None
+    clock.now = T0 + 6 * 3600 + 60
+    sched = _scheduler(bench, store, clock, [])
+    await sched.recover()
+    await sched.tick()
+    await sched.drain(15)
+    assert agent.received() == ["catch up once"]
+    runs = await schedules.runs(s.id or 0)
+    assert sorted(r.outcome for r in runs).count("ok") == 1
+    stale = next(r for r in runs if r.id == run.id)
+    assert stale.outcome == "missed" and "died before sending" in stale.detail

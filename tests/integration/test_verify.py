@@ -117,6 +117,8 @@ async def test_no_write_call_is_reachable_from_the_verifier(bench: Bench) -> Non
         await inner.paste(agent.pane_id, "typed through the back door")
     with pytest.raises(WriteRefused):
         await inner.run("list-panes", ";", "send-keys", "-t", agent.pane_id, "y")
+    with pytest.raises(WriteRefused):  # tmux ends a command at an argument ending in ';'
+        await inner.run("display-message", "-p", "x;", "send-keys", "-t", agent.pane_id, "z", "Enter")
     assert [p.pane_id for p in await view.list_panes()] == [agent.pane_id]
     await asyncio.sleep(0.3)
     assert bench.screen(agent.pane_id) == screen and agent.records("submitted", "queued") == []
@@ -124,7 +126,25 @@ async def test_no_write_call_is_reachable_from_the_verifier(bench: Bench) -> Non
     fleet = Fleet(bench.host)
     ro = fleet.read_only()
     assert isinstance(ro.host("local"), ReadOnlyHost) and not isinstance(fleet.host("local"), ReadOnlyHost)
+    assert ro.host("local") is not fleet.host("local")
+    await fleet.host("local").send_keys(agent.pane_id, "Escape")  # the writable fleet still writes
     # and the verifier's module never imports the parts that type
     tree = ast.parse(Path(ROOT / "dashboard/services/verify.py").read_text())
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert not imported & {"dashboard.services.send", "dashboard.services.execute", "dashboard.services.batch"}
+
+
+async def test_a_repeated_prompt_is_not_confirmed_by_its_old_copy(bench: Bench, store: Store) -> None:
+    """'continue' sent twice: if the second one was lost, the first one's echo must not confirm it."""
+    agent = bench.agent("rep", turn=0.2)
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    [first] = [r async for r in run_batch(bench.host, store, ["rep:0.0"], "continue with the next step")]
+    assert first.verdict is Verdict.SUBMITTED
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    before = bench.host.capture(agent.pane_id, 200)
+    # a second send that "claims" delivery but never reached the pane (its before-screen holds the first copy)
+    lost = await store.get(first.id or 0)
+    assert lost is not None
+    lost.snapshots = {"before": await before}
+    report = await verify(Fleet(bench.host), [lost])
+    assert report.checks[0].result == "unknown" and "already on screen" in report.checks[0].why
