@@ -64,7 +64,8 @@ class ProfileBar(Static):
             if line:
                 line.append("   ")
             line.append(f"⚑{name}", style="bold #af87ff")
-            parts = [(f"{c['working']} working", "#5fafff"), (f"{c['idle']} idle", "#5fd787")]
+            parts = [(f"{n} {label}", style) for n, label, style in
+                     ((c["working"], "working", "#5fafff"), (c["idle"], "idle", "#5fd787")) if n]  # fmt: skip
             if c["rate-limited"]:
                 reset = f" (resets {resets[name]})" if name in resets else ""
                 parts.append((f"{c['rate-limited']} limited{reset}", "bold #af5fd7"))
