@@ -20,6 +20,7 @@ import asyncio
 import json
 import os
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -45,8 +46,11 @@ async def main(args: argparse.Namespace) -> int:
     root = Path(tempfile.mkdtemp(prefix="dispatch-bench-fleet-", dir="/run"))
     home = Path(C.tempdir("dispatch-bench-fleet-home-"))
     os.environ["DISPATCH_HOME"] = str(home)
-    with NetnsFleet(root, n=3, prefix="dbenchf", subnet=240) as ns:
-        return await measure(args, ns, home)
+    try:
+        with NetnsFleet(root, n=3, prefix="dbenchf", subnet=240) as ns:
+            return await measure(args, ns, home)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 async def measure(args: argparse.Namespace, ns: object, home: Path) -> int:
