@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import re
@@ -568,9 +569,8 @@ async def schedule_add(args: argparse.Namespace, schedules: Any) -> int:
     from datetime import datetime
 
     from dashboard.adapters.schedules import Schedule
-    from dashboard.core.schedule import ScheduleError, parse_spec
+    from dashboard.core.schedule import ScheduleError, next_fire, parse_spec
     from dashboard.services.daemon import local_tz
-    from dashboard.services.scheduler import initial_next
 
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}", args.name):
         raise UsageError(f"bad schedule name {args.name!r} (letters, digits, '-', '_', '.', ':')")
@@ -606,7 +606,7 @@ async def schedule_add(args: argparse.Namespace, schedules: Any) -> int:
         prompt=prompt, canary=args.canary, expect=args.expect, expect_timeout=args.expect_timeout,
         missed=args.missed, when_idle=args.when_idle, fail_after=args.fail_after, on_failure=args.on_failure,
     )  # fmt: skip
-    s.next_fire = initial_next(spec, now.timestamp(), tz)
+    s.next_fire = next_fire(spec, now.timestamp(), tz)
     try:
         await schedules.add(s)
     except StoreError as exc:
@@ -950,7 +950,7 @@ async def fleet_add(args: argparse.Namespace) -> int:
             await link.connection()
         except UntrustedHostKey as exc:
             accepted = _accept_key(args, exc)
-            link = SshLink(Machine(**{**_fields(draft), "host_key": accepted}), registry.ssh_config, verify=False)
+            link = SshLink(dataclasses.replace(draft, host_key=accepted), registry.ssh_config, verify=False)
             await link.connection()
         identity = link.status.identity
         assert identity is not None
@@ -965,10 +965,9 @@ async def fleet_add(args: argparse.Namespace) -> int:
         )
     if not identity.machine_id:
         raise HostError(f"{args.name}: no /etc/machine-id to record (identity would be unverifiable)")
-    machine = Machine(
-        **{**_fields(draft), "hostname": identity.hostname, "machine_id": identity.machine_id,
-           "host_key": identity.host_key}
-    )  # fmt: skip
+    machine = dataclasses.replace(
+        draft, hostname=identity.hostname, machine_id=identity.machine_id, host_key=identity.host_key
+    )
     add_machine(paths.config_file, machine, replace=args.replace)
     if args.json:
         print(json.dumps({**machine.to_json(), "recorded": True, "connect_ms": link.status.connect_ms}))
@@ -980,12 +979,6 @@ async def fleet_add(args: argparse.Namespace) -> int:
         print(f"  host key   {identity.host_key}")
         print(f"  tmux       {'server up' if identity.tmux_host else 'no server on that socket yet'}")
     return EXIT_OK
-
-
-def _fields(m: Any) -> dict[str, Any]:
-    import dataclasses
-
-    return {f.name: getattr(m, f.name) for f in dataclasses.fields(m)}
 
 
 def _accept_key(args: argparse.Namespace, exc: Any) -> str:

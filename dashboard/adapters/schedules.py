@@ -104,6 +104,15 @@ _COLUMNS = (
 )  # fmt: skip
 
 
+_UPDATE_RUN = (
+    "UPDATE runs SET fired=?, finished=?, send=?, verdict=?, canary=?, expect=?, outcome=?, detail=? WHERE id=?"
+)
+
+
+def _run_values(run: Run) -> tuple[object, ...]:
+    return (run.fired, run.finished, run.send, run.verdict, run.canary, run.expect, run.outcome, run.detail, run.id)
+
+
 def _schedule(row: sqlite3.Row) -> Schedule:
     return Schedule(
         id=row["id"],
@@ -257,23 +266,13 @@ class Schedules:
 
     async def update_run(self, run: Run) -> None:
         async with self.store.transaction() as db:
-            await db.execute(
-                "UPDATE runs SET fired=?, finished=?, send=?, verdict=?, canary=?, expect=?, outcome=?, detail=?"
-                " WHERE id=?",
-                (run.fired, run.finished, run.send, run.verdict, run.canary, run.expect, run.outcome, run.detail,
-                 run.id),
-            )  # fmt: skip
+            await db.execute(_UPDATE_RUN, _run_values(run))
 
     async def record_outcome(self, s: Schedule, run: Run) -> tuple[str, int]:
         """Finish the run and update the schedule's health in one transaction; returns (old state, failures)."""
         assert s.id is not None
         async with self.store.transaction() as db:
-            await db.execute(
-                "UPDATE runs SET fired=?, finished=?, send=?, verdict=?, canary=?, expect=?, outcome=?, detail=?"
-                " WHERE id=?",
-                (run.fired, run.finished, run.send, run.verdict, run.canary, run.expect, run.outcome, run.detail,
-                 run.id),
-            )  # fmt: skip
+            await db.execute(_UPDATE_RUN, _run_values(run))
             cur = await db.execute("SELECT state, failures, fail_after FROM schedules WHERE id=?", (s.id,))
             row = await cur.fetchone()
             if row is None:

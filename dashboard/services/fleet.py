@@ -33,6 +33,8 @@ class Fleet:
         self._links: dict[str, SshLink] = {}
         self._hosts: dict[str, TmuxHost] = {LOCAL: local, **(hosts or {})}
         self._extra = [n for n in hosts or {} if n not in self.registry.machines]
+        self.readonly = False
+        """Hosts handed out are read-only views (see `read_only()`)."""
 
     @classmethod
     def of(cls, host: TmuxHost | Fleet) -> Fleet:
@@ -54,8 +56,6 @@ class Fleet:
             if self.readonly:
                 self._hosts[name] = ReadOnlyHost(self._hosts[name])
         return self._hosts[name]
-
-    readonly: bool = False
 
     def read_only(self) -> Fleet:
         """The same machines through new, read-only clients (this fleet's own clients stay writable)."""

@@ -24,7 +24,7 @@ from dashboard.adapters.store import Store
 from dashboard.adapters.store_errors import StoreError
 from dashboard.core.fleet import RegistryError
 from dashboard.core.model import SendRecord, Verdict
-from dashboard.core.schedule import ScheduleError, Spec, decide, next_fire
+from dashboard.core.schedule import ScheduleError, Spec, decide
 from dashboard.services.canary import canary_prompt, canary_token, wait_for_canary
 from dashboard.services.send import SendOptions, send
 
@@ -202,13 +202,7 @@ class Scheduler:
                 # awaited, not spawned: a leftover must be completed before the next run pastes over it
                 await self._settle_pending(s, run, rec)
             else:
-                run.send, run.verdict = rec.id, str(rec.verdict)
-                if not rec.verdict.delivered:
-                    await self._finish(s, run, "failed", f"not delivered: {rec.verdict} — {rec.reason}")
-                elif run.expect is None:
-                    await self._finish(s, run, "ok", f"delivered: {rec.verdict} (settled after a restart)")
-                else:
-                    self._spawn(self._settle_canary(s, run, rec.pane_id or s.target, rec.prompt))
+                await self._conclude(s, run, rec, rec.prompt, " (settled after a restart)")
             settled.append(run)
         return settled
 
@@ -232,13 +226,17 @@ class Scheduler:
         done = await send(host, self.store, s.target, rec.prompt, opts, meta={"schedule_run": run.id}, resend_of=rec.id)
         rec.reason = f"interrupted after the paste; completed by send #{done.id} (submit key only)"
         await self.store.finish_send(rec)
-        run.send, run.verdict = done.id, str(done.verdict)
-        if not done.verdict.delivered:
-            await self._finish(s, run, "failed", f"completing the interrupted send: {done.verdict} — {done.reason}")
+        await self._conclude(s, run, done, rec.prompt, " (completed after a restart: submit key only)")
+
+    async def _conclude(self, s: Schedule, run: Run, rec: SendRecord, prompt: str, how: str) -> None:
+        """Finish a recovered run from its send's verdict; a canary is looked for in the background."""
+        run.send, run.verdict = rec.id, str(rec.verdict)
+        if not rec.verdict.delivered:
+            await self._finish(s, run, "failed", f"not delivered{how}: {rec.verdict} — {rec.reason}")
         elif run.expect is None:
-            await self._finish(s, run, "ok", f"{done.verdict} (completed after a restart: submit key only)")
+            await self._finish(s, run, "ok", f"delivered: {rec.verdict}{how}")
         else:
-            self._spawn(self._settle_canary(s, run, done.pane_id or s.target, rec.prompt))
+            self._spawn(self._settle_canary(s, run, rec.pane_id or s.target, prompt))
 
     async def _leftover(self, s: Schedule, prompt: str) -> str | None:
         """The composer's text when it is exactly this prompt (whitespace aside), else None."""
@@ -289,11 +287,6 @@ class Scheduler:
         """After `drain()`: in-flight runs keep their connections until they are done."""
         if self._fleet is not None:
             await self._fleet.close()
-
-
-def initial_next(spec: Spec, now: float, tz: tzinfo) -> float | None:
-    """The first scheduled time of a new schedule: strictly after now (an `at` is its own time)."""
-    return next_fire(spec, now, tz)
 
 
 def _alive(pid: int) -> bool:

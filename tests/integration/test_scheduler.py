@@ -23,9 +23,9 @@ from dashboard.adapters.schedules import Schedule, Schedules
 from dashboard.adapters.store import Store
 from dashboard.cli import main
 from dashboard.core.model import PaneState
-from dashboard.core.schedule import parse_spec
+from dashboard.core.schedule import next_fire, parse_spec
 from dashboard.services.fleet import Fleet
-from dashboard.services.scheduler import Scheduler, initial_next
+from dashboard.services.scheduler import Scheduler
 from tests.integration.conftest import ROOT, Bench
 
 T0 = 1_800_000_000.0  # a fixed "now" for the injected clock
@@ -44,7 +44,7 @@ def _schedule(name: str, target: str, every: str, now: float, **kw: object) -> S
 
     spec = parse_spec("every", every, datetime.fromtimestamp(now, UTC))
     s = Schedule(name=name, target=target, kind=spec.kind, spec=spec.text, anchor=spec.anchor, **kw)  # type: ignore[arg-type]
-    s.next_fire = initial_next(spec, now, UTC)
+    s.next_fire = next_fire(spec, now, UTC)
     return s
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 from dashboard.adapters.store import Store
@@ -97,7 +98,7 @@ def fleet_scene_app(tmp: Path) -> DispatchApp:
         machine = "local" if host is local else "gpu1"
         pane = PaneInfo(f"%{n}", session, window, 0, window_name=name, command=command, width=120, height=40)
         profile = "work" if n % 2 == 0 else "personal"  # as `tmux set -p @dispatch_profile …` would say
-        host.panes.append((PaneInfo(**{**_fields(pane), "machine": machine, "profile": profile}), text))
+        host.panes.append((dataclasses.replace(pane, machine=machine, profile=profile), text))
     gpu2 = StaticHost(name="gpu2")
     gpu2.failure = WrongMachine(
         "gpu2 is not who it should be: hostname expected 'gpu2', got 'build7';"
@@ -109,12 +110,6 @@ def fleet_scene_app(tmp: Path) -> DispatchApp:
     db = tmp / "fleet.db"
     asyncio.run(_empty(db))
     return DispatchApp(fleet, db, clock=lambda: NOW, live=False)
-
-
-def _fields(pane: PaneInfo) -> dict[str, object]:
-    import dataclasses
-
-    return {f.name: getattr(pane, f.name) for f in dataclasses.fields(pane)}
 
 
 async def _empty(db: Path) -> None:
