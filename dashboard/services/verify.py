@@ -3,9 +3,11 @@
 It is handed a read-only fleet (`Fleet.read_only()`: hosts that can list and capture, nothing else)
 and the records — from the log or from an exported evidence directory — and never trusts the
 original verdict: a delivery is *confirmed* only when the prompt is visible now as submitted input
-in the pane's transcript, *refuted* with the reason when the pane is gone or dead, the agent has
-exited, the text still sits in the composer or the prompt is nowhere in the transcript, and
-*unknown* when the machine cannot be reached or the agent hides the prompt (a collapsed paste).
+in the pane's transcript (screen or scrollback), *refuted* with the reason when the pane is gone or
+dead, the agent has exited, the text still sits in the composer, or the prompt is not in a
+transcript that provably reaches back to before the send, and *unknown* when the machine cannot be
+reached, the agent hides the prompt (a collapsed paste) or the prompt may simply have scrolled out
+of sight: what the verifier cannot see is never evidence that the send failed.
 """
 
 from __future__ import annotations
@@ -13,17 +15,24 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 from dashboard.adapters.tmux import HostError, TmuxError, TmuxHost
 from dashboard.core.classify import classify
 from dashboard.core.fleet import RegistryError
-from dashboard.core.model import PaneInfo, PaneState, SendRecord, Verdict
+from dashboard.core.model import PaneInfo, PaneState, SendRecord, ServerRef, Verdict
 from dashboard.core.screen import parse_capture
 from dashboard.services.fleet import Fleet
 
-HISTORY = 3000
+HISTORY = 20_000
+"""Scrollback lines read per pane (one capture): ten times tmux's default history-limit."""
+_ANCHOR_CHARS = 24
+"""Characters (blanks removed) the matched lines need between them to say where in a transcript they are."""
+_REDRAWN = 2
+"""Lines right above a composer an agent may redraw away after a send (a spinner, a tip, a new path)."""
 _COLLAPSED = ("[Pasted text", "[Pasted ")
 
 
@@ -80,20 +89,29 @@ async def verify(fleet: Fleet, records: list[SendRecord]) -> Report:
     """Re-inspect every record's pane now, each machine listed once, machines concurrently."""
     if not fleet.readonly:
         fleet = fleet.read_only()
-    by_machine: dict[str, list[SendRecord]] = {}
+    # grouped by (machine, tmux server): each record is looked for on the server it went to, never
+    # on whichever server the caller's -L/$TMUX names
+    by_server: dict[tuple[str, str | None], list[SendRecord]] = {}
     for rec in records:
-        by_machine.setdefault(rec.machine or "local", []).append(rec)
-    results = await asyncio.gather(*(_machine(fleet, m, recs) for m, recs in by_machine.items()))
+        by_server.setdefault((rec.machine or "local", rec.server), []).append(rec)
+    results = await asyncio.gather(*(_machine(fleet, m, srv, recs) for (m, srv), recs in by_server.items()))
     order = {id(r): i for i, r in enumerate(records)}
     checks = sorted((c for part in results for c in part[1]), key=lambda c: order.get(c[0], 0))
     return Report([c for _, c in checks])
 
 
-async def _machine(fleet: Fleet, machine: str, recs: list[SendRecord]) -> tuple[str, list[tuple[int, Check]]]:
+async def _machine(
+    fleet: Fleet, machine: str, server: str | None, recs: list[SendRecord]
+) -> tuple[str, list[tuple[int, Check]]]:
     out: list[tuple[int, Check]] = []
+    ref = ServerRef.parse(server)
+    if ref is None:
+        why = "logged before tmux servers were recorded (server unknown): its %N could be any server's pane"
+        return machine, [(id(rec), _check(rec, "unknown", why)) for rec in recs]
     try:
-        host = fleet.host(machine)
-        panes = {p.pane_id: p for p in await host.list_panes()}
+        host = fleet.host_of(machine, server)
+        # a restarted server reuses %N: its panes are not the ones the records name
+        panes = {p.pane_id: p for p in await host.list_panes() if p.server == ref}
     except (HostError, RegistryError, TmuxError) as exc:
         for rec in recs:
             out.append((id(rec), _check(rec, "unknown", f"cannot look: {exc}")))
@@ -146,13 +164,65 @@ async def _one(host: TmuxHost, panes: dict[str, PaneInfo], rec: SendRecord) -> C
     if head in flat or tail in flat:
         note = {"working": "working on it", "idle": "done, idle", "dialog": "now waiting on a dialog",
                 "rate-limited": "now rate-limited"}.get(state, state)  # fmt: skip
-        return _check(rec, "confirmed", f"the prompt is in the transcript as submitted input; agent {note}",
+        above_flat = _squash("\n".join(above))
+        where = "transcript" if head in above_flat or tail in above_flat else "scrollback"
+        return _check(rec, "confirmed", f"the prompt is in the {where} as submitted input; agent {note}",
                       state_now=state, agent_now=agent)  # fmt: skip
     if any(marker in transcript for marker in _COLLAPSED):
         return _check(rec, "unknown", "the agent shows the prompt collapsed; cannot match its text", state_now=state,
                       agent_now=agent)  # fmt: skip
-    return _check(rec, "refuted", "the prompt is not in the transcript (cleared, or never submitted)",
-                  state_now=state, agent_now=agent)  # fmt: skip
+    # not found: that refutes the send only if the search reached back to before it
+    earlier = _before_transcript(rec, pane)
+    if earlier and _reaches_back(earlier, (*screen.history, *above)):
+        return _check(rec, "refuted", "the prompt is not in the transcript, which still shows what preceded the send "
+                      "(cleared, or never submitted)", state_now=state, agent_now=agent)  # fmt: skip
+    lines = len(screen.history)
+    searched = f"in the last {lines} lines of scrollback" if lines >= HISTORY else f"in its {lines} lines of scrollback"
+    if not lines:
+        searched = "in any scrollback (the pane has none)"
+    lost = "the lines that preceded the send are gone too" if earlier else "the record has no before-screen to tell"
+    return _check(rec, "unknown", f"the prompt is not on screen or {searched}, and {lost}: it may have scrolled out "
+                  "of sight; cannot see it", state_now=state, agent_now=agent)  # fmt: skip
+
+
+def _before_transcript(rec: SendRecord, pane: PaneInfo) -> list[str]:
+    """The transcript lines of the send's before-screen (above its composer; empty when unknown)."""
+    text = rec.snapshots.get("before")
+    if not text:
+        return []
+    screen = parse_capture(text, height=pane.height)
+    span = classify(pane, screen).composer_span
+    # without the composer's place the bottom holds UI furniture (rules, footers) that is on every screen
+    return [*screen.history, *screen.lines[: span[0]]] if span is not None else []
+
+
+def _reaches_back(earlier: Sequence[str], now: Sequence[str]) -> bool:
+    """Whether the lines that were right above the composer before the send are still in the capture.
+
+    The prompt entered the transcript just below them, and what a pane shows (scrollback plus screen,
+    or an agent's repainted view of its own transcript) is one unbroken stretch of it: if they are
+    still there, so is everything after them. The run must end within `_REDRAWN` lines of the
+    before-screen's last one, so a block that merely recurs later (the same tool call again) is not
+    taken for it. An unfilled scrollback proves nothing by itself: an agent that repaints its own
+    view scrolls old turns away without ever writing them to the scrollback.
+    """
+    old, cur = _content(earlier), _content(now)
+    starts: dict[tuple[str, str], list[int]] = {}
+    for j, pair in enumerate(pairwise(cur)):
+        starts.setdefault(pair, []).append(j)
+    for end in range(len(old), max(1, len(old) - _REDRAWN - 1), -1):
+        for j in starts.get((old[end - 2], old[end - 1]), []):
+            run = 2  # grow the match upwards while both sides agree
+            while run < end and run <= j + 1 and old[end - 1 - run] == cur[j + 1 - run]:
+                run += 1
+            if sum(map(len, old[end - run : end])) >= _ANCHOR_CHARS:
+                return True
+    return False
+
+
+def _content(lines: Iterable[str]) -> list[str]:
+    """Lines with a letter or digit, blanks removed: rules, borders and empty rows say nothing about where."""
+    return [s for s in map(_squash, lines) if any(ch.isalnum() for ch in s)]
 
 
 def _squash(text: str) -> str:

@@ -61,7 +61,10 @@ async def test_verifier_refutes_exactly_the_silent_failures(
     bench.server.cmd("send-keys", "-t", agents["stuck"].pane_id, "-l", PROMPT)
     await bench.wait_state(agents["stuck"].pane_id, PaneState.STUCK)
 
-    recs = list(reversed(await store.recent(50, batch=batch)))
+    # with their before-screens, as `dispatch verify` and the dashboard load them: without one, a prompt
+    # missing from the screen could have scrolled away, and the verifier would rightly say unknown
+    listed = list(reversed(await store.recent(50, batch=batch)))
+    recs = [r for r in [await store.get(x.id or 0) for x in listed] if r is not None]
     report = await verify(Fleet(bench.host), recs)
     got = {c.target.split(":")[0]: (c.result, c.why) for c in report.checks}
     assert {n: r for n, (r, _) in got.items()} == {
