@@ -28,14 +28,29 @@ _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 
 
 def load_registry(path: Path) -> Registry:
-    """The registry in `path`; an absent file is an empty registry."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    """The registry in `path`; an absent file is an empty registry.
+
+    Anything else that keeps the file from being read as UTF-8 TOML (a directory in its place, no
+    permission, bytes that are not UTF-8) is a RegistryError naming the file (exit 6).
+    """
+    text = _read(path)
+    if text is None:
         return Registry(source=str(path))
-    except OSError as exc:
-        raise RegistryError(f"{path}: cannot read ({exc.strerror})") from None
     return _parse(text, path)
+
+
+def _read(path: Path) -> str | None:
+    """The file's text; None when there is no such file."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise RegistryError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RegistryError(f"{path}: not UTF-8 text (byte {exc.start})") from None
 
 
 def _parse(text: str, path: Path) -> Registry:
@@ -43,8 +58,6 @@ def _parse(text: str, path: Path) -> Registry:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RegistryError(f"{path}: not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise RegistryError(f"{path}: not UTF-8 text") from None
     return parse_registry(data, str(path))
 
 
@@ -70,7 +83,7 @@ def _key(name: str) -> str:
 
 def add_machine(path: Path, machine: Machine, *, replace: bool = False) -> Registry:
     """Record `machine`; an existing entry of that name is an error unless `replace`."""
-    text = _read(path)
+    text = _read(path) or ""
     registry = _parse(text, path) if text.strip() else Registry(source=str(path))
     if machine.name in registry.machines:
         if not replace:
@@ -84,7 +97,7 @@ def add_machine(path: Path, machine: Machine, *, replace: bool = False) -> Regis
 
 def remove_machine(path: Path, name: str) -> Registry:
     """Forget `name`. Works on a file whose only fault is that entry, so a bad entry can be removed."""
-    text = _read(path)
+    text = _read(path) or ""
     rest = _without(text, name)
     if rest == text:
         registry = _parse(text, path) if text.strip() else Registry(source=str(path))
@@ -114,23 +127,22 @@ def _dotted(key: str) -> list[str]:
     ]
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return ""
-
-
 def _write(path: Path, text: str) -> Registry:
     registry = _parse(text, path)  # never write a file that would not load
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".config-", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".config-", dir=path.parent)
+    except OSError as exc:
+        raise RegistryError(f"{path}: cannot write ({exc.strerror or exc})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise RegistryError(f"{path}: cannot write ({exc.strerror or exc})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

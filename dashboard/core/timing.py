@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -21,8 +22,13 @@ FLAGS = {
 }
 
 
+MAX_DELAY_MS = 60_000.0
+"""The longest paste→submit delay, floor or ceiling accepted: beyond a minute the prompt would sit in the
+composer, unsubmitted, long enough for the operator (or another sender) to type into it."""
+
+
 class TimingError(ValueError):
-    """A timing setting that is not a non-negative number."""
+    """A timing setting that is not a finite non-negative number, or a combination that makes no sense."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,17 +52,44 @@ class DelayPolicy:
         return round(min(max(raw, self.floor_ms), max(self.ceil_ms, self.floor_ms)))
 
     def overridden(self, env: Mapping[str, str] | None = None, **flags: float | None) -> DelayPolicy:
-        """Apply environment then flags (flags win); unset flags (None) leave the value alone."""
+        """Apply environment then flags (flags win); unset flags (None) leave the value alone.
+
+        The combined policy is checked (`check`), each value named by where it came from.
+        """
         values: dict[str, float] = {}
+        sources: dict[str, str] = {}
         for attr, var in ENV.items():
             if env and env.get(var, "").strip():
                 values[attr] = _number(var, env[var])
+                sources[attr] = var
         for attr, value in flags.items():
             if attr not in ENV:
                 raise TypeError(f"unknown timing setting {attr}")
             if value is not None:
                 values[attr] = _number(FLAGS[attr], value)
-        return replace(self, **values)
+                sources[attr] = FLAGS[attr]
+        policy = replace(self, **values)
+        policy.check(sources)
+        return policy
+
+    def check(self, sources: Mapping[str, str] | None = None) -> None:
+        """Raise TimingError unless every delay is at most `MAX_DELAY_MS` and the floor is not above the ceiling.
+
+        `sources` names where each attribute's value came from (a flag or an environment variable).
+        """
+        sources = sources or {}
+        for attr in ("fixed_ms", "floor_ms", "ceil_ms"):
+            value = getattr(self, attr)
+            if value is not None and value > MAX_DELAY_MS:
+                raise TimingError(
+                    f"{sources.get(attr, attr)}={value:g} is above the {MAX_DELAY_MS:g} ms maximum"
+                    " (a longer wait leaves the prompt sitting unsubmitted in the composer)"
+                )
+        if self.floor_ms > self.ceil_ms:
+            raise TimingError(
+                f"the delay floor {self.floor_ms:g} ms ({sources.get('floor_ms', 'default')}) is above the ceiling"
+                f" {self.ceil_ms:g} ms ({sources.get('ceil_ms', 'default')})"
+            )
 
 
 def _number(name: str, value: object) -> float:
@@ -64,6 +97,6 @@ def _number(name: str, value: object) -> float:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise TimingError(f"{name}={value!r} is not a number") from None
-    if number < 0 or number != number:
-        raise TimingError(f"{name}={value!r} must be a non-negative number")
+    if not 0 <= number < math.inf:  # also refuses nan
+        raise TimingError(f"{name}={value!r} must be a finite non-negative number")
     return number

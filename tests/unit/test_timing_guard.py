@@ -5,7 +5,7 @@ import pytest
 from dashboard.core.agents import BY_NAME
 from dashboard.core.guard import check_prompt, check_target, normalise_prompt
 from dashboard.core.model import Classification, PaneInfo, PaneState
-from dashboard.core.timing import DelayPolicy, TimingError
+from dashboard.core.timing import MAX_DELAY_MS, DelayPolicy, TimingError
 
 
 def test_delay_formula_and_clamps() -> None:
@@ -94,3 +94,45 @@ def test_ready_composer_passes_and_busy_can_queue() -> None:
     assert check_target(_pane(), Classification("claude", PaneState.IDLE, ""), BY_NAME["claude"], "go") is None
     working = Classification("claude", PaneState.WORKING, "")
     assert check_target(_pane(), working, BY_NAME["claude"], "go", allow_busy=True) is None
+
+
+@pytest.mark.parametrize("bad", ["inf", "-inf", "1e400"])
+def test_infinite_timing_values_are_refused(bad: str) -> None:
+    with pytest.raises(TimingError, match="finite"):
+        DelayPolicy().overridden({"DISPATCH_ENTER_DELAY_MS": bad})
+    with pytest.raises(TimingError, match="--ms-per-word"):
+        DelayPolicy().overridden({}, ms_per_word=float(bad))
+
+
+def test_combined_policy_is_checked_naming_each_source() -> None:
+    # the floor from the environment against the default ceiling
+    with pytest.raises(
+        TimingError, match=r"floor 5000 ms \(DISPATCH_DELAY_FLOOR_MS\) is above the ceiling 4000 ms \(default\)"
+    ):
+        DelayPolicy().overridden({"DISPATCH_DELAY_FLOOR_MS": "5000"})
+    # a flag against the environment: the flag's value is the one in force
+    with pytest.raises(
+        TimingError, match=r"floor 300 ms \(DISPATCH_DELAY_FLOOR_MS\).*ceiling 200 ms \(--delay-ceil-ms\)"
+    ):
+        DelayPolicy().overridden({"DISPATCH_DELAY_FLOOR_MS": "300"}, ceil_ms=200.0)
+    # a flag can repair what the environment got wrong
+    p = DelayPolicy().overridden({"DISPATCH_DELAY_FLOOR_MS": "5000"}, ceil_ms=6000.0)
+    assert (p.floor_ms, p.ceil_ms) == (5000, 6000) and p.delay_ms("x") == 5000
+    assert DelayPolicy().overridden({}, floor_ms=700.0, ceil_ms=700.0).delay_ms("x " * 9999) == 700  # equal is fine
+
+
+def test_delays_above_a_minute_are_refused() -> None:
+    assert MAX_DELAY_MS == 60_000
+    assert DelayPolicy().overridden({}, fixed_ms=60_000.0).delay_ms("x") == 60_000  # the maximum itself is allowed
+    for env, flags, name in (
+        ({"DISPATCH_ENTER_DELAY_MS": "60001"}, {}, "DISPATCH_ENTER_DELAY_MS=60001"),
+        ({}, {"fixed_ms": 90_000.0}, "--delay-ms=90000"),
+        ({}, {"floor_ms": 61_000.0, "ceil_ms": 61_000.0}, "--delay-floor-ms=61000"),
+        ({"DISPATCH_DELAY_CEIL_MS": "120000"}, {}, "DISPATCH_DELAY_CEIL_MS=120000"),
+    ):
+        with pytest.raises(TimingError, match=f"{name} is above the 60000 ms maximum"):
+            DelayPolicy().overridden(env, **flags)
+    # a policy built by hand is checked on request, named by attribute
+    with pytest.raises(TimingError, match="fixed_ms=70000"):
+        DelayPolicy(fixed_ms=70_000).check()
+    DelayPolicy().check()
