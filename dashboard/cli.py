@@ -17,16 +17,17 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from dashboard import __version__
 from dashboard.adapters.config import load_registry
 from dashboard.adapters.paths import Paths
-from dashboard.adapters.store_errors import StoreError
+from dashboard.adapters.store_errors import LogNotWritten, StoreError
 from dashboard.adapters.tmux import HostError, LocalTmux, TmuxError
-from dashboard.core.fleet import RegistryError, qualify
+from dashboard.core.fleet import LOCAL, RegistryError, qualify, split_target
 from dashboard.core.model import SendRecord, Verdict
 from dashboard.core.timing import DelayPolicy, TimingError
 
@@ -36,6 +37,33 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_UNDELIVERED, EXIT_HOST, EXIT_CONFIG = 0, 1, 2, 3, 4, 5, 6
 EXIT_COMMAND_FAILED = 7  # exec --wait: the command ran and exited non-zero
+
+# Upper bounds of numeric options: beyond them a value is a typo, not a wish (and some would overflow SQLite)
+MAX_WAIT_S = 86_400.0
+"""--timeout (--when-idle, exec --wait, canary) and --expect-timeout: a day."""
+MAX_VERIFY_MS = 600_000
+MAX_RETRIES = 10
+"""Each extra submit key waits twice as long as the one before (600 ms, 1.2 s, …): 10 is already ~10 minutes."""
+MAX_LEASE_S = 600.0
+MAX_BUSY_MS = 600_000
+"""DISPATCH_DB_BUSY_MS: ten minutes."""
+MAX_FAIL_AFTER = 1000
+MAX_ROW_ID = 2**63 - 1
+"""The largest SQLite integer: a bigger send or batch number cannot exist (and would overflow the query)."""
+READ_FACTOR = 4
+"""A prompt file (or stdin) is read up to READ_FACTOR × --max-bytes: more is a usage error, never read whole."""
+PATH_ARGS = frozenset({"file", "out", "transcript", "socket_path", "socket_name", "ref"})
+"""Arguments that are file or socket paths: any bytes are fine there (they go back to the OS as they came)."""
+ARG_LABELS = {
+    "prompt": "the prompt",
+    "words": "the command",
+    "target": "the target",
+    "targets": "the target",
+    "name": "the name",
+    "names": "the machine name",
+    "machines": "the machine name",
+    "address": "the address",
+}
 
 
 class UsageError(Exception):
@@ -74,15 +102,35 @@ def _send_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=120.0, metavar="S", help="how long --when-idle waits (120)")
     p.add_argument("--queue", action="store_true", help="send to a busy agent; delivery then means queued")
     p.add_argument("--allow-limited", action="store_true", help="send even when the agent shows a rate limit")
+    p.add_argument(
+        "--lease-timeout",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="how long to wait for another sender's lease on the pane before refusing (5; 0 = refuse at once)",
+    )
     g = p.add_argument_group("timing (flags win over DISPATCH_* environment variables)")
     g.add_argument("--delay-ms", type=float, metavar="MS", help="fixed paste→submit delay (DISPATCH_ENTER_DELAY_MS)")
     g.add_argument("--delay-floor-ms", type=float, metavar="MS", help="delay floor, 150 (DISPATCH_DELAY_FLOOR_MS)")
     g.add_argument("--delay-ceil-ms", type=float, metavar="MS", help="delay ceiling, 4000 (DISPATCH_DELAY_CEIL_MS)")
     g.add_argument("--ms-per-word", type=float, metavar="MS", help="delay per word, 9 (DISPATCH_MS_PER_WORD)")
     g.add_argument("--ms-per-char", type=float, metavar="MS", help="delay per char, 0.6 (DISPATCH_MS_PER_CHAR)")
-    g.add_argument("--retries", type=int, default=2, metavar="N", help="extra submit keys when text stays (2)")
+    g.add_argument(
+        "--retries", type=int, default=2, metavar="N", help=f"extra submit keys when text stays (2; 0-{MAX_RETRIES})"
+    )
     g.add_argument("--verify-ms", type=int, default=5000, metavar="MS", help="how long to look for evidence (5000)")
     g.add_argument("--max-bytes", type=int, default=256 * 1024, metavar="N", help="largest prompt accepted")
+
+
+def _row_id(text: str) -> int:
+    """A send or batch number as argparse reads it: a positive integer that SQLite can hold."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= MAX_ROW_ID:
+        raise argparse.ArgumentTypeError(f"{text}: expected a number from 1 to {MAX_ROW_ID}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("resend", help="send a logged prompt again to the same pane (Enter only if it is stuck)")
     _server_options(p, top=False)
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=_row_id)
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("panes", help="every pane of every machine: agent, state, composer text")
@@ -185,6 +233,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expect", metavar="STRING", help="look for STRING instead of a generated token")
     p.add_argument("--prompt", help="the prompt (default: asks for the token)")
     p.add_argument("--timeout", type=float, default=120.0, metavar="S", help="how long to look (120)")
+    p.add_argument(
+        "--lease-timeout",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="how long to wait for another sender's lease on the pane before refusing (5)",
+    )
     p.add_argument("--transcript", type=Path, metavar="FILE", help="also look in this agent transcript file")
     p.add_argument("--json", action="store_true")
 
@@ -222,12 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("log", help="recent sends with verdicts")
     p.add_argument("--json", action="store_true")
-    p.add_argument("-n", type=int, default=50, dest="limit", help="how many (50)")
-    p.add_argument("--batch", type=int, help="only this batch")
+    p.add_argument("-n", type=_row_id, default=50, dest="limit", help="how many (50)")
+    p.add_argument("--batch", type=_row_id, help="only this batch")
     p.add_argument("--machine", help="only sends to this machine ('local' is this one)")
 
     p = sub.add_parser("show", help="one send: verdict, evidence, timings, before/after diff")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=_row_id)
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("ui", help="the dashboard (also: dispatch with no command)")
@@ -266,7 +321,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the daemon owns the main thread: its event loop handles SIGTERM/SIGINT (only possible there)
         from dashboard.services.daemon import run_foreground
 
-        return run_foreground(Paths.from_env(), _server_argv(args))
+        try:
+            return run_foreground(Paths.from_env(), _server_argv(args))
+        except OSError as exc:
+            print(f"dispatch: error: {_os_error(exc)}", file=sys.stderr)
+            return EXIT_ERROR
     try:
         return asyncio.run(_dispatch(args))
     except UsageError as exc:
@@ -275,9 +334,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RegistryError as exc:
         print(f"dispatch: error: {exc}", file=sys.stderr)
         return EXIT_CONFIG if exc.malformed else EXIT_USAGE
-    except (TimingError, ValueError) as exc:
+    except TimingError as exc:
         print(f"dispatch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except LogNotWritten as exc:  # the pane was reached: say how far, never "nothing was sent"
+        print(f"dispatch: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     except StoreError as exc:
         sent = " (nothing was sent)" if args.command in ("send", "batch") else ""
         print(f"dispatch: error: {exc}{sent}", file=sys.stderr)
@@ -288,6 +350,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TmuxError as exc:
         print(f"dispatch: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except ValueError as exc:
+        # not a usage error (those are UsageError / TimingError / RegistryError): a bug, said in one line
+        detail = " ".join(str(exc).split())
+        print(f"dispatch: internal error: {type(exc).__name__}: {detail}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print("dispatch: interrupted", file=sys.stderr)
         return 130
@@ -295,9 +362,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `dispatch log | head`: the reader left; say nothing more (and let exit not flush into it)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as exc:
+        # a file or directory the command needed (the state directory, its pidfile…): which one, in one line
+        print(f"dispatch: error: {_os_error(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _os_error(exc: OSError) -> str:
+    return f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
 
 
 async def _dispatch(args: argparse.Namespace) -> int:
+    check_text_args(args)
     handler = {
         "send": cmd_send,
         "batch": cmd_batch,
@@ -329,27 +405,108 @@ def fleet_from(args: argparse.Namespace) -> Fleet:
     return Fleet(host_from(args), load_registry(Paths.from_env().config_file))
 
 
-def read_prompt(args: argparse.Namespace) -> str:
-    """The prompt from the argument, a file, or stdin; unreadable input is a usage error."""
+def check_text_args(args: argparse.Namespace) -> None:
+    """Every text argument must be UTF-8: argv bytes that are not arrive as surrogate escapes.
+
+    Left alone they would fail much later, blamed on whatever first tried to encode them (the log
+    database). Paths are exempt: the OS takes their bytes back as they came.
+    """
+    for dest, value in vars(args).items():
+        if dest in PATH_ARGS:
+            continue
+        values = value if isinstance(value, list) else [value]
+        for i, item in enumerate(values, 1):
+            at = _bad_utf8_at(item) if isinstance(item, str) else None
+            if at is None:
+                continue
+            label = ARG_LABELS.get(dest, "--" + dest.replace("_", "-"))
+            which = "the argument" if len(values) == 1 else ("word" if dest == "words" else "argument") + f" {i}"
+            raise UsageError(f"{label} is not valid UTF-8 (byte {at} of {which})")
+
+
+def _bad_utf8_at(text: str) -> int | None:
+    """The byte offset of the first byte that is not UTF-8 (a surrogate escape from argv), or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return len(text[: exc.start].encode("utf-8"))
+    return None
+
+
+def check_targets(targets: Sequence[str], machines: Collection[str], *, nothing: str = "nothing was sent") -> None:
+    """Every target names this machine or a registered one; anything else is a usage error (nothing recorded).
+
+    `gpu1:%12` with no `gpu1` registered is not a session `gpu1` (a `%` pane id has no session in
+    front of it), so it is an unknown machine too, not a target tmux is left to fail to find.
+    """
+    known = [LOCAL, *(m for m in machines if m != LOCAL)]
+    for target in targets:
+        head, sep, rest = target.partition(":")
+        try:
+            split_target(target, set(known))
+        except RegistryError as exc:
+            if exc.malformed:
+                raise
+            if head in known:  # a machine and no pane: `gpu1:`
+                raise UsageError(f"{exc}; {nothing}") from None
+        else:
+            if not (sep and head not in known and rest.startswith("%")):
+                continue
+        raise UsageError(f"unknown machine '{head}' in target '{target}' (known: {', '.join(known)}); {nothing}")
+
+
+def _in_range(flag: str, value: float, low: float, high: float, unit: str = "", *, above_low: bool = False) -> None:
+    """Refuse an option outside [low, high] ((low, high] with above_low), nan and infinities included."""
+    if not ((low < value if above_low else low <= value) and value <= high):
+        shown = str(value) if isinstance(value, int) else f"{value:g}"
+        expected = f"more than {low:g} and at most {high:g}" if above_low else f"from {low:g} to {high:g}"
+        raise UsageError(f"{flag} {shown}: expected {expected}{unit}")
+
+
+def read_prompt(args: argparse.Namespace, max_bytes: int = 256 * 1024) -> str:
+    """The prompt from the argument, a file, or stdin; unreadable input is a usage error.
+
+    Input is read up to READ_FACTOR × max_bytes (the guard then applies the exact limit to the
+    normalised prompt): `-f /dev/zero` or an endless pipe is refused, not read until memory runs out.
+    """
     if args.prompt is not None and args.file:
         raise UsageError("give the prompt as an argument or with -f, not both")
     if args.file:
+        limit = READ_FACTOR * max_bytes
+        source = "the prompt on stdin" if args.file == "-" else f"prompt file {args.file}"
         try:
-            data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+            if args.file == "-":
+                if sys.stdin is None:  # started with stdin closed (`<&-`)
+                    raise UsageError("cannot read the prompt from stdin: stdin is closed; nothing was sent")
+                data = sys.stdin.buffer.read(limit + 1)
+            else:
+                with open(args.file, "rb") as f:
+                    data = f.read(limit + 1)
         except OSError as exc:
-            raise UsageError(f"cannot read prompt file {args.file}: {exc.strerror or exc}") from None
+            what = "the prompt from stdin" if args.file == "-" else f"prompt file {args.file}"
+            raise UsageError(f"cannot read {what}: {exc.strerror or exc}; nothing was sent") from None
+        if len(data) > limit:
+            raise UsageError(
+                f"{source} is over {limit:,} bytes ({READ_FACTOR} × --max-bytes {max_bytes:,}); nothing was sent"
+            )
         try:
             return data.decode()
         except UnicodeDecodeError as exc:
-            raise UsageError(f"prompt file {args.file} is not UTF-8 text (byte {exc.start})") from None
+            raise UsageError(f"{source} is not UTF-8 text (byte {exc.start}); nothing was sent") from None
     if args.prompt is None:
         raise UsageError("no prompt: give it as an argument or with -f FILE")
     return str(args.prompt)
 
 
 def send_options(args: argparse.Namespace) -> Any:
+    """The SendOptions of `send` and `batch`, every option checked: a contradiction or absurd value is a usage error."""
     from dashboard.services.send import SendOptions
 
+    if args.queue and args.when_idle:
+        raise UsageError(
+            "--queue and --when-idle contradict each other (--queue sends to the busy agent now, --when-idle waits"
+            " for it to finish): give one"
+        )
     policy = DelayPolicy().overridden(
         os.environ,
         fixed_ms=args.delay_ms,
@@ -358,8 +515,12 @@ def send_options(args: argparse.Namespace) -> Any:
         ms_per_word=args.ms_per_word,
         ms_per_char=args.ms_per_char,
     )
-    if args.retries < 0 or args.verify_ms < 0 or args.max_bytes <= 0 or args.timeout < 0:
-        raise UsageError("--retries, --verify-ms, --timeout must be >= 0 and --max-bytes > 0")
+    _in_range("--timeout", args.timeout, 0, MAX_WAIT_S, " seconds")
+    _in_range("--retries", args.retries, 0, MAX_RETRIES, " (each waits twice as long as the one before)")
+    _in_range("--verify-ms", args.verify_ms, 0, MAX_VERIFY_MS, " ms")
+    _in_range("--lease-timeout", args.lease_timeout, 0, MAX_LEASE_S, " seconds")
+    if args.max_bytes <= 0:
+        raise UsageError(f"--max-bytes {args.max_bytes}: expected at least 1")
     return SendOptions(
         delay=policy,
         raw=args.raw,
@@ -370,39 +531,63 @@ def send_options(args: argparse.Namespace) -> Any:
         retries=args.retries,
         verify_ms=args.verify_ms,
         max_bytes=args.max_bytes,
+        lease_timeout=args.lease_timeout,
     )
 
 
-def open_store() -> Store:
-    """The log at DISPATCH_HOME; DISPATCH_DB_BUSY_MS bounds the wait for another writer (3000)."""
+@asynccontextmanager
+async def open_store() -> AsyncIterator[Store]:
+    """The log at DISPATCH_HOME, with sends cut off by a dead process concluded first.
+
+    DISPATCH_DB_BUSY_MS bounds the wait for another writer (3000). No record stays `pending`
+    forever: every command that opens the log concludes this machine's orphans (`interrupted`).
+    """
     from dashboard.adapters.store import Store  # aiosqlite only for the commands that use the log
 
-    busy = os.environ.get("DISPATCH_DB_BUSY_MS", "").strip()
+    async with Store(Paths.from_env().db, busy_timeout_ms=db_busy_ms()) as store:
+        if await store.pending():
+            await _conclude_orphans(store)
+        yield store
+
+
+async def _conclude_orphans(store: Store) -> None:
+    from dashboard.services.fleet import Fleet
+    from dashboard.services.recovery import conclude_interrupted
+
     try:
-        busy_ms = int(busy) if busy else 3000
-    except ValueError:
-        raise UsageError(f"DISPATCH_DB_BUSY_MS={busy!r} is not a whole number of milliseconds") from None
-    return Store(Paths.from_env().db, busy_timeout_ms=busy_ms)
+        registry = load_registry(Paths.from_env().config_file)
+    except RegistryError:
+        registry = None  # a broken registry is the command's own error to report
+    fleet = Fleet(LocalTmux(), registry)
+    try:
+        await conclude_interrupted(store, fleet)
+    finally:
+        await fleet.close()
+
+
+def db_busy_ms() -> int:
+    """DISPATCH_DB_BUSY_MS: whole milliseconds from 0 (do not wait) to MAX_BUSY_MS; unset or blank is 3000."""
+    busy = os.environ.get("DISPATCH_DB_BUSY_MS", "").strip()
+    if not busy:
+        return 3000
+    if not re.fullmatch(r"[0-9]+", busy) or int(busy) > MAX_BUSY_MS:
+        raise UsageError(f"DISPATCH_DB_BUSY_MS={busy!r}: expected whole milliseconds from 0 to {MAX_BUSY_MS}")
+    return int(busy)
 
 
 async def cmd_send(args: argparse.Namespace) -> int:
     from dashboard.services.send import send
 
-    prompt = read_prompt(args)
     opts = send_options(args)
+    prompt = read_prompt(args, opts.max_bytes)
     fleet = fleet_from(args)
+    check_targets([args.target], fleet.names)  # an unknown machine: usage error, nothing recorded
+    host, _ = fleet.route(args.target)
     async with open_store() as store:
         try:
-            host, _ = fleet.route(args.target)
-        except RegistryError as exc:  # an unknown machine: refused, and the attempt is on record
-            rec = SendRecord(target=args.target, prompt=prompt, machine="?")
-            rec.verdict, rec.reason, rec.evidence = Verdict.REFUSED, str(exc), ["guard:unknown-machine"]
-            await store.finish_send(rec)
-        else:
-            try:
-                rec = await send(host, store, args.target, prompt, opts)
-            finally:
-                await fleet.close()
+            rec = await send(host, store, args.target, prompt, opts)
+        finally:
+            await fleet.close()
     print(json.dumps(rec.to_json(), ensure_ascii=False) if args.json else human_line(rec))
     return exit_code(rec.verdict)
 
@@ -410,12 +595,13 @@ async def cmd_send(args: argparse.Namespace) -> int:
 async def cmd_batch(args: argparse.Namespace) -> int:
     from dashboard.services.batch import BatchSummary, run_batch
 
-    prompt = read_prompt(args)
     opts = send_options(args)
+    prompt = read_prompt(args, opts.max_bytes)
     started = time.monotonic()
     summary: BatchSummary | None = None
     fleet = fleet_from(args)
     targets = list(args.targets)
+    check_targets(targets, fleet.names)  # before anything is recorded: one unknown machine stops the batch
     if args.spread is not None:
         try:
             targets = await _spread_targets(fleet, targets, args.spread, args.json)
@@ -462,16 +648,11 @@ async def cmd_exec(args: argparse.Namespace) -> int:
     command = " ".join(args.words)
     if not command.strip():
         raise UsageError("no command: dispatch exec TARGET -- COMMAND…")
-    if args.timeout <= 0:
-        raise UsageError("--timeout must be > 0")
+    _in_range("--timeout", args.timeout, 0, MAX_WAIT_S, " seconds", above_low=True)
     opts = ExecOptions(wait=args.wait, timeout=args.timeout, dry_run=args.dry_run)
     fleet = fleet_from(args)
-    try:
-        host, _ = fleet.route(args.target)
-    except RegistryError as exc:
-        if not exc.malformed:
-            raise UsageError(str(exc)) from None
-        raise
+    check_targets([args.target], fleet.names)
+    host, _ = fleet.route(args.target)
     try:
         if args.dry_run:
             rec = await run_exec(host, None, args.target, command, opts)
@@ -583,15 +764,11 @@ async def schedule_add(args: argparse.Namespace, schedules: Any) -> int:
         raise UsageError("--canary generates its own expected token; do not combine it with --expect")
     if args.expect is not None and not args.expect.strip():
         raise UsageError("--expect needs a non-empty string")
-    if args.expect_timeout <= 0 or args.fail_after < 1:
-        raise UsageError("--expect-timeout must be > 0 and --fail-after >= 1")
+    _in_range("--expect-timeout", args.expect_timeout, 0, MAX_WAIT_S, " seconds", above_low=True)
+    _in_range("--fail-after", args.fail_after, 1, MAX_FAIL_AFTER)
     registry = load_registry(Paths.from_env().config_file)
-    from dashboard.core.fleet import split_target
-
-    try:
-        machine, rest = split_target(args.target, registry.machines)
-    except RegistryError as exc:
-        raise UsageError(f"--target {args.target}: {exc}") from None
+    check_targets([args.target], registry.machines, nothing="no schedule was added")
+    _, rest = split_target(args.target, registry.machines)
     if not rest or rest.strip() != rest or any(c.isspace() for c in rest):
         raise UsageError(f"--target {args.target!r} is not a pane address (%12, session:window.pane, machine:…)")
     tz = local_tz()
@@ -607,6 +784,10 @@ async def schedule_add(args: argparse.Namespace, schedules: Any) -> int:
         missed=args.missed, when_idle=args.when_idle, fail_after=args.fail_after, on_failure=args.on_failure,
     )  # fmt: skip
     s.next_fire = next_fire(spec, now.timestamp(), tz)
+    machine, _ = split_target(args.target, registry.machines)
+    if machine == LOCAL:
+        # runs go to the server this schedule was made on (-L/-S/$TMUX), whatever the daemon's own -L
+        s.server = await host_from(args).socket()
     try:
         await schedules.add(s)
     except StoreError as exc:
@@ -617,8 +798,6 @@ async def schedule_add(args: argparse.Namespace, schedules: Any) -> int:
         print(json.dumps(s.to_json()))
     else:
         _print_schedule(s)
-        if machine != "local" and machine not in registry.machines:
-            print(f"  note: machine '{machine}' is not registered yet")
     return EXIT_OK
 
 
@@ -679,11 +858,17 @@ async def cmd_canary(args: argparse.Namespace) -> int:
     prompt = args.prompt if args.prompt else canary_prompt(token)
     if args.expect and not args.prompt:
         raise UsageError("--expect needs --prompt (a generated prompt asks for a generated token)")
+    if args.expect is not None and not args.expect.strip():
+        raise UsageError("--expect needs a non-empty string")
+    _in_range("--timeout", args.timeout, 0, MAX_WAIT_S, " seconds", above_low=True)
+    _in_range("--lease-timeout", args.lease_timeout, 0, MAX_LEASE_S, " seconds")
+    opts = SendOptions(lease_timeout=args.lease_timeout)
     fleet = fleet_from(args)
+    check_targets([args.target], fleet.names)
     try:
         host, _ = fleet.route(args.target)
         async with open_store() as store:
-            rec = await send(host, store, args.target, prompt, SendOptions(), meta={"canary": token})
+            rec = await send(host, store, args.target, prompt, opts, meta={"canary": token})
             if not rec.verdict.delivered:
                 result = None
             else:
@@ -709,7 +894,10 @@ def parse_ref(ref: str) -> tuple[str, int]:
     m = re.fullmatch(r"(?:(b|batch:?)|(send:|#)?)(\d+)", ref.strip())
     if m is None:
         raise UsageError(f"'{ref}' is not a batch (b12) or a send (42)")
-    return ("batch" if m.group(1) else "send"), int(m.group(3))
+    kind, number = ("batch" if m.group(1) else "send"), int(m.group(3))
+    if not 1 <= number <= MAX_ROW_ID:
+        raise UsageError(f"no {kind} {number} in the log")
+    return kind, number
 
 
 async def _records_for(store: Store, ref: str, *, snapshots: bool) -> tuple[str, int, list[SendRecord]]:
@@ -848,7 +1036,7 @@ async def _spread_targets(fleet: Fleet, targets: list[str], n: int, as_json: boo
 
 
 async def cmd_resend(args: argparse.Namespace) -> int:
-    from dashboard.services.send import SendOptions, resend
+    from dashboard.services.send import CannotResend, SendOptions, resend
 
     async with open_store() as store:
         old = await store.get(args.id)
@@ -858,7 +1046,10 @@ async def cmd_resend(args: argparse.Namespace) -> int:
             raise UsageError(f"send #{args.id} never reached a pane ({old.reason}); nothing to re-send to")
         fleet = fleet_from(args)
         try:
-            rec = await resend(fleet.host(old.machine or "local"), store, old, SendOptions())
+            # the record's own machine and tmux server, whatever -L/-S/$TMUX this command was given
+            rec = await resend(fleet.host_of(old.machine, old.server), store, old, SendOptions())
+        except CannotResend as exc:
+            raise UsageError(str(exc)) from None
         finally:
             await fleet.close()
     print(json.dumps(rec.to_json(), ensure_ascii=False) if args.json else human_line(rec))
@@ -1128,6 +1319,7 @@ async def cmd_show(args: argparse.Namespace) -> int:
 
 
 async def cmd_ui(args: argparse.Namespace) -> int:
+    _in_range("--interval", args.interval, 0.05, 3600, " seconds")
     from dashboard.ui.app import DispatchApp  # Textual only for the dashboard
 
     app = DispatchApp(host_from(args), Paths.from_env().db, refresh_interval=args.interval)

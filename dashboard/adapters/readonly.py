@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from dashboard.adapters.tmux import TmuxClient, TmuxError, TmuxHost
-from dashboard.core.model import PaneInfo
+from dashboard.core.model import PaneInfo, ServerRef
 
 READ_COMMANDS = frozenset({"list-panes", "capture-pane", "display-message", "list-sessions", "show-options"})
 
@@ -78,6 +78,9 @@ class ReadOnlyHost:
 
     async def cursor(self, pane_id: str) -> tuple[int, int] | None:
         return await self._host.cursor(pane_id)
+
+    def for_server(self, server: ServerRef) -> ReadOnlyHost:
+        return ReadOnlyHost(self._host.for_server(server))
 
     def __getattr__(self, name: str) -> Any:
         raise AttributeError(f"read-only host has no '{name}'")

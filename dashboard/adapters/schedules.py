@@ -40,11 +40,15 @@ class Schedule:
     next_fire: float | None = None
     created: float = 0.0
     id: int | None = None
+    server: str | None = None
+    """Socket path of the local tmux server the schedule was made for (-L/-S at `schedule add`); runs go
+    there whatever server the daemon was started with. None: the machine's default server."""
 
     def to_json(self) -> dict[str, object]:
         return {
             "name": self.name,
             "target": self.target,
+            "server": self.server,
             "kind": self.kind,
             "spec": self.spec,
             "prompt": self.prompt,
@@ -100,7 +104,7 @@ class Run:
 
 _COLUMNS = (
     "name", "target", "kind", "spec", "anchor", "tz", "prompt", "canary", "expect", "expect_timeout", "missed",
-    "when_idle", "fail_after", "on_failure", "paused", "state", "failures", "next_fire", "created",
+    "when_idle", "fail_after", "on_failure", "paused", "state", "failures", "next_fire", "created", "server",
 )  # fmt: skip
 
 
@@ -118,6 +122,7 @@ def _schedule(row: sqlite3.Row) -> Schedule:
         id=row["id"],
         name=row["name"],
         target=row["target"],
+        server=row["server"],
         kind=row["kind"],
         spec=row["spec"],
         anchor=row["anchor"],

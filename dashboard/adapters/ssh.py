@@ -15,6 +15,7 @@ first command runs; a mismatch refuses every call on that link with the expected
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shlex
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
+from dashboard.adapters.lease import LeaseUnavailable, Locks
 from dashboard.adapters.tmux import HostError, TmuxClient, WrongMachine
 from dashboard.core.fleet import Identity, Machine, Mismatch
 
@@ -95,6 +97,8 @@ class SshLink:
         self._client: _Client | None = None
         self._connecting: asyncio.Future[asyncssh.SSHClientConnection] | None = None
         self._gate = asyncio.Semaphore(MAX_CHANNELS)
+        self.locks = RemoteLocks(self)
+        """Pane leases on this machine, held by one keeper process per connection."""
 
     @property
     def name(self) -> str:
@@ -261,10 +265,117 @@ class SshLink:
             self.status = LinkStatus("not connected", "connection closed")
 
     async def close(self) -> None:
+        self.locks.close()
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
             await conn.wait_closed()
+
+
+# The keeper: one bash per connection that takes and drops flock(1) locks on request. Its locks die
+# with it, and it dies with the connection (EOF on stdin), so a controller that crashes or loses the
+# network never leaves a pane leased. Requests: "T id path holder" (try), "R id" (release).
+_KEEPER = r"""
+declare -A F
+while IFS=$'\t' read -r op id path who; do
+  case $op in
+    T) mkdir -p -m 700 "${path%/*}" 2>/dev/null
+       if exec {fd}>>"$path"; then
+         if flock -n "$fd"; then F[$id]=$fd; printf '%s\n' "$who" >"$path.who"; echo "ok $id"
+         else exec {fd}>&-; printf 'busy %s %s\n' "$id" "$(head -c 300 "$path.who" 2>/dev/null | tr '\n' ' ')"; fi
+       else echo "err $id cannot open $path"; fi ;;
+    R) fd=${F[$id]}; [ -n "$fd" ] && exec {fd}>&-; unset "F[$id]" ;;
+  esac
+done
+"""
+
+
+class RemoteLocks(Locks):
+    """Leases on a remote machine: requests to its keeper, answers matched by request id."""
+
+    def __init__(self, link: SshLink) -> None:
+        self.link = link
+        self._proc: asyncssh.SSHClientProcess[str] | None = None
+        self._starting: asyncio.Lock = asyncio.Lock()
+        self._answers: dict[int, asyncio.Future[str]] = {}
+        self._held: set[int] = set()
+        self._reader: asyncio.Task[None] | None = None
+        self._seq = 0
+
+    async def _keeper(self) -> asyncssh.SSHClientProcess[str]:
+        async with self._starting:
+            if self._proc is not None and not self._proc.is_closing():
+                return self._proc
+            conn = await self.link.connection()
+            # the keeper holds a channel for the connection's life, outside the exec gate
+            try:
+                proc = await conn.create_process("exec bash -c " + shlex.quote(_KEEPER), encoding="utf-8")
+            except (OSError, asyncssh.Error) as exc:
+                raise LeaseUnavailable(f"{self.link.where()}: cannot start the lease keeper ({exc})") from None
+            self._proc = proc
+            self._reader = asyncio.ensure_future(self._read(proc))
+            return proc
+
+    async def _read(self, proc: asyncssh.SSHClientProcess[str]) -> None:
+        try:
+            async for line in proc.stdout:
+                kind, _, rest = line.rstrip("\n").partition(" ")
+                num, _, detail = rest.partition(" ")
+                fut = self._answers.pop(int(num), None) if num.isdigit() else None
+                if fut is not None and not fut.done():
+                    fut.set_result(f"{kind} {detail}")
+        except (OSError, asyncssh.Error):
+            pass
+        finally:
+            if self._proc is proc:
+                self._proc = None
+                self._held.clear()  # the keeper is gone, and every lock with it
+            err = ""
+            with contextlib.suppress(Exception):
+                err = (await asyncio.wait_for(proc.stderr.read(), 0.5)).strip()
+            for fut in self._answers.values():
+                if not fut.done():
+                    fut.set_exception(LeaseUnavailable(f"{self.link.where()}: the lease keeper stopped {err}".strip()))
+            self._answers.clear()
+
+    async def try_lock(self, path: str, holder: str) -> tuple[object | None, str]:
+        proc = await self._keeper()
+        self._seq += 1
+        num = self._seq
+        fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._answers[num] = fut
+        clean = " ".join(holder.split())
+        proc.stdin.write(f"T\t{num}\t{path}\t{clean}\n")
+        try:
+            answer = await asyncio.wait_for(fut, self.link.machine.timeout)
+        except TimeoutError:
+            self._answers.pop(num, None)
+            raise LeaseUnavailable(f"{self.link.where()}: the lease keeper did not answer") from None
+        kind, _, detail = answer.partition(" ")
+        if kind == "ok":
+            self._held.add(num)
+            return num, ""
+        if kind == "busy":
+            return None, detail.strip() or "another sender"
+        raise LeaseUnavailable(f"{self.link.where()}: {detail or answer}")
+
+    def release(self, token: object) -> None:
+        assert isinstance(token, int)
+        if token in self._held:
+            self._held.discard(token)
+            proc = self._proc
+            if proc is not None and not proc.is_closing():
+                with contextlib.suppress(OSError, asyncssh.Error):
+                    proc.stdin.write(f"R\t{token}\n")
+
+    def held(self, token: object) -> bool:
+        return token in self._held and self._proc is not None
+
+    def close(self) -> None:
+        proc, self._proc = self._proc, None
+        self._held.clear()
+        if proc is not None:
+            proc.close()
 
 
 @dataclass
@@ -281,6 +392,10 @@ class SshTmux(TmuxClient):
 
     def describe(self) -> str:
         return f"{super().describe()} on {self.name}"
+
+    def _locks(self) -> Locks:
+        assert self.link is not None
+        return self.link.locks
 
     async def _exec(self, argv: list[str], stdin: bytes | None) -> tuple[int, bytes, bytes]:
         assert self.link is not None

@@ -8,7 +8,9 @@ Snapshots are zlib-compressed (a send's three snapshots, ~24 KB raw with scrollb
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
+import os
 import sqlite3
 import time
 import zlib
@@ -114,6 +116,14 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX runs_schedule ON runs(schedule, id);
     """,
+    # 4: the tmux server of every send (old rows: NULL, "server unknown"); schedules keep their
+    # server's socket; pending rows are found fast (the next command concludes cut-off sends)
+    """
+    ALTER TABLE sends ADD COLUMN server TEXT;
+    ALTER TABLE schedules ADD COLUMN server TEXT;
+    CREATE INDEX sends_pending ON sends(id) WHERE verdict = 'pending';
+    CREATE INDEX sends_server_pane ON sends(machine, server, pane_id, id);
+    """,
 )
 
 
@@ -162,6 +172,7 @@ class Store:
                 raise StoreError(f"could not switch {self.path} to WAL mode")
             await self._db.execute("PRAGMA synchronous = NORMAL")
             await self._migrate()
+            await self._replay_spills()
         except (sqlite3.Error, OSError) as exc:
             await self.close()
             raise StoreError(_explain(exc, self.path)) from None
@@ -175,8 +186,22 @@ class Store:
             await db.close()
 
     async def _migrate(self) -> None:
+        version = await self._version()
+        if version == len(MIGRATIONS):
+            return
+        # two commands opening a new log at once would both see v0 and run the same script twice:
+        # the one that gets this lock migrates, the other then reads the new version
+        fd = await asyncio.to_thread(_lock, f"{self.path}.migrate")
+        try:
+            await self._migrate_locked(await self._version())
+        finally:
+            os.close(fd)
+
+    async def _version(self) -> int:
         row = await (await self.db.execute("PRAGMA user_version")).fetchone()
-        version = int(row[0]) if row else 0
+        return int(row[0]) if row else 0
+
+    async def _migrate_locked(self, version: int) -> None:
         if version > len(MIGRATIONS):
             raise StoreError(f"{self.path} has schema v{version}, newer than this dispatch (v{len(MIGRATIONS)})")
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
@@ -252,7 +277,7 @@ class Store:
         async def op(db: aiosqlite.Connection) -> None:
             cur = await db.execute(
                 "INSERT INTO sends (batch, created, machine, target, pane_id, prompt, verdict, options, resend_of,"
-                " kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " kind, server) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     rec.batch,
                     rec.created,
@@ -264,6 +289,7 @@ class Store:
                     json.dumps(rec.options),
                     rec.resend_of,
                     rec.kind,
+                    rec.server,
                 ),
             )
             rec.id = cur.lastrowid
@@ -271,6 +297,53 @@ class Store:
         await self._write(op)
         assert rec.id is not None
         return rec.id
+
+    async def note_pane(self, rec: SendRecord) -> None:
+        """Name the pane (and its server) on a pending record, before anything touches the pane."""
+
+        async def op(db: aiosqlite.Connection) -> None:
+            await db.execute(
+                "UPDATE sends SET target=?, pane_id=?, server=?, options=? WHERE id=?",
+                (rec.target, rec.pane_id, rec.server, json.dumps(rec.options), rec.id),
+            )
+
+        await self._write(op)
+
+    async def pending(self) -> list[SendRecord]:
+        """Sends with no verdict yet: in flight, or cut off by a process that died."""
+        try:
+            rows = await (await self.db.execute("SELECT * FROM sends WHERE verdict = 'pending' ORDER BY id")).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(_explain(exc, self.path)) from None
+        return [_record(r) for r in rows]
+
+    def spill(self, rec: SendRecord) -> str | None:
+        """Keep a finished record the log refused (locked too long) in a file; `open` logs it later."""
+        folder = self.path.parent / "spill"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"send-{rec.id}-{os.getpid()}-{time.time_ns()}.json"
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(_spill_json(rec)), encoding="utf-8")
+            tmp.replace(path)
+        except OSError:
+            return None
+        return str(path)
+
+    async def _replay_spills(self) -> None:
+        folder = self.path.parent / "spill"
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.glob("send-*.json")):
+            try:
+                rec = _from_spill(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # half-written or foreign: leave it for a person to look at
+            try:
+                await self.finish_send(rec)
+            except StoreError:
+                return  # still locked: the next command tries again
+            path.unlink(missing_ok=True)
 
     async def finish_send(self, rec: SendRecord) -> None:
         """Write the outcome and every snapshot (compressed) in one transaction."""
@@ -281,12 +354,14 @@ class Store:
 
         async def op(db: aiosqlite.Connection) -> None:
             await db.execute(
-                "UPDATE sends SET finished=?, target=?, pane_id=?, agent=?, state_before=?, delay_ms=?, attempts=?,"
-                " verdict=?, evidence=?, reason=?, elapsed_ms=?, timings=?, options=?, exit_status=? WHERE id=?",
+                "UPDATE sends SET finished=?, target=?, pane_id=?, server=?, agent=?, state_before=?, delay_ms=?,"
+                " attempts=?, verdict=?, evidence=?, reason=?, elapsed_ms=?, timings=?, options=?, exit_status=?"
+                " WHERE id=?",
                 (
                     now,
                     rec.target,
                     rec.pane_id,
+                    rec.server,
                     rec.agent,
                     rec.state_before,
                     rec.delay_ms,
@@ -329,14 +404,18 @@ class Store:
             raise StoreError(_explain(exc, self.path)) from None
         return [_record(r) for r in rows]
 
-    async def latest_by_pane(self, machine: str = "local") -> dict[str, SendRecord]:
-        """The newest send to each pane of a machine (metadata only), for per-pane verdict badges."""
+    async def latest_by_pane(self, machine: str, server: str) -> dict[str, SendRecord]:
+        """The newest send to each pane of one tmux server (metadata only), for per-pane verdict badges.
+
+        `server` is a `ServerRef.key`: `%N` repeats on every server, so rows of other servers (and
+        old rows whose server is unknown) never lend their verdicts to this one's panes.
+        """
         sql = (
-            "SELECT * FROM sends WHERE id IN"
-            " (SELECT max(id) FROM sends WHERE machine = ? AND pane_id IS NOT NULL GROUP BY pane_id)"
+            "SELECT * FROM sends WHERE id IN (SELECT max(id) FROM sends"
+            " WHERE machine = ? AND server = ? AND pane_id IS NOT NULL GROUP BY pane_id)"
         )
         try:
-            rows = await (await self.db.execute(sql, (machine,))).fetchall()
+            rows = await (await self.db.execute(sql, (machine, server))).fetchall()
         except sqlite3.Error as exc:
             raise StoreError(_explain(exc, self.path)) from None
         return {r["pane_id"]: _record(r) for r in rows}
@@ -379,7 +458,36 @@ def _record(row: sqlite3.Row) -> SendRecord:
         resend_of=row["resend_of"],
         kind=row["kind"],
         exit_status=row["exit_status"],
+        server=row["server"],
     )
+
+
+_SPILLED = ("id", "batch", "created", "machine", "target", "pane_id", "agent", "state_before", "prompt", "delay_ms",
+            "attempts", "reason", "elapsed_ms", "resend_of", "kind", "exit_status", "server")  # fmt: skip
+
+
+def _spill_json(rec: SendRecord) -> dict[str, object]:
+    data: dict[str, object] = {k: getattr(rec, k) for k in _SPILLED}
+    data.update(verdict=str(rec.verdict), evidence=rec.evidence, timings=rec.timings, options=rec.options,
+                snapshots=rec.snapshots)  # fmt: skip
+    return data
+
+
+def _from_spill(data: dict[str, Any]) -> SendRecord:
+    rec = SendRecord(target=data["target"], prompt=data["prompt"])
+    for k in _SPILLED:
+        setattr(rec, k, data[k])
+    rec.verdict = Verdict(data["verdict"])
+    rec.evidence, rec.timings = list(data["evidence"]), dict(data["timings"])
+    rec.options, rec.snapshots = dict(data["options"]), dict(data["snapshots"])
+    return rec
+
+
+def _lock(path: str) -> int:
+    """An exclusive flock on `path` (blocking; released when the descriptor closes or the process dies)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
 
 
 def _explain(exc: BaseException, path: Path) -> str:

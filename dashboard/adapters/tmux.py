@@ -18,7 +18,9 @@ from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from dashboard.core.model import PaneInfo
+from dashboard.adapters.lease import LeaseUnavailable, LocalLocks, Locks, PaneLease
+from dashboard.core.lease import lease_path
+from dashboard.core.model import PaneInfo, ServerRef
 
 _FIELDS = (
     "pane_id",
@@ -38,6 +40,10 @@ _FIELDS = (
     "pane_active",
     "window_active",
     "@dispatch_profile",
+    "pane_tty",
+    "socket_path",
+    "pid",
+    "start_time",
 )
 # pane_current_path, cursor and history fields are left out: each field is work tmux does for every pane
 # on every refresh (pane_current_command alone reads /proc per pane), and nothing here uses them
@@ -76,6 +82,13 @@ class TmuxHost(Protocol):
     - `paste(pane_id, text)`: bracketed paste through a uniquely named buffer, deleted after.
     - `send_keys(pane_id, *keys)`: keys by tmux name (`Enter`, `C-m`), never literal text.
     - `cursor(pane_id)`: the cursor's (x, y) on the visible screen, or None for a vanished pane.
+    - `lease(pane, holder, timeout)`: the pane's lease (an async context manager) on the machine where
+      the pane lives; entering waits up to `timeout` s, then raises LeaseBusy naming the holder;
+      LeaseUnavailable when no lease can be had at all (nothing is sent then).
+    - `foreground(pane)`: the command line of the pane's foreground process, or None when unreadable:
+      a screen that looks like an agent is only that agent if this is its process.
+    - `for_server(server)`: the same machine's client for the tmux server a record names, whatever
+      server this host was opened for.
     """
 
     name: str
@@ -88,6 +101,9 @@ class TmuxHost(Protocol):
     async def paste(self, pane_id: str, text: str) -> None: ...
     async def send_keys(self, pane_id: str, *keys: str) -> None: ...
     async def cursor(self, pane_id: str) -> tuple[int, int] | None: ...
+    def lease(self, pane: PaneInfo, holder: str, timeout: float) -> PaneLease: ...
+    async def foreground(self, pane: PaneInfo) -> str | None: ...
+    def for_server(self, server: ServerRef) -> TmuxHost: ...
 
 
 @dataclass
@@ -154,6 +170,50 @@ class TmuxClient:
         new._flush_scheduled = False
         new.calls = 0
         return new
+
+    def for_server(self, server: ServerRef) -> TmuxClient:
+        if self.socket_path == server.socket:
+            return self
+        new = self.clone()
+        new.__dict__.pop("run", None)  # a read-only view re-guards its own copy (ReadOnlyHost.for_server)
+        new.socket_name, new.socket_path = None, server.socket
+        return new
+
+    def _locks(self) -> Locks:
+        return _LOCAL_LOCKS
+
+    async def socket(self) -> str | None:
+        """The socket path this client's server listens on (as the server says, when it runs)."""
+        try:
+            return (await self.run("display-message", "-p", "#{socket_path}")).strip() or self.socket_path
+        except TmuxError:
+            if self.socket_path or not self.socket_name:
+                return self.socket_path
+            folder = os.environ.get("TMUX_TMPDIR") or "/tmp"
+            return f"{folder}/tmux-{os.getuid()}/{self.socket_name}"
+
+    def lease(self, pane: PaneInfo, holder: str, timeout: float) -> PaneLease:
+        if pane.server is None:
+            raise LeaseUnavailable(f"{pane.pane_id}'s tmux server did not say which one it is; no lease can be had")
+        return PaneLease(self._locks(), lease_path(pane.server, pane.pane_id), holder, timeout)
+
+    async def foreground(self, pane: PaneInfo) -> str | None:
+        """The foreground process group leader's command line, read with ps(1) on the pane's machine."""
+        tty = pane.tty.removeprefix("/dev/")
+        if not tty:
+            return None
+        try:
+            _, out, _ = await self._exec(["ps", "-ww", "-t", tty, "-o", "pid=,pgid=,tpgid=,args="], None)
+        except TmuxError:
+            return None
+        rows: list[tuple[int, int, int, str]] = []
+        for line in out.decode(errors="replace").splitlines():
+            parts = line.split(None, 3)
+            if len(parts) == 4 and all(p.lstrip("-").isdigit() for p in parts[:3]):
+                rows.append((int(parts[0]), int(parts[1]), int(parts[2]), parts[3]))
+        front = [r for r in rows if r[1] == r[2]]
+        leader = next((r for r in front if r[0] == r[1]), front[0] if front else None)
+        return leader[3] if leader is not None else None
 
     async def run(self, *args: str, stdin: bytes | None = None, check: bool = True) -> str:
         """Run one tmux invocation (possibly a chain of commands) and return its stdout."""
@@ -406,6 +466,9 @@ class LocalTmux(TmuxClient):
         return proc.returncode or 0, out, err
 
 
+_LOCAL_LOCKS = LocalLocks()
+
+
 def parse_pane_line(line: str, machine: str = "local") -> PaneInfo | None:
     """One `list-panes -F PANE_FORMAT` line into a PaneInfo (None for a malformed line)."""
     parts = line.split(_SEP)
@@ -438,6 +501,8 @@ def parse_pane_line(line: str, machine: str = "local") -> PaneInfo | None:
         pane_active=f["pane_active"] == "1",
         machine=machine,
         profile=f["@dispatch_profile"],
+        tty=f["pane_tty"],
+        server=ServerRef(f["socket_path"], num("pid"), num("start_time")) if f["socket_path"] else None,
     )
 
 

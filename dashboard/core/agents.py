@@ -56,6 +56,27 @@ class AgentProfile:
     """Markers in the pane title (`#{pane_title}`) that mean a turn is running."""
     chrome: tuple[re.Pattern[str], ...] = ()
     """Hint and footer lines that are UI furniture, skipped when picking a pane's last meaningful line."""
+    launched: tuple[re.Pattern[str], ...] = ()
+    """Command lines of the agent run by an interpreter (`node …/bin/gemini`): the pane's process is
+    then the interpreter, and only its command line says which program it runs."""
+
+    def runs_in(self, command: str, cmdline: str | None) -> bool:
+        """Is the pane's process this agent? Its own name, or a launcher whose command line names it.
+
+        A screen that looks like the agent is not enough: `watch tmux capture-pane …` or `less` on a
+        saved screen shows the same markers without being the agent.
+        """
+        if command.rsplit("/", 1)[-1] in self.processes:
+            return True
+        return cmdline is not None and any(p.search(cmdline) for p in self.launched)
+
+
+def _launched(program: str) -> tuple[re.Pattern[str], ...]:
+    """An interpreter (node, bun, deno) running the agent's script, or this project's simulated agent."""
+    return (
+        re.compile(rf"^\S*\b(?:node|nodejs|bun|deno)\S*\s+(?:--?\S+\s+)*\S*\b{program}\b"),
+        re.compile(rf"^\S*python[0-9.]*\s+-m\s+dashboard\.demo\.fake_agent\b.*--style[ =]{program}\b"),
+    )
 
 
 _RESET = re.compile(r"(?i)(?:resets?|try again)\s+(?:at|in)?\s*([0-9][^·\n)]*?)\s*(?:\(|·|$|\.)")
@@ -65,6 +86,7 @@ CLAUDE = AgentProfile(
     label="Claude Code",
     version="2.1.197",
     processes=frozenset({"claude"}),
+    launched=_launched("claude"),
     signatures=_rx(r"Claude Code v\d", r"\? for shortcuts · ← for agents", r"^❯[ \u00a0]", r"/effort\s*$"),
     composer=ComposerSpec(
         bottom=re.compile(r"^─{20,}$"),
@@ -93,6 +115,7 @@ CODEX = AgentProfile(
     label="Codex CLI",
     version="0.169.0",
     processes=frozenset({"codex"}),
+    launched=_launched("codex"),
     signatures=_rx(r"OpenAI Codex \(v\d", r"^  \S+ .*· (?:/|~)", r"Ask Codex to do anything", r"^• Working \("),
     composer=ComposerSpec(
         bottom=re.compile(r"^  \S.* · (?:/|~)"),
@@ -132,6 +155,7 @@ GEMINI = AgentProfile(
     label="Gemini CLI",
     version="0.61.0",
     processes=frozenset({"gemini"}),
+    launched=_launched("gemini"),
     signatures=_rx(r"Gemini CLI v\d", r"Type your message or @path/to/file", r"^ workspace \(/directory\)"),
     composer=ComposerSpec(
         bottom=re.compile(r"^▀{10,}$"),
@@ -160,6 +184,7 @@ OPENCODE = AgentProfile(
     label="opencode",
     version="1.18.33",
     processes=frozenset({"opencode"}),
+    launched=_launched("opencode"),
     signatures=_rx(r"ctrl\+p commands", r"^[ \t]*┃[ \t]+(?:Build|Plan) · ", r"^[ \t]*╹▀{10,}"),
     composer=ComposerSpec(
         bottom=re.compile(r"^[ \t]*┃[ \t]+(?:Build|Plan) · "),

@@ -90,6 +90,21 @@ def check_target(
     return None
 
 
+def check_process(pane: PaneInfo, profile: AgentProfile | None, cmdline: str | None) -> Refusal | None:
+    """Refuse a pane whose screen looks like the agent but whose process is something else.
+
+    A monitor (`watch tmux capture-pane -p -t …`, `less` on a saved screen, `tail -f` of a log)
+    shows the agent's markers; typing into it would reach the monitor, not the agent.
+    """
+    if profile is None or profile.runs_in(pane.command, cmdline):
+        return None
+    runs = cmdline or pane.command or "an unknown process"
+    return Refusal(
+        "look-alike",
+        f"{pane.pane_id} ({pane.address}) looks like {profile.label} but runs {_clip(runs)}, not {profile.label}",
+    )
+
+
 def _clip(text: str, n: int = 60) -> str:
     one = " ⏎ ".join(text.splitlines())
     return repr(one if len(one) <= n else one[: n - 1] + "…")

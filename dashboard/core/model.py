@@ -34,6 +34,8 @@ class Verdict(StrEnum):
     STARTED = "started"
     FINISHED = "finished"
     PENDING = "pending"
+    INTERRUPTED = "interrupted"
+    """The sending process died before a verdict; concluded later from what the pane showed then."""
 
     @property
     def delivered(self) -> bool:
@@ -49,6 +51,37 @@ class Verdict(StrEnum):
     def host_failure(self) -> bool:
         """The machine, not the pane, was the problem: unreachable or not who it should be."""
         return self in (Verdict.UNREACHABLE, Verdict.WRONG_MACHINE)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerRef:
+    """Which tmux server a pane lives on: its socket, plus what tells a restarted server from the old one.
+
+    `%N` ids repeat on every server and start again after a restart, so a pane is only known by
+    (machine, server, %N). `key` is the form the log keeps.
+    """
+
+    socket: str
+    pid: int
+    started: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.socket}#{self.pid}.{self.started}"
+
+    @classmethod
+    def parse(cls, key: str | None) -> ServerRef | None:
+        """The inverse of `key`; None for a missing or malformed one (old rows: "server unknown")."""
+        if not key or "#" not in key:
+            return None
+        socket, _, rest = key.rpartition("#")
+        pid, _, started = rest.partition(".")
+        if not (socket and pid.isdigit() and started.isdigit()):
+            return None
+        return cls(socket, int(pid), int(started))
+
+    def __str__(self) -> str:
+        return f"tmux server {self.socket} (pid {self.pid})"
 
 
 SHELLS = frozenset({"bash", "zsh", "sh", "dash", "fish", "ksh", "mksh", "tcsh", "csh", "nu", "pwsh", "xonsh", "ash"})
@@ -78,6 +111,10 @@ class PaneInfo:
     pane_active: bool = False
     profile: str = ""
     """The tmux user option `@dispatch_profile` (pane, window or session), when set."""
+    server: ServerRef | None = None
+    """The tmux server the pane lives on (None only for panes not read from a live server)."""
+    tty: str = ""
+    """The pane's terminal (`/dev/pts/3`): how the process behind a look-alike screen is found."""
 
     @property
     def target(self) -> str:
@@ -164,6 +201,8 @@ class SendRecord:
     """`send` (a prompt to an agent) or `exec` (a command to a shell): the two paths never trade targets."""
     exit_status: int | None = None
     """exec --wait: the command's exit status, when it was seen to finish."""
+    server: str | None = None
+    """`ServerRef.key` of the pane's tmux server; None for rows logged before servers were recorded."""
 
     def to_json(self) -> dict[str, object]:
         extra: dict[str, object] = {"kind": "exec", "exit_status": self.exit_status} if self.kind == "exec" else {}
@@ -173,6 +212,7 @@ class SendRecord:
             "target": self.target,
             "pane_id": self.pane_id,
             "machine": self.machine,
+            "server": self.server,
             "agent": self.agent,
             "state_before": self.state_before,
             "verdict": str(self.verdict),

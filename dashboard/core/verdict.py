@@ -6,6 +6,7 @@ the composer and shows above it as submitted input. A changing spinner is never 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from dashboard.core.agents import AgentProfile
@@ -51,6 +52,31 @@ def fingerprints(prompt: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p for p in (head, tail) if p))
 
 
+_COLLAPSED = re.compile(r"^\[Pasted\b[^\[\]]*\]$")
+"""One collapsed paste, as agents show it: `[Pasted text #1 +3 lines]` (Claude Code), `[Pasted ~4 lines]`
+(opencode). Two placeholders, or one beside other text, is a merge."""
+
+
+def composer_holds(composer: str | None, prompt: str) -> bool:
+    """Does the composer show exactly our prompt (and nothing else)?
+
+    Whitespace and box decorations aside (agents wrap and indent). A composer too short to show
+    all of a long prompt counts when it shows the prompt's end, where the cursor keeps it. One
+    collapsed-paste placeholder (`[Pasted text #1 +3 lines]`) counts: the agent hides the text,
+    but a merge shows a second placeholder or other text beside it.
+    """
+    if not composer:
+        return False
+    shown, ours = squash(composer), squash(prompt)
+    if not shown or not ours:
+        return False
+    if shown == ours:
+        return True
+    if _COLLAPSED.match(composer.strip()):
+        return True
+    return len(shown) >= _FINGERPRINT and ours.endswith(shown) and composer.count("\n") >= 2
+
+
 def transcript_count(obs: Observation, prints: tuple[str, ...]) -> int:
     """How often the prompt shows outside the composer on the visible screen (best fingerprint)."""
     lines = list(obs.screen.lines)
@@ -66,6 +92,8 @@ def judge(profile: AgentProfile, prompt: str, before: Observation, after: Observ
 
     Returns a final verdict when the evidence is positive, STUCK while the text still sits in the
     composer (the caller retries the submit key, then gives up with it), and None otherwise.
+    Callers press the submit key only after `composer_holds` saw exactly our text, so a working
+    indicator with our text gone from the composer is this send's doing.
     """
     prints = fingerprints(prompt)
     was_busy = before.cls.state is PaneState.WORKING
@@ -81,7 +109,8 @@ def judge(profile: AgentProfile, prompt: str, before: Observation, after: Observ
             return Judgement(Verdict.QUEUED, (*evidence, *new_queue), "agent busy: message queued")
         if evidence:
             return Judgement(Verdict.QUEUED, tuple(evidence), "agent busy: prompt left the composer")
-    elif after.cls.state is PaneState.WORKING:
+    elif after.cls.state is PaneState.WORKING and not composer_holds(after.cls.composer, prompt):
+        # our text was seen in the composer before our key (the caller's gate); now it has left it
         markers = tuple(m.replace("working:", "working-indicator:", 1) for m in after.cls.markers)
         return Judgement(Verdict.SUBMITTED, (*markers[:2], *evidence), "working indicator appeared")
     elif evidence:

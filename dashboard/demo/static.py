@@ -7,10 +7,14 @@ pictures of the dashboard are deterministic. Screens come from the captures of r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from dashboard.adapters.lease import LeaseUnavailable, PaneLease
 from dashboard.adapters.tmux import TmuxError
-from dashboard.core.model import PaneInfo
+from dashboard.core.model import PaneInfo, ServerRef
+
+STATIC_SERVER = ServerRef("static", 0, 0)
+"""The stand-in server every static pane is on (records meant for its panes name it)."""
 
 
 @dataclass
@@ -28,10 +32,14 @@ class StaticHost:
     async def list_panes(self) -> list[PaneInfo]:
         if self.failure is not None:
             raise self.failure
-        return [p for p, _ in self.panes]
+        return [self._on_server(p) for p, _ in self.panes]
 
     async def pane(self, pane_id: str) -> PaneInfo | None:
-        return next((p for p, _ in self.panes if p.pane_id == pane_id), None)
+        return next((self._on_server(p) for p, _ in self.panes if p.pane_id == pane_id), None)
+
+    @staticmethod
+    def _on_server(pane: PaneInfo) -> PaneInfo:
+        return pane if pane.server is not None else replace(pane, server=STATIC_SERVER)
 
     async def capture(self, pane_id: str, history: int = 0) -> str:
         for pane, text in self.panes:
@@ -55,3 +63,12 @@ class StaticHost:
 
     async def send_keys(self, pane_id: str, *keys: str) -> None:
         raise TmuxError("static host: nothing can be sent")
+
+    def lease(self, pane: PaneInfo, holder: str, timeout: float) -> PaneLease:
+        raise LeaseUnavailable("static host: nothing can be sent")
+
+    async def foreground(self, pane: PaneInfo) -> str | None:
+        return None
+
+    def for_server(self, server: ServerRef) -> StaticHost:
+        return self

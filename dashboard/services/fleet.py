@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from dashboard.adapters.readonly import ReadOnlyHost
 from dashboard.adapters.tmux import HostError, NoServer, TmuxClient, TmuxError, TmuxHost, WrongMachine
 from dashboard.core.fleet import LOCAL, Identity, Registry, split_target
+from dashboard.core.model import ServerRef
 from dashboard.services.panes import survey
 
 if TYPE_CHECKING:
@@ -56,6 +57,17 @@ class Fleet:
             if self.readonly:
                 self._hosts[name] = ReadOnlyHost(self._hosts[name])
         return self._hosts[name]
+
+    def host_of(self, machine: str, server: str | None) -> TmuxHost:
+        """The host of a logged pane: its machine and the tmux server its record names.
+
+        Never the caller's -L/-S/$TMUX: `%N` repeats on every server. A record from before servers
+        were logged (`server` None) gets the machine's default host; callers that act on such a
+        record say "server unknown" rather than guess.
+        """
+        host = self.host(machine or LOCAL)
+        ref = ServerRef.parse(server)
+        return host.for_server(ref) if ref is not None else host
 
     def read_only(self) -> Fleet:
         """The same machines through new, read-only clients (this fleet's own clients stay writable)."""

@@ -23,12 +23,13 @@ from dashboard.adapters.schedules import Run, Schedule, Schedules
 from dashboard.adapters.store import Store
 from dashboard.adapters.store_errors import StoreError
 from dashboard.core.fleet import RegistryError
-from dashboard.core.model import SendRecord, Verdict
+from dashboard.core.model import SendRecord, ServerRef, Verdict
 from dashboard.core.schedule import ScheduleError, Spec, decide
 from dashboard.services.canary import canary_prompt, canary_token, wait_for_canary
 from dashboard.services.send import SendOptions, send
 
 if TYPE_CHECKING:
+    from dashboard.adapters.tmux import TmuxHost
     from dashboard.services.fleet import Fleet
 
 
@@ -107,7 +108,7 @@ class Scheduler:
         run.expect = expect
         await self.schedules.update_run(run)  # the token is on record before anything is sent
         try:
-            host, _ = self.fleet.route(s.target)
+            host = self._host(s)
         except RegistryError as exc:
             return await self._finish(s, run, "failed", f"cannot route {s.target}: {exc}")
         opts = SendOptions(
@@ -198,7 +199,7 @@ class Scheduler:
                 else:
                     # long ago: the schedule's own missed-run policy (in tick) decides about catching up, once
                     await self._finish(s, run, "missed", "claimed by a daemon that died before sending")
-            elif rec.verdict is Verdict.PENDING:
+            elif rec.verdict in (Verdict.PENDING, Verdict.INTERRUPTED):
                 # awaited, not spawned: a leftover must be completed before the next run pastes over it
                 await self._settle_pending(s, run, rec)
             else:
@@ -212,18 +213,22 @@ class Scheduler:
         If its exact text still waits in the composer, the paste happened and the Enter did not: the
         submit key alone completes it, once. Otherwise it may have arrived: `interrupted`, not re-sent.
         """
-        rec.verdict = Verdict.ERROR
+        rec.verdict = Verdict.INTERRUPTED
         rec.reason = "interrupted: the daemon died before a verdict"
-        left = await self._leftover(s, rec.prompt)
+        left = await self._leftover(rec)
         if left is None:
             await self.store.finish_send(rec)
             run.send = rec.id
             why = f"the daemon died mid-send (send #{rec.id}); not re-sent, to avoid a duplicate"
             await self._finish(s, run, "interrupted", why)
             return
-        host, _ = self.fleet.route(s.target)
+        host = self.fleet.host_of(rec.machine, rec.server)
         opts = replace(self.options, leftover=left, leftover_only=True)
-        done = await send(host, self.store, s.target, rec.prompt, opts, meta={"schedule_run": run.id}, resend_of=rec.id)
+        assert rec.pane_id is not None  # _leftover found the pane
+        done = await send(
+            host, self.store, rec.pane_id, rec.prompt, opts, meta={"schedule_run": run.id}, resend_of=rec.id,
+            server=ServerRef.parse(rec.server),
+        )  # fmt: skip
         rec.reason = f"interrupted after the paste; completed by send #{done.id} (submit key only)"
         await self.store.finish_send(rec)
         await self._conclude(s, run, done, rec.prompt, " (completed after a restart: submit key only)")
@@ -238,29 +243,36 @@ class Scheduler:
         else:
             self._spawn(self._settle_canary(s, run, rec.pane_id or s.target, prompt))
 
-    async def _leftover(self, s: Schedule, prompt: str) -> str | None:
-        """The composer's text when it is exactly this prompt (whitespace aside), else None."""
-        from dashboard.adapters.tmux import TmuxError, resolve_target
+    def _host(self, s: Schedule) -> TmuxHost:
+        """The schedule's host: its machine, on the tmux server it was made for (not the daemon's -L)."""
+        host, _ = self.fleet.route(s.target)
+        return host.for_server(ServerRef(s.server, 0, 0)) if s.server else host
+
+    async def _leftover(self, rec: SendRecord) -> str | None:
+        """The composer's text when it is exactly the cut-off send's prompt, on its own pane and server."""
+        from dashboard.adapters.tmux import TmuxError
         from dashboard.core.classify import classify
         from dashboard.core.screen import parse_capture
+        from dashboard.core.verdict import composer_holds
 
+        server = ServerRef.parse(rec.server)
+        if rec.pane_id is None or server is None:
+            return None
         try:
-            host, local = self.fleet.route(s.target)
-            pane = resolve_target(await host.list_panes(), local)
-            if pane is None:
+            host = self.fleet.host_of(rec.machine, rec.server)
+            pane = await host.pane(rec.pane_id)
+            if pane is None or pane.server != server:
                 return None
             screen = parse_capture(await host.capture(pane.pane_id), height=pane.height)
         except (RegistryError, TmuxError):
             return None
         composer = classify(pane, screen).composer
-        if composer and "".join(composer.split()) == "".join(prompt.split()):
-            return composer
-        return None
+        return composer if composer_holds(composer, rec.prompt) else None
 
     async def _settle_canary(self, s: Schedule, run: Run, pane: str, prompt: str) -> None:
         assert run.expect is not None
         try:
-            host, _ = self.fleet.route(s.target)
+            host = self._host(s)
         except RegistryError as exc:
             await self._finish(s, run, "failed", f"cannot route {s.target}: {exc}")
             return

@@ -7,19 +7,31 @@ outcome is named and its snapshots are kept in the log.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from dashboard.adapters.store import Store
+from dashboard.adapters.lease import LeaseBusy, LeaseUnavailable, PaneLease
+from dashboard.adapters.process import owner, this_host
+from dashboard.adapters.store import Store, StoreError
+from dashboard.adapters.store_errors import LogNotWritten
 from dashboard.adapters.tmux import HostError, TmuxError, TmuxHost, WrongMachine, resolve_target
 from dashboard.core.agents import BY_NAME, AgentProfile
 from dashboard.core.classify import classify, classify_as
-from dashboard.core.guard import DEFAULT_MAX_BYTES, Refusal, check_prompt, check_target, normalise_prompt
-from dashboard.core.model import Classification, PaneInfo, PaneState, SendRecord, Verdict
+from dashboard.core.guard import (
+    DEFAULT_MAX_BYTES,
+    Refusal,
+    check_process,
+    check_prompt,
+    check_target,
+    normalise_prompt,
+)
+from dashboard.core.lease import holder_name
+from dashboard.core.model import Classification, PaneInfo, PaneState, SendRecord, ServerRef, Verdict
 from dashboard.core.screen import parse_capture
 from dashboard.core.timing import DelayPolicy
-from dashboard.core.verdict import Judgement, Observation, give_up, judge
+from dashboard.core.verdict import Judgement, Observation, composer_holds, give_up, judge
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +55,8 @@ class SendOptions:
     """Composer text a failed earlier send left behind (set by `resend`)."""
     leftover_only: bool = False
     """Only complete the leftover (press the submit key); never paste: refuse if it is gone."""
+    lease_timeout: float = 5.0
+    """How long to wait for another sender's lease on the pane before refusing (--lease-timeout)."""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -96,16 +110,20 @@ async def send(
     on_event: EventSink | None = None,
     resend_of: int | None = None,
     meta: dict[str, object] | None = None,
+    server: ServerRef | None = None,
 ) -> SendRecord:
     """Send one prompt to one target and return the recorded outcome.
 
-    Raises StoreError only when the log cannot take the record before the pane is touched
-    (nothing is sent then); tmux failures become an `error` verdict in the record.
+    `server`: the tmux server the target must be on (a re-send goes to the server its record
+    names; a restarted server with the same `%N` is refused, not mistaken for the old one).
+    Raises StoreError only when the log cannot take the record (or its pane) before the pane is
+    touched — nothing is sent then; LogNotWritten when the outcome is known but could not be
+    logged (it is kept in a spill file instead). tmux failures become an `error` verdict.
     """
     opts = opts or SendOptions()
     prompt = normalise_prompt(prompt)
     rec = SendRecord(target=target, prompt=prompt, machine=host.name, batch=batch, resend_of=resend_of)
-    rec.options = {**opts.to_dict(), "target_arg": target, **(meta or {})}
+    rec.options = {**opts.to_dict(), "target_arg": target, "owner": owner(), **(meta or {})}
     started = time.monotonic()
     await store.begin_send(rec)
 
@@ -115,7 +133,7 @@ async def send(
 
     emit("inspecting")
     try:
-        await _pipeline(host, rec, opts, panes, emit, started)
+        await _pipeline(host, store, rec, opts, panes, emit, started, server)
     except _Done as done:
         rec.verdict, rec.reason = done.verdict, done.reason
         rec.evidence = rec.evidence or done.evidence
@@ -127,22 +145,45 @@ async def send(
     except asyncio.CancelledError:
         rec.verdict, rec.reason = Verdict.ERROR, "cancelled before a verdict"
         rec.elapsed_ms = _ms(started)
-        await asyncio.shield(store.finish_send(rec))
+        await asyncio.shield(_finish(store, rec))
         raise
     rec.elapsed_ms = _ms(started)
     rec.timings["total_ms"] = rec.elapsed_ms
-    await store.finish_send(rec)
+    await _finish(store, rec)
     emit("done", rec.reason, rec.verdict)
     return rec
 
 
+def _stage(rec: SendRecord) -> str:
+    """What the send reached, in words (for errors that happen after the pane was touched)."""
+    if rec.verdict.delivered:
+        return f"the prompt was {rec.verdict} ({rec.reason})"
+    if rec.attempts:
+        return f"the submit key was pressed {rec.attempts}x and the verdict is {rec.verdict} ({rec.reason})"
+    if "after-paste" in rec.snapshots:
+        return f"the prompt was pasted, not submitted: {rec.verdict} ({rec.reason})"
+    return f"nothing was pasted: {rec.verdict} ({rec.reason})"
+
+
+async def _finish(store: Store, rec: SendRecord) -> None:
+    try:
+        await store.finish_send(rec)
+    except StoreError as exc:
+        spill = store.spill(rec)
+        kept = f"; the record was kept in {spill} and is logged by the next dispatch command" if spill else ""
+        advice = " — do not re-send" if rec.verdict.delivered or rec.attempts else ""
+        raise LogNotWritten(f"{_stage(rec)}, but the log could not be written: {exc}{kept}{advice}", rec) from None
+
+
 async def _pipeline(
     host: TmuxHost,
+    store: Store,
     rec: SendRecord,
     opts: SendOptions,
     panes: Sequence[PaneInfo] | None,
     emit: Callable[..., None],
     started: float,
+    server: ServerRef | None,
 ) -> None:
     refusal = check_prompt(rec.prompt, opts.max_bytes)
     if refusal:
@@ -157,8 +198,51 @@ async def _pipeline(
     if pane is None:
         rec.evidence = ["guard:unknown-target"]
         raise _Done(Verdict.REFUSED, f"no pane '{local}' on {host.describe()}")
+    if server is not None and pane.server != server:
+        rec.evidence = ["guard:server-changed"]
+        now = f"now {pane.server}" if pane.server else "which no longer says who it is"
+        why = f"{pane.pane_id} is on a different tmux server than {server} ({now}): not the same pane"
+        raise _Done(Verdict.REFUSED, why)
     rec.pane_id, rec.target = pane.pane_id, pane.address
+    rec.server = pane.server.key if pane.server else None
+    # the record names its pane before anything touches it: a send cut off from here on can be
+    # concluded (and completed) by the next command; a log that cannot take this stops the send
+    await store.note_pane(rec)
 
+    holder = holder_name(f"send #{rec.id}", os.getpid(), this_host())
+    try:
+        lease = host.lease(pane, holder, opts.lease_timeout)
+        async with lease:
+            rec.timings["lease_wait_ms"] = lease.waited_ms
+            rec.options["lease"] = {"path": lease.path, "waited_ms": lease.waited_ms, "contended": lease.contended}
+            await _leased(host, rec, opts, pane, lease, emit, started)
+    except LeaseBusy as busy:
+        rec.evidence = ["guard:leased"]
+        rec.timings["lease_wait_ms"] = busy.waited_ms
+        raise _Done(
+            Verdict.REFUSED,
+            f"busy: {busy.holder} holds {pane.pane_id} ({pane.address}); waited {busy.waited_ms} ms (--lease-timeout)",
+        ) from None
+    except LeaseUnavailable as exc:
+        rec.evidence = ["guard:no-lease"]
+        raise _Done(Verdict.REFUSED, f"no lease on {pane.pane_id}: {exc}; nothing was sent") from None
+
+
+async def _leased(
+    host: TmuxHost,
+    rec: SendRecord,
+    opts: SendOptions,
+    pane: PaneInfo,
+    lease: PaneLease,
+    emit: Callable[..., None],
+    started: float,
+) -> None:
+    """Everything that touches the pane, while this send holds its lease."""
+    fresh = await _refresh(host, pane)  # facts read after the lease: another sender may have changed them
+    if fresh is None:
+        rec.evidence = ["guard:vanished"]
+        raise _Done(Verdict.REFUSED, f"{pane.pane_id} went away before the send began")
+    pane = fresh
     before_text, before = await _look(host, pane, opts.history, None)
     rec.snapshots["before"] = before_text
     profile = BY_NAME.get(before.cls.agent or "")
@@ -175,10 +259,11 @@ async def _pipeline(
     leftover = (
         opts.leftover is not None
         and before.cls.state is PaneState.STUCK
-        and bool(before.cls.composer)
-        and before.cls.composer == opts.leftover
+        and composer_holds(before.cls.composer, rec.prompt)
     )
-    refusal = check_target(
+    # the process before the screen: a monitor showing the agent is refused as what it is
+    refusal = await _look_alike(host, rec, pane, profile) if before.cls.agent else None
+    refusal = refusal or check_target(
         pane,
         replace(before.cls, state=PaneState.IDLE) if leftover else before.cls,
         profile,
@@ -193,10 +278,15 @@ async def _pipeline(
         raise _Done(Verdict.REFUSED, refusal.reason)
     if opts.leftover_only and not leftover:
         rec.evidence = ["guard:leftover-gone"]
-        raise _Done(Verdict.REFUSED, "the text to complete is no longer in the composer; nothing was pasted")
+        raise _Done(
+            Verdict.REFUSED,
+            "the text to complete is no longer in the composer (it may have been submitted before its sender"
+            " stopped); nothing was pasted — `dispatch send` sends it anew",
+        )
 
     if leftover:
         rec.snapshots["after-paste"] = before_text
+        _still_held(lease, rec, "before the submit key")
         judgement, last = await _submit_and_verify(host, pane, profile, rec, opts, before, emit)
         rec.snapshots["after"] = "\n".join(last.screen.ansi or last.screen.lines)
         assert judgement.verdict is not None
@@ -205,38 +295,80 @@ async def _pipeline(
         return
 
     emit("pasting")
+    _still_held(lease, rec, "before the paste")
     t = time.monotonic()
     await host.paste(pane.pane_id, rec.prompt)
     rec.timings["paste_ms"] = _ms(t)
 
+    busy_before = before.cls.state is PaneState.WORKING
     rec.delay_ms = opts.delay.delay_ms(rec.prompt)
     emit("waiting", f"{rec.delay_ms} ms")
     await asyncio.sleep(rec.delay_ms / 1000)
 
-    # The paste must have reached the composer before a submit key is worth sending: an Enter
-    # into an agent that never saw the text submits nothing now and may submit something later.
+    # The submit key goes only into a composer that shows exactly our text: an Enter into an agent
+    # that never saw it submits nothing now (or something later), and an Enter under a merged text
+    # (another sender's, an operator's) would submit words that are not ours.
     t = time.monotonic()
     pasted = await _observe(host, pane, profile)
-    while not pasted.cls.composer and _ms(t) < opts.paste_wait_ms:
-        if pasted.cls.state in (PaneState.DEAD, PaneState.WORKING):
+    while not composer_holds(pasted.cls.composer, rec.prompt) and _ms(t) < opts.paste_wait_ms:
+        if pasted.cls.state in (PaneState.DEAD, PaneState.WORKING) and not busy_before:
             break
         await asyncio.sleep(opts.poll_ms / 1000)
         pasted = await _observe(host, pane, profile)
     rec.timings["paste_seen_ms"] = _ms(t)
     rec.snapshots["after-paste"] = "\n".join(pasted.screen.ansi or pasted.screen.lines)
-    if not pasted.cls.composer and pasted.cls.state is not PaneState.WORKING:
-        verdict = give_up(before, pasted, pasted_seen=False)
+    if not composer_holds(pasted.cls.composer, rec.prompt):
         rec.snapshots["after"] = rec.snapshots["after-paste"]
-        reason = verdict.reason
-        if verdict.verdict is Verdict.NOT_RECEIVED:
-            reason = "the paste never showed in the composer; no submit key was sent (nothing changed on screen)"
-        rec.evidence = list(verdict.evidence)
-        raise _Done(verdict.verdict or Verdict.NOT_RECEIVED, reason)
+        raise _Done(*_not_ours(before, pasted))
+    _still_held(lease, rec, "before the submit key")
 
     judgement, last = await _submit_and_verify(host, pane, profile, rec, opts, before, emit)
     rec.snapshots["after"] = "\n".join(last.screen.ansi or last.screen.lines)
     assert judgement.verdict is not None
     rec.verdict, rec.evidence, rec.reason = judgement.verdict, list(judgement.evidence), judgement.reason
+
+
+async def _look_alike(host: TmuxHost, rec: SendRecord, pane: PaneInfo, profile: AgentProfile | None) -> Refusal | None:
+    if profile is None:
+        return None
+    cmdline = None if pane.command.rsplit("/", 1)[-1] in profile.processes else await host.foreground(pane)
+    if cmdline is not None:
+        rec.options["process"] = cmdline[:300]
+    return check_process(pane, profile, cmdline)
+
+
+def _not_ours(before: Observation, pasted: Observation) -> tuple[Verdict, str, list[str]]:
+    """Why no submit key was sent after the paste: nothing arrived, or the composer is not just ours."""
+    if pasted.cls.composer:
+        return (
+            Verdict.UNRECOGNISED,
+            f"the composer does not show exactly our text after the paste (it shows {_clip(pasted.cls.composer)}); "
+            "no submit key was sent",
+            ["composer-mismatch"],
+        )
+    if pasted.cls.state is PaneState.WORKING and before.cls.state is not PaneState.WORKING:
+        return (
+            Verdict.UNRECOGNISED,
+            "the agent started working before our text showed in its composer (not our doing); no submit key was sent",
+            ["working-without-our-text"],
+        )
+    verdict = give_up(before, pasted, pasted_seen=False)
+    reason = verdict.reason
+    if verdict.verdict is Verdict.NOT_RECEIVED:
+        reason = "the paste never showed in the composer; no submit key was sent (nothing changed on screen)"
+    return verdict.verdict or Verdict.NOT_RECEIVED, reason, list(verdict.evidence)
+
+
+def _still_held(lease: PaneLease, rec: SendRecord, stage: str) -> None:
+    """A lease held by a keeper on a far machine is lost with its connection: stop before the next key."""
+    if not lease.held:
+        rec.evidence = ["lease-lost"]
+        raise _Done(Verdict.ERROR, f"the pane's lease was lost {stage} (connection to {rec.machine} dropped); stopped")
+
+
+def _clip(text: str, n: int = 80) -> str:
+    one = " ⏎ ".join(text.splitlines())
+    return repr(one if len(one) <= n else one[: n - 1] + "…")
 
 
 async def _submit_and_verify(
@@ -346,13 +478,23 @@ def _ms(since: float) -> int:
 
 
 def leftover_of(rec: SendRecord) -> str | None:
-    """What a failed send left in the composer, read from its own `after` snapshot."""
+    """What a failed or cut-off send may have left in the composer: the text to complete with the key alone.
+
+    A stuck send's own `after` snapshot shows it; a send cut off mid-way (`interrupted`) pasted,
+    at most, its own prompt — `send` checks the composer still shows exactly that before pressing.
+    """
+    if rec.verdict is Verdict.INTERRUPTED:
+        return rec.prompt
     profile = BY_NAME.get(rec.agent or "")
     after = rec.snapshots.get("after")
     if profile is None or after is None or rec.verdict is not Verdict.STUCK:
         return None
     screen = parse_capture(after)
     return classify_as(profile, screen).composer or None
+
+
+class CannotResend(Exception):
+    """A logged send that cannot be sent again as it stands (no pane, unknown server, still running)."""
 
 
 async def resend(
@@ -363,15 +505,25 @@ async def resend(
     *,
     on_event: EventSink | None = None,
 ) -> SendRecord:
-    """Send a logged prompt again to the same pane, verified like any send.
+    """Send a logged prompt again to the same pane on the same tmux server, verified like any send.
 
-    When the failed send's text still sits in the composer, only the submit key is pressed.
-    `rec` must carry its snapshots (`Store.get`).
+    `host` must be the record's own (`Fleet.host_of`). When the earlier send's text still sits in
+    the composer, only the submit key is pressed. `rec` must carry its snapshots (`Store.get`).
     """
+    if rec.verdict is Verdict.PENDING:
+        raise CannotResend(f"send #{rec.id} is still in progress (no verdict yet); wait for it")
     if not rec.pane_id:
-        raise ValueError(f"send #{rec.id} never reached a pane; there is nothing to re-send to")
-    opts = replace(opts or SendOptions(), leftover=leftover_of(rec))
-    return await send(host, store, rec.pane_id, rec.prompt, opts, on_event=on_event, resend_of=rec.id)
+        raise CannotResend(f"send #{rec.id} never reached a pane; there is nothing to re-send to")
+    server = ServerRef.parse(rec.server)
+    if server is None:
+        raise CannotResend(
+            f"send #{rec.id} was logged before tmux servers were recorded (server unknown): {rec.pane_id} could be"
+            " any server's pane; send again with an explicit target"
+        )
+    # a cut-off send may have been submitted before its sender died: complete it, never paste it again
+    only = rec.verdict is Verdict.INTERRUPTED
+    opts = replace(opts or SendOptions(), leftover=leftover_of(rec), leftover_only=only)
+    return await send(host, store, rec.pane_id, rec.prompt, opts, on_event=on_event, resend_of=rec.id, server=server)
 
 
 def host_verdict(exc: HostError) -> Verdict:

@@ -27,7 +27,7 @@ from dashboard.core.model import SendRecord
 from dashboard.services.batch import run_batch
 from dashboard.services.execute import ExecOptions, run_exec
 from dashboard.services.fleet import Fleet
-from dashboard.services.send import SendEvent, SendOptions, resend, send
+from dashboard.services.send import CannotResend, SendEvent, SendOptions, resend, send
 from dashboard.services.watch import FleetWatcher, PaneStatus
 from dashboard.ui.messages import DiffRequested, PanesRefreshed, ResendRequested, SendFinished, SendProgress
 from dashboard.ui.screens import DiffScreen, HelpScreen, LogScreen, SchedulesScreen
@@ -174,8 +174,10 @@ class DispatchApp(App[int]):
             statuses = await self.watcher.refresh()
             await self._store_ready.wait()
             last: dict[str, SendRecord] = {}
-            for name in self.fleet.names:
-                for pid, rec in (await self.store.latest_by_pane(name)).items():
+            # verdicts by (machine, tmux server): `%N` repeats on every server
+            servers = {(st.view.pane.machine, st.view.pane.server.key) for st in statuses if st.view.pane.server}
+            for name, server in sorted(servers):
+                for pid, rec in (await self.store.latest_by_pane(name, server)).items():
                     last[pid if name == LOCAL else f"{name}:{pid}"] = rec
         except (TmuxError, StoreError) as exc:
             self.notify(str(exc), title="refresh failed", severity="error", timeout=4)
@@ -489,8 +491,14 @@ class DispatchApp(App[int]):
 
         async def one(rec: SendRecord) -> None:
             full = await self.store.get(rec.id or 0) if rec.id is not None else None
-            host = self.fleet.host(rec.machine or LOCAL)
-            done = await resend(host, self.store, full or rec, self.options, on_event=self._tagged(self._key_of(rec)))
+            host = self.fleet.host_of(rec.machine or LOCAL, rec.server)
+            try:
+                done = await resend(
+                    host, self.store, full or rec, self.options, on_event=self._tagged(self._key_of(rec))
+                )
+            except CannotResend as exc:
+                self.notify(str(exc), title="not re-sent", severity="warning")
+                return
             self.post_message(SendFinished(done))
 
         try:

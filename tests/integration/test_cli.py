@@ -15,7 +15,7 @@ from dashboard.cli import main
 from dashboard.core.model import PaneState
 from tests.integration.conftest import ROOT, Bench
 
-CONTRACT = {
+CONTRACT = {"server",
     "id", "batch", "target", "pane_id", "machine", "agent", "state_before", "verdict",
     "evidence", "reason", "attempts", "delay_ms", "elapsed_ms",
 }  # fmt: skip

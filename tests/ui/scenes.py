@@ -8,7 +8,7 @@ from pathlib import Path
 
 from dashboard.adapters.store import Store
 from dashboard.core.model import PaneInfo, SendRecord, Verdict
-from dashboard.demo.static import StaticHost
+from dashboard.demo.static import STATIC_SERVER, StaticHost
 from dashboard.ui.app import DispatchApp
 from tests.conftest import CAPTURES
 
@@ -49,6 +49,7 @@ def records() -> list[SendRecord]:
     ]
     for i, (pane, target, agent, verdict, evidence, attempts) in enumerate(outcomes):
         rec = SendRecord(target=target, prompt=PROMPT, pane_id=pane, agent=agent, batch=1 if i < 6 else None)
+        rec.server = STATIC_SERVER.key
         rec.created = NOW - 40 + i
         rec.verdict, rec.evidence, rec.attempts = verdict, evidence, attempts
         rec.state_before = "shell" if agent is None else "idle"

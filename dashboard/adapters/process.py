@@ -1,0 +1,47 @@
+"""Who is sending: this process, named so that a later command can tell whether it still runs.
+
+A send records its owner (host, pid, and the pid's start time, so a reused pid is not mistaken
+for the sender). A pending record whose owner is gone was cut off mid-way and is concluded as
+`interrupted` by the next command that opens the log.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+
+def _start_ticks(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[-1].split()
+    except OSError:
+        return None
+    if fields and fields[0] == b"Z":
+        return None  # a zombie: killed, not yet reaped — it will never finish its send
+    try:
+        return int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def this_host() -> str:
+    return socket.gethostname()
+
+
+def owner() -> dict[str, object]:
+    """This process as a record's owner."""
+    return {"host": this_host(), "pid": os.getpid(), "start": _start_ticks(os.getpid())}
+
+
+def owner_alive(info: object) -> bool | None:
+    """True/False for an owner on this machine; None when it ran elsewhere (cannot tell from here)."""
+    if not isinstance(info, dict) or info.get("host") != this_host():
+        return None
+    pid = info.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return None
+    ticks = _start_ticks(pid)
+    if ticks is None:
+        return False
+    return info.get("start") is None or info.get("start") == ticks
