@@ -10,6 +10,7 @@ prompt, so no Enter), `stuck-in-composer` (Enter pressed, the command still sits
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import secrets
 import time
@@ -17,12 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from dashboard.adapters.lease import LeaseBusy, LeaseUnavailable
+from dashboard.adapters.process import this_host
 from dashboard.adapters.store import Store
 from dashboard.adapters.tmux import HostError, TmuxError, TmuxHost, resolve_target
 from dashboard.core.agents import PROFILES
 from dashboard.core.blocklist import check_command
 from dashboard.core.classify import classify
 from dashboard.core.guard import check_command_text, check_exec_target
+from dashboard.core.lease import holder_name
 from dashboard.core.model import PaneInfo, SendRecord, Verdict
 from dashboard.core.screen import parse_capture, strip_ansi
 from dashboard.services.send import EventSink, SendEvent, host_verdict
@@ -42,6 +46,8 @@ class ExecOptions:
     paste_wait_ms: int = 1500
     poll_ms: int = 50
     history: int = 2000
+    lease_timeout: float = 5.0
+    """How long to wait for another sender's lease on the pane before refusing."""
 
 
 class _Done(Exception):
@@ -110,7 +116,25 @@ async def _pipeline(host: TmuxHost, rec: SendRecord, opts: ExecOptions, emit: Ca
     if pane is None:
         raise _Done(Verdict.REFUSED, f"no pane '{local}' on {host.describe()}", ["guard:unknown-target"])
     rec.pane_id, rec.target = pane.pane_id, pane.address
+    rec.server = pane.server.key if pane.server else None
+    holder = holder_name(f"exec #{rec.id}", os.getpid(), this_host())
+    try:
+        async with host.lease(pane, holder, opts.lease_timeout) as lease:
+            rec.timings["lease_wait_ms"] = lease.waited_ms
+            await _leased(host, rec, opts, emit, pane)
+    except LeaseBusy as busy:
+        why = f"busy: {busy.holder} holds {pane.pane_id} ({pane.address}); waited {busy.waited_ms} ms"
+        raise _Done(Verdict.REFUSED, why, ["guard:leased"]) from None
+    except LeaseUnavailable as exc:
+        raise _Done(
+            Verdict.REFUSED, f"no lease on {pane.pane_id}: {exc}; nothing was typed", ["guard:no-lease"]
+        ) from None
 
+
+async def _leased(
+    host: TmuxHost, rec: SendRecord, opts: ExecOptions, emit: Callable[..., None], pane: PaneInfo
+) -> None:
+    """Everything that types into the shell, while this exec holds the pane's lease (one sender per pane)."""
     before_text, line, after = await _look(host, pane)
     rec.snapshots["before"] = before_text
     screen = parse_capture(before_text, height=pane.height)

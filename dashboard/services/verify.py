@@ -75,12 +75,12 @@ class Report:
         return Counter(c.result for c in self.checks)
 
     def to_json(self) -> dict[str, object]:
+        # counts only for results that occurred: a reader grepping for "refuted" finds a refutation
+        counts = {r: n for r in ("confirmed", "refuted", "unknown") if (n := self.counts[r])}
         return {
             "summary": True,
             "total": len(self.checks),
-            "confirmed": self.counts["confirmed"],
-            "refuted": self.counts["refuted"],
-            "unknown": self.counts["unknown"],
+            **counts,
             "claimed": sum(1 for c in self.checks if Verdict(c.claim).delivered),
         }
 

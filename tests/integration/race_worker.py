@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
+from dashboard.adapters.config import load_registry
 from dashboard.adapters.store import Store
 from dashboard.adapters.tmux import LocalTmux
 from dashboard.core.timing import DelayPolicy
+from dashboard.services.fleet import Fleet
 from dashboard.services.send import SendOptions, send
 
 
@@ -32,6 +34,8 @@ class Job:
     lease_timeout: float = 5.0
     settle: float = 0.0
     """Seconds to wait after each round (the agents finish their turn)."""
+    config: str | None = None
+    """A registry (config.toml): targets are then routed over SSH like `dispatch` does."""
 
 
 def run(job: Job, barrier: Barrier) -> None:
@@ -39,7 +43,7 @@ def run(job: Job, barrier: Barrier) -> None:
 
 
 async def _run(job: Job, barrier: Barrier) -> None:
-    host = LocalTmux(socket_name=job.socket)
+    fleet = Fleet(LocalTmux(socket_name=job.socket), load_registry(Path(job.config)) if job.config else None)
     opts = SendOptions(
         delay=DelayPolicy(fixed_ms=job.delay_ms), verify_ms=3000, retry_ms=300, lease_timeout=job.lease_timeout
     )
@@ -50,6 +54,7 @@ async def _run(job: Job, barrier: Barrier) -> None:
             released = time.monotonic()
 
             async def one(target: str, r: int = r, released: float = released) -> None:
+                host, _ = fleet.route(target)
                 rec = await send(host, store, target, f"round {r} from {job.tag} to {target}", opts)
                 rows.append({**rec.to_json(), "round": r, "tag": job.tag, "prompt": rec.prompt,
                              "lease_wait_ms": rec.timings.get("lease_wait_ms"),
@@ -58,4 +63,5 @@ async def _run(job: Job, barrier: Barrier) -> None:
             await asyncio.gather(*(one(t) for t in job.targets))
             if job.settle:
                 await asyncio.sleep(job.settle)
+    await fleet.close()
     Path(job.out).write_text("\n".join(json.dumps(r) for r in rows) + "\n")

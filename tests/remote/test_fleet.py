@@ -21,6 +21,8 @@ from dashboard.services.fleet import Fleet
 from dashboard.services.send import SendEvent, SendOptions
 from tests.remote.conftest import Fleet3, run_cli
 
+ROUNDS_SSH = 100
+
 
 def test_send_and_batch_across_three_machines(fleet3: Fleet3) -> None:
     m1, m2, m3 = fleet3.machines
@@ -281,3 +283,42 @@ def test_exec_over_ssh_runs_in_a_remote_shell_only(fleet3: Fleet3) -> None:
     code, [rec], _ = run_cli("exec", "--json", agent.target, "--", "touch /tmp/never")
     assert (code, rec["verdict"]) == (3, "refused") and "agent" in str(rec["reason"])
     assert fleet3.ns.ssh(m1, "test -e /tmp/never", check=False).returncode != 0
+
+
+def test_two_controllers_race_one_remote_pane(fleet3: Fleet3, tmp_path: Path) -> None:
+    """Two controllers (own state dirs, own SSH connections) released together at one remote pane:
+    the lease lives on the pane's machine, so there is never a merged prompt or an unmatched claim."""
+    import multiprocessing
+    import shutil
+
+    from tests.integration import race_worker
+
+    m1 = fleet3.machines[0]
+    agent = fleet3.agent(m1, "race", "--turn", "0.05")
+    fleet3.wait_ready(agent)
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(2)
+    jobs = []
+    for tag in ("A", "B"):
+        home = tmp_path / f"ctl-{tag}"
+        home.mkdir()
+        shutil.copy(fleet3.config(), home / "config.toml")
+        jobs.append(race_worker.Job(
+            tag, "unused", (agent.target,), ROUNDS_SSH, db=str(home / "dispatch.db"), out=str(home / "out.jsonl"),
+            settle=0.15, config=str(home / "config.toml"),
+        ))  # fmt: skip
+    procs = [ctx.Process(target=race_worker.run, args=(job, barrier)) for job in jobs]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(600)
+        assert p.exitcode == 0
+    rows = [json.loads(line) for job in jobs for line in Path(job.out).read_text().splitlines() if line.strip()]
+    got = agent.received()
+    assert not [t for t in got if "from A" in t and "from B" in t], "merged prompt"
+    claims = [r for r in rows if r["verdict"] in ("submitted", "queued")]
+    for claim in claims:
+        assert got.count(claim["prompt"]) == 1, claim
+    assert len(got) == len(claims) and len(claims) >= ROUNDS_SSH
+    # the senders did collide: some send waited for the other's lease on m1
+    assert any((r["lease_wait_ms"] or 0) > 0 or r["evidence"] == ["guard:leased"] for r in rows)
