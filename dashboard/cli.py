@@ -1344,7 +1344,8 @@ async def cmd_demo(args: argparse.Namespace) -> int:
 
     fleet = await start_fleet()
     try:
-        app = DispatchApp(fleet.host, Paths.from_env().db, on_ready=None if args.no_autoplay else autoplay)
+        # the demo's sends go to the demo's own log, never into the user's
+        app = DispatchApp(fleet.host, fleet.db, on_ready=None if args.no_autoplay else autoplay)
         result = await app.run_async()
     finally:
         if not args.keep:

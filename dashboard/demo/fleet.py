@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -64,6 +65,11 @@ class DemoFleet:
         assert self.host.socket_name
         return self.host.socket_name
 
+    @property
+    def db(self) -> Path:
+        """The demo's own log: its sends never enter the user's real one (it goes with `stop`)."""
+        return self.workdir / "dispatch.db"
+
     def record_path(self, target: str) -> Path:
         return self.workdir / f"{target.replace(':', '_')}.jsonl"
 
@@ -78,9 +84,7 @@ class DemoFleet:
     async def stop(self) -> None:
         with contextlib.suppress(TmuxError):
             await self.host.run("kill-server")
-        for f in self.workdir.glob("*"):
-            f.unlink(missing_ok=True)
-        self.workdir.rmdir()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 async def start_fleet(socket: str | None = None, *, turn: float = 4.0, size: tuple[int, int] = (120, 40)) -> DemoFleet:
@@ -140,7 +144,6 @@ async def wait_ready(fleet: DemoFleet, timeout: float = 5.0) -> None:
 
 async def run_scripted_demo(*, keep: bool = False, as_json: bool = False) -> int:
     """Start the fleet, show its panes, batch one prompt to all of them, compare with ground truth."""
-    from dashboard.adapters.paths import Paths
     from dashboard.adapters.store import Store
     from dashboard.cli import human_line
     from dashboard.services.batch import run_batch
@@ -160,7 +163,7 @@ async def run_scripted_demo(*, keep: bool = False, as_json: bool = False) -> int
             out.write(f"\nbatch → every pane: {DEMO_PROMPT!r}\n\n")
         targets = list(fleet.agents)
         results = []
-        async with Store(Paths.from_env().db) as store:
+        async with Store(fleet.db) as store:
             async for rec in run_batch(fleet.host, store, targets, DEMO_PROMPT, SendOptions(verify_ms=3000)):
                 results.append(rec)
                 if as_json:

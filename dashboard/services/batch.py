@@ -12,8 +12,9 @@ from dashboard.adapters.tmux import HostError, TmuxHost, resolve_target
 from dashboard.core.fleet import RegistryError
 from dashboard.core.guard import normalise_prompt
 from dashboard.core.model import PaneInfo, SendRecord, Verdict
+from dashboard.services.delivery import EventSink, host_verdict
 from dashboard.services.fleet import Fleet
-from dashboard.services.send import EventSink, SendOptions, host_verdict, send
+from dashboard.services.send import SendOptions, send
 
 
 @dataclass(slots=True)

@@ -10,7 +10,6 @@ prompt, so no Enter), `stuck-in-composer` (Enter pressed, the command still sits
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import secrets
 import time
@@ -18,18 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dashboard.adapters.lease import LeaseBusy, LeaseUnavailable
-from dashboard.adapters.process import this_host
 from dashboard.adapters.store import Store
-from dashboard.adapters.tmux import HostError, TmuxError, TmuxHost, resolve_target
+from dashboard.adapters.tmux import TmuxHost
 from dashboard.core.agents import PROFILES
 from dashboard.core.blocklist import check_command
 from dashboard.core.classify import classify
 from dashboard.core.guard import check_command_text, check_exec_target
-from dashboard.core.lease import holder_name
 from dashboard.core.model import PaneInfo, SendRecord, Verdict
 from dashboard.core.screen import parse_capture, strip_ansi
-from dashboard.services.send import EventSink, SendEvent, host_verdict
+from dashboard.services.delivery import Delivery, EventSink, Stop, deliver, leased, resolve
 
 AGENT_PROCESSES = frozenset(p for profile in PROFILES for p in profile.processes)
 _DONE = "DISPATCH_DONE_"
@@ -50,12 +46,6 @@ class ExecOptions:
     """How long to wait for another sender's lease on the pane before refusing."""
 
 
-class _Done(Exception):
-    def __init__(self, verdict: Verdict, reason: str, evidence: list[str]) -> None:
-        super().__init__(reason)
-        self.verdict, self.reason, self.evidence = verdict, reason, evidence
-
-
 async def run_exec(
     host: TmuxHost,
     store: Store | None,
@@ -72,63 +62,20 @@ async def run_exec(
     opts = opts or ExecOptions()
     rec = SendRecord(target=target, prompt=command, machine=host.name, kind="exec")
     rec.options = {"wait": opts.wait, "timeout": opts.timeout, "dry_run": opts.dry_run, "target_arg": target}
-    started = time.monotonic()
-    if store is not None and not opts.dry_run:
-        await store.begin_send(rec)
 
-    def emit(phase: str, detail: str = "", verdict: Verdict | None = None) -> None:
-        if on_event is not None:
-            on_event(SendEvent(rec.id, rec.target, phase, detail, verdict))
+    async def steps(d: Delivery) -> None:
+        # the command itself first: a blocked command is refused before any pane is looked at
+        refusal = check_command_text(rec.prompt)
+        if refusal:
+            raise Stop(Verdict.REFUSED, refusal.reason, [f"guard:{refusal.code}"])
+        block = check_command(rec.prompt)
+        if block is not None:
+            raise Stop(Verdict.REFUSED, str(block), [f"blocklist:{block.rule}"])
+        pane = await resolve(d)
+        async with leased(d, pane, opts.lease_timeout):
+            await _leased(host, rec, opts, d.emit, pane)
 
-    emit("inspecting")
-    try:
-        await _pipeline(host, rec, opts, emit)
-    except _Done as done:
-        rec.verdict, rec.reason, rec.evidence = done.verdict, done.reason, rec.evidence or done.evidence
-    except HostError as exc:
-        rec.verdict, rec.reason = host_verdict(exc), str(exc)
-        rec.evidence = rec.evidence or [f"host:{rec.verdict}"]
-    except TmuxError as exc:
-        rec.verdict, rec.reason = Verdict.ERROR, f"tmux: {exc}"
-    except asyncio.CancelledError:
-        rec.verdict, rec.reason = Verdict.ERROR, "cancelled before a verdict"
-        if store is not None and not opts.dry_run:
-            await asyncio.shield(store.finish_send(rec))
-        raise
-    rec.elapsed_ms = round((time.monotonic() - started) * 1000)
-    if store is not None and not opts.dry_run:
-        await store.finish_send(rec)
-    emit("done", rec.reason, rec.verdict)
-    return rec
-
-
-async def _pipeline(host: TmuxHost, rec: SendRecord, opts: ExecOptions, emit: Callable[..., None]) -> None:
-    # the command itself first: a blocked command is refused before any pane is looked at
-    refusal = check_command_text(rec.prompt)
-    if refusal:
-        raise _Done(Verdict.REFUSED, refusal.reason, [f"guard:{refusal.code}"])
-    block = check_command(rec.prompt)
-    if block is not None:
-        raise _Done(Verdict.REFUSED, str(block), [f"blocklist:{block.rule}"])
-
-    local = rec.target.removeprefix(f"{host.name}:")
-    pane = await host.pane(local) if local.startswith("%") else resolve_target(await host.list_panes(), local)
-    if pane is None:
-        raise _Done(Verdict.REFUSED, f"no pane '{local}' on {host.describe()}", ["guard:unknown-target"])
-    rec.pane_id, rec.target = pane.pane_id, pane.address
-    rec.server = pane.server.key if pane.server else None
-    holder = holder_name(f"exec #{rec.id}", os.getpid(), this_host())
-    try:
-        async with host.lease(pane, holder, opts.lease_timeout) as lease:
-            rec.timings["lease_wait_ms"] = lease.waited_ms
-            await _leased(host, rec, opts, emit, pane)
-    except LeaseBusy as busy:
-        why = f"busy: {busy.holder} holds {pane.pane_id} ({pane.address}); waited {busy.waited_ms} ms"
-        raise _Done(Verdict.REFUSED, why, ["guard:leased"]) from None
-    except LeaseUnavailable as exc:
-        raise _Done(
-            Verdict.REFUSED, f"no lease on {pane.pane_id}: {exc}; nothing was typed", ["guard:no-lease"]
-        ) from None
+    return await deliver(host, None if opts.dry_run else store, rec, steps, on_event=on_event)
 
 
 async def _leased(
@@ -142,17 +89,17 @@ async def _leased(
     rec.agent, rec.state_before = cls.agent, str(cls.state)
     refusal = check_exec_target(pane, cls, AGENT_PROCESSES, line, after)
     if refusal:
-        raise _Done(Verdict.REFUSED, refusal.reason, [f"guard:{refusal.code}"])
+        raise Stop(Verdict.REFUSED, refusal.reason, [f"guard:{refusal.code}"])
     job = _foreground_job(pane) if host.name == "local" else None
     if job:
         # the shell is not in the foreground (a script run by the same shell binary looks like a shell)
         reason = f"{pane.pane_id} ({pane.address}): a foreground job is running ({job}), not the prompt"
-        raise _Done(Verdict.REFUSED, reason, ["guard:busy"])
+        raise Stop(Verdict.REFUSED, reason, ["guard:busy"])
     if opts.dry_run:
-        raise _Done(Verdict.PENDING, "would run: the blocklist and the guard allow it (dry run, nothing typed)", [])
+        raise Stop(Verdict.PENDING, "would run: the blocklist and the guard allow it (dry run, nothing typed)", [])
 
     if opts.wait and _has_comment(rec.prompt):
-        raise _Done(Verdict.REFUSED, "--wait cannot see the end of a command with a # comment: drop the comment",
+        raise Stop(Verdict.REFUSED, "--wait cannot see the end of a command with a # comment: drop the comment",
                     ["guard:comment"])  # fmt: skip
     token = secrets.token_hex(4)
     typed = _with_marker(rec.prompt, token, pane.command) if opts.wait else rec.prompt
@@ -168,7 +115,7 @@ async def _leased(
     rec.timings["paste_seen_ms"] = round((time.monotonic() - t) * 1000)
     rec.snapshots["after-paste"] = text
     if not seen:
-        raise _Done(Verdict.NOT_RECEIVED, "the command never showed at the prompt; Enter was not pressed", [])
+        raise Stop(Verdict.NOT_RECEIVED, "the command never showed at the prompt; Enter was not pressed", [])
 
     emit("submitting")
     await host.send_keys(pane.pane_id, "Enter")
@@ -182,7 +129,7 @@ async def _leased(
         fresh = await host.pane(pane.pane_id)
         if fresh is None or fresh.dead:
             rec.snapshots["after"] = text
-            raise _Done(
+            raise Stop(
                 Verdict.STARTED, "the pane ended after the command started (it exited the shell?)", ["pane-gone"]
             )
         text = await host.capture(pane.pane_id, opts.history if opts.wait else 0)
@@ -192,7 +139,7 @@ async def _leased(
                 rec.snapshots["after"] = text
                 rec.exit_status = status
                 rec.timings["run_ms"] = round((time.monotonic() - pressed) * 1000)
-                raise _Done(Verdict.FINISHED, f"finished with exit status {status}", [f"exit-status:{status}"])
+                raise Stop(Verdict.FINISHED, f"finished with exit status {status}", [f"exit-status:{status}"])
         if not fresh.is_shell and not any(e.startswith("process:") for e in evidence):
             evidence.append(f"process:{fresh.command}")  # the shell's foreground job is now the command
         if evidence and not opts.wait:
@@ -205,8 +152,8 @@ async def _leased(
     rec.timings["verify_ms"] = round((time.monotonic() - pressed) * 1000)
     if evidence:
         still = f"; still running after {opts.timeout:g}s" if opts.wait else ""
-        raise _Done(Verdict.STARTED, f"the shell took the command ({', '.join(evidence)}){still}", evidence)
-    raise _Done(Verdict.STUCK, "Enter was pressed but the command still sits at the prompt", ["command-at-prompt"])
+        raise Stop(Verdict.STARTED, f"the shell took the command ({', '.join(evidence)}){still}", evidence)
+    raise Stop(Verdict.STUCK, "Enter was pressed but the command still sits at the prompt", ["command-at-prompt"])
 
 
 async def _look(host: TmuxHost, pane: PaneInfo) -> tuple[str, str | None, str]:

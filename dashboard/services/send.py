@@ -1,22 +1,20 @@
-"""The verified send: inspect, guard, paste, wait, submit, verify, record. Host-agnostic.
+"""The verified send of a prompt: inspect, guard, paste, check, wait, submit, verify. Host-agnostic.
 
 Only positive evidence read from the pane after the submit key yields `submitted`; every other
-outcome is named and its snapshots are kept in the log.
+outcome is named and its snapshots are kept in the log. Recording, resolution, identity and the
+lease are the delivery path's (services/delivery.py); this module is what a prompt does with them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from dashboard.adapters.lease import LeaseBusy, LeaseUnavailable, PaneLease
-from dashboard.adapters.process import owner, this_host
-from dashboard.adapters.store import Store, StoreError
-from dashboard.adapters.store_errors import LogNotWritten
-from dashboard.adapters.tmux import HostError, TmuxError, TmuxHost, WrongMachine, resolve_target
+from dashboard.adapters.lease import PaneLease
+from dashboard.adapters.store import Store
+from dashboard.adapters.tmux import TmuxError, TmuxHost
 from dashboard.core.agents import BY_NAME, AgentProfile
 from dashboard.core.classify import classify, classify_as
 from dashboard.core.guard import (
@@ -27,11 +25,11 @@ from dashboard.core.guard import (
     check_target,
     normalise_prompt,
 )
-from dashboard.core.lease import holder_name
 from dashboard.core.model import Classification, PaneInfo, PaneState, SendRecord, ServerRef, Verdict
 from dashboard.core.screen import parse_capture
 from dashboard.core.timing import DelayPolicy
 from dashboard.core.verdict import Judgement, Observation, composer_holds, give_up, judge
+from dashboard.services.delivery import Delivery, EventSink, Stop, deliver, leased, resolve, still_held
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,33 +67,8 @@ class SendOptions:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class SendEvent:
-    """Progress of one send, for live views.
-
-    Phases: inspecting → pasting → waiting → submitting → verifying (→ retrying) → done.
-    """
-
-    send_id: int | None
-    target: str
-    phase: str
-    detail: str = ""
-    verdict: Verdict | None = None
-
-
-EventSink = Callable[[SendEvent], None]
-
-
 # --when-idle waits these out: a busy agent, or a program still drawing its first screen
 _NOT_READY_YET = (PaneState.WORKING, PaneState.UNKNOWN)
-
-
-class _Done(Exception):
-    """Internal: the pipeline reached a verdict early (refusal, vanished pane)."""
-
-    def __init__(self, verdict: Verdict, reason: str, evidence: Sequence[str] = ()) -> None:
-        super().__init__(reason)
-        self.verdict, self.reason, self.evidence = verdict, reason, list(evidence)
 
 
 async def send(
@@ -123,109 +96,17 @@ async def send(
     opts = opts or SendOptions()
     prompt = normalise_prompt(prompt)
     rec = SendRecord(target=target, prompt=prompt, machine=host.name, batch=batch, resend_of=resend_of)
-    rec.options = {**opts.to_dict(), "target_arg": target, "owner": owner(), **(meta or {})}
-    started = time.monotonic()
-    await store.begin_send(rec)
+    rec.options = {**opts.to_dict(), "target_arg": target, **(meta or {})}
 
-    def emit(phase: str, detail: str = "", verdict: Verdict | None = None) -> None:
-        if on_event is not None:
-            on_event(SendEvent(rec.id, rec.target, phase, detail, verdict))
+    async def steps(d: Delivery) -> None:
+        refusal = check_prompt(rec.prompt, opts.max_bytes)
+        if refusal:
+            raise Stop(Verdict.REFUSED, refusal.reason, [f"guard:{refusal.code}"])
+        pane = await resolve(d, panes, server)
+        async with leased(d, pane, opts.lease_timeout) as lease:
+            await _leased(host, rec, opts, pane, lease, d.emit, d.started)
 
-    emit("inspecting")
-    try:
-        await _pipeline(host, store, rec, opts, panes, emit, started, server)
-    except _Done as done:
-        rec.verdict, rec.reason = done.verdict, done.reason
-        rec.evidence = rec.evidence or done.evidence
-    except HostError as exc:
-        rec.verdict, rec.reason = host_verdict(exc), str(exc)
-        rec.evidence = rec.evidence or [f"host:{rec.verdict}"]
-    except TmuxError as exc:
-        rec.verdict, rec.reason = Verdict.ERROR, f"tmux: {exc}"
-    except asyncio.CancelledError:
-        rec.verdict, rec.reason = Verdict.ERROR, "cancelled before a verdict"
-        rec.elapsed_ms = _ms(started)
-        await asyncio.shield(_finish(store, rec))
-        raise
-    rec.elapsed_ms = _ms(started)
-    rec.timings["total_ms"] = rec.elapsed_ms
-    await _finish(store, rec)
-    emit("done", rec.reason, rec.verdict)
-    return rec
-
-
-def _stage(rec: SendRecord) -> str:
-    """What the send reached, in words (for errors that happen after the pane was touched)."""
-    if rec.verdict.delivered:
-        return f"the prompt was {rec.verdict} ({rec.reason})"
-    if rec.attempts:
-        return f"the submit key was pressed {rec.attempts}x and the verdict is {rec.verdict} ({rec.reason})"
-    if "after-paste" in rec.snapshots:
-        return f"the prompt was pasted, not submitted: {rec.verdict} ({rec.reason})"
-    return f"nothing was pasted: {rec.verdict} ({rec.reason})"
-
-
-async def _finish(store: Store, rec: SendRecord) -> None:
-    try:
-        await store.finish_send(rec)
-    except StoreError as exc:
-        spill = store.spill(rec)
-        kept = f"; the record was kept in {spill} and is logged by the next dispatch command" if spill else ""
-        advice = " — do not re-send" if rec.verdict.delivered or rec.attempts else ""
-        raise LogNotWritten(f"{_stage(rec)}, but the log could not be written: {exc}{kept}{advice}", rec) from None
-
-
-async def _pipeline(
-    host: TmuxHost,
-    store: Store,
-    rec: SendRecord,
-    opts: SendOptions,
-    panes: Sequence[PaneInfo] | None,
-    emit: Callable[..., None],
-    started: float,
-    server: ServerRef | None,
-) -> None:
-    refusal = check_prompt(rec.prompt, opts.max_bytes)
-    if refusal:
-        rec.evidence = [f"guard:{refusal.code}"]
-        raise _Done(Verdict.REFUSED, refusal.reason)
-
-    local = rec.target.removeprefix(f"{host.name}:")
-    if panes is None and local.startswith("%"):
-        pane = await host.pane(local)  # one pane's facts: cheaper than listing the server
-    else:
-        pane = resolve_target(panes if panes is not None else await host.list_panes(), local)
-    if pane is None:
-        rec.evidence = ["guard:unknown-target"]
-        raise _Done(Verdict.REFUSED, f"no pane '{local}' on {host.describe()}")
-    if server is not None and pane.server != server:
-        rec.evidence = ["guard:server-changed"]
-        now = f"now {pane.server}" if pane.server else "which no longer says who it is"
-        why = f"{pane.pane_id} is on a different tmux server than {server} ({now}): not the same pane"
-        raise _Done(Verdict.REFUSED, why)
-    rec.pane_id, rec.target = pane.pane_id, pane.address
-    rec.server = pane.server.key if pane.server else None
-    # the record names its pane before anything touches it: a send cut off from here on can be
-    # concluded (and completed) by the next command; a log that cannot take this stops the send
-    await store.note_pane(rec)
-
-    holder = holder_name(f"send #{rec.id}", os.getpid(), this_host())
-    try:
-        lease = host.lease(pane, holder, opts.lease_timeout)
-        async with lease:
-            rec.timings["lease_wait_ms"] = lease.waited_ms
-            rec.options["lease"] = {"path": lease.path, "waited_ms": lease.waited_ms, "contended": lease.contended}
-            await _leased(host, rec, opts, pane, lease, emit, started)
-    except LeaseBusy as busy:
-        rec.evidence = ["guard:leased"]
-        rec.timings["lease_wait_ms"] = busy.waited_ms
-        raise _Done(
-            Verdict.REFUSED,
-            f"busy: {busy.holder} holds {pane.pane_id} ({pane.address}); waited {busy.waited_ms} ms (--lease-timeout)",
-        ) from None
-    except LeaseUnavailable as exc:
-        rec.evidence = ["guard:no-lease"]
-        raise _Done(Verdict.REFUSED, f"no lease on {pane.pane_id}: {exc}; nothing was sent") from None
+    return await deliver(host, store, rec, steps, on_event=on_event)
 
 
 async def _leased(
@@ -241,7 +122,7 @@ async def _leased(
     fresh = await _refresh(host, pane)  # facts read after the lease: another sender may have changed them
     if fresh is None:
         rec.evidence = ["guard:vanished"]
-        raise _Done(Verdict.REFUSED, f"{pane.pane_id} went away before the send began")
+        raise Stop(Verdict.REFUSED, f"{pane.pane_id} went away before the send began")
     pane = fresh
     before_text, before = await _look(host, pane, opts.history, None)
     rec.snapshots["before"] = before_text
@@ -275,10 +156,10 @@ async def _leased(
     if refusal or profile is None:
         refusal = refusal or Refusal("unknown", "no agent profile")
         rec.evidence = [f"guard:{refusal.code}"]
-        raise _Done(Verdict.REFUSED, refusal.reason)
+        raise Stop(Verdict.REFUSED, refusal.reason)
     if opts.leftover_only and not leftover:
         rec.evidence = ["guard:leftover-gone"]
-        raise _Done(
+        raise Stop(
             Verdict.REFUSED,
             "the text to complete is no longer in the composer (it may have been submitted before its sender"
             " stopped); nothing was pasted — `dispatch send` sends it anew",
@@ -286,7 +167,7 @@ async def _leased(
 
     if leftover:
         rec.snapshots["after-paste"] = before_text
-        _still_held(lease, rec, "before the submit key")
+        still_held(lease, rec, "before the submit key")
         judgement, last = await _submit_and_verify(host, pane, profile, rec, opts, before, emit)
         rec.snapshots["after"] = "\n".join(last.screen.ansi or last.screen.lines)
         assert judgement.verdict is not None
@@ -295,7 +176,7 @@ async def _leased(
         return
 
     emit("pasting")
-    _still_held(lease, rec, "before the paste")
+    still_held(lease, rec, "before the paste")
     t = time.monotonic()
     await host.paste(pane.pane_id, rec.prompt)
     rec.timings["paste_ms"] = _ms(t)
@@ -319,8 +200,8 @@ async def _leased(
     rec.snapshots["after-paste"] = "\n".join(pasted.screen.ansi or pasted.screen.lines)
     if not composer_holds(pasted.cls.composer, rec.prompt):
         rec.snapshots["after"] = rec.snapshots["after-paste"]
-        raise _Done(*_not_ours(before, pasted))
-    _still_held(lease, rec, "before the submit key")
+        raise Stop(*_not_ours(before, pasted))
+    still_held(lease, rec, "before the submit key")
 
     judgement, last = await _submit_and_verify(host, pane, profile, rec, opts, before, emit)
     rec.snapshots["after"] = "\n".join(last.screen.ansi or last.screen.lines)
@@ -357,13 +238,6 @@ def _not_ours(before: Observation, pasted: Observation) -> tuple[Verdict, str, l
     if verdict.verdict is Verdict.NOT_RECEIVED:
         reason = "the paste never showed in the composer; no submit key was sent (nothing changed on screen)"
     return verdict.verdict or Verdict.NOT_RECEIVED, reason, list(verdict.evidence)
-
-
-def _still_held(lease: PaneLease, rec: SendRecord, stage: str) -> None:
-    """A lease held by a keeper on a far machine is lost with its connection: stop before the next key."""
-    if not lease.held:
-        rec.evidence = ["lease-lost"]
-        raise _Done(Verdict.ERROR, f"the pane's lease was lost {stage} (connection to {rec.machine} dropped); stopped")
 
 
 def _clip(text: str, n: int = 80) -> str:
@@ -453,7 +327,7 @@ async def _wait_idle(
         if obs.cls.state in _NOT_READY_YET:
             ready_since = None
             if now >= deadline:
-                raise _Done(
+                raise Stop(
                     Verdict.REFUSED,
                     f"{pane.pane_id} was still {obs.cls.state} after {opts.idle_timeout:g}s (--timeout)",
                     ["guard:busy-timeout"],
@@ -465,7 +339,7 @@ async def _wait_idle(
         await asyncio.sleep(0.25)
         fresh = await _refresh(host, pane)
         if fresh is None:
-            raise _Done(Verdict.REFUSED, f"{pane.pane_id} went away while waiting for idle", ["guard:vanished"])
+            raise Stop(Verdict.REFUSED, f"{pane.pane_id} went away while waiting for idle", ["guard:vanished"])
         text, obs = await _look(host, fresh, opts.history, profile)
 
 
@@ -524,7 +398,3 @@ async def resend(
     only = rec.verdict is Verdict.INTERRUPTED
     opts = replace(opts or SendOptions(), leftover=leftover_of(rec), leftover_only=only)
     return await send(host, store, rec.pane_id, rec.prompt, opts, on_event=on_event, resend_of=rec.id, server=server)
-
-
-def host_verdict(exc: HostError) -> Verdict:
-    return Verdict.WRONG_MACHINE if isinstance(exc, WrongMachine) else Verdict.UNREACHABLE

@@ -280,6 +280,7 @@ def load_export(directory: Path) -> tuple[dict[str, object], list[SendRecord]]:
         )
         rec.verdict = Verdict(data["verdict"])
         rec.kind = data.get("kind", "send")
+        rec.server = data.get("server")  # None in files written before servers were recorded: "server unknown"
         snaps = data.get("snapshots") or {}
         if isinstance(snaps.get("before"), list):
             rec.snapshots["before"] = "\n".join(str(line) for line in snaps["before"])

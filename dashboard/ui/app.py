@@ -25,9 +25,10 @@ from dashboard.core.fleet import LOCAL
 from dashboard.core.guard import check_command_text, check_prompt, check_target, normalise_prompt
 from dashboard.core.model import SendRecord
 from dashboard.services.batch import run_batch
+from dashboard.services.delivery import SendEvent
 from dashboard.services.execute import ExecOptions, run_exec
 from dashboard.services.fleet import Fleet
-from dashboard.services.send import CannotResend, SendEvent, SendOptions, resend, send
+from dashboard.services.send import CannotResend, SendOptions, resend, send
 from dashboard.services.watch import FleetWatcher, PaneStatus
 from dashboard.ui.messages import DiffRequested, PanesRefreshed, ResendRequested, SendFinished, SendProgress
 from dashboard.ui.screens import DiffScreen, HelpScreen, LogScreen, SchedulesScreen

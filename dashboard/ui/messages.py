@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from dashboard.core.model import SendRecord
-from dashboard.services.send import SendEvent
+from dashboard.services.delivery import SendEvent
 from dashboard.services.watch import MachineStatus, PaneStatus
 
 

@@ -216,9 +216,11 @@ def test_kill_9_mid_fire_neither_loses_nor_duplicates_a_run(bench: Bench, home: 
     agent = bench.agent("a", "--turn", "0.1")
     sock = bench.server.socket_name
     assert sock
-    add = _dispatch(home, "schedule", "add", "tick", "--target", "a:0.0", "--every", "1s", "--canary",
-                    "--expect-timeout", "3", "--missed", "skip")  # fmt: skip
-    assert add.returncode == 0, add.stderr
+    # two schedules at one pane: their runs collide every second (the lease keeps them apart)
+    for name in ("tick", "tock"):
+        add = _dispatch(home, "-L", sock, "schedule", "add", name, "--target", "a:0.0", "--every", "1s", "--canary",
+                        "--expect-timeout", "3", "--missed", "skip")  # fmt: skip
+        assert add.returncode == 0, add.stderr
     rng = random.Random(7)
     for _ in range(8):
         assert _dispatch(home, "-L", sock, "daemon", "start").returncode == 0
@@ -226,15 +228,19 @@ def test_kill_9_mid_fire_neither_loses_nor_duplicates_a_run(bench: Bench, home: 
         for pid in _runners(home):
             os.kill(pid, signal.SIGKILL)
         time.sleep(0.1)
-    assert _dispatch(home, "-L", sock, "daemon", "start").returncode == 0
+    # the daemon is started on the default server: the schedules remember theirs (-L at `schedule add`)
+    assert _dispatch(home, "daemon", "start").returncode == 0
     time.sleep(2.5)
     assert _dispatch(home, "daemon", "stop").returncode == 0
     shown = json.loads(_dispatch(home, "schedule", "show", "tick", "--json").stdout)
+    other = json.loads(_dispatch(home, "schedule", "show", "tock", "--json").stdout)
     runs = [r for r in shown["runs"]]
-    assert runs and not any(r["outcome"] == "running" for r in runs)
-    assert sum(r["outcome"] == "ok" for r in runs) >= 3, [(r["outcome"], r["detail"]) for r in runs]
+    assert runs and not any(r["outcome"] == "running" for r in runs + other["runs"])
+    assert sum(r["outcome"] == "ok" for r in runs + other["runs"]) >= 3, [(r["outcome"], r["detail"]) for r in runs]
     received = [t for t in agent.received()]
-    tokens = [r["expect"] for r in runs if r["expect"]]
+    tokens = [r["expect"] for r in runs + other["runs"] if r["expect"]]
+    merged = [text for text in received if sum(t in text for t in tokens) > 1]
+    assert merged == [], "one submission carried two runs' prompts"
     # nothing sent twice, nothing sent that is not on record
     for token in tokens:
         assert sum(token in text for text in received) <= 1, token

@@ -17,8 +17,9 @@ from dashboard.adapters.store import Store
 from dashboard.adapters.tmux import HostError, LocalTmux
 from dashboard.core.model import Verdict
 from dashboard.services.batch import run_batch
+from dashboard.services.delivery import SendEvent
 from dashboard.services.fleet import Fleet
-from dashboard.services.send import SendEvent, SendOptions
+from dashboard.services.send import SendOptions
 from tests.remote.conftest import Fleet3, run_cli
 
 ROUNDS_SSH = 100
