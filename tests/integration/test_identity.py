@@ -22,6 +22,7 @@ from dashboard.adapters.tmux import LocalTmux
 from dashboard.core.classify import classify
 from dashboard.core.model import PaneState, ServerRef, Verdict
 from dashboard.core.screen import parse_capture
+from dashboard.core.timing import DelayPolicy
 from dashboard.services.fleet import Fleet
 from dashboard.services.send import CannotResend, SendOptions, resend, send
 from tests.integration.conftest import ROOT, Bench
@@ -199,3 +200,23 @@ async def test_log_locked_during_the_delay_keeps_the_record(bench: Bench, tmp_pa
     assert agent.received() == ["delivered while locked"]
     log = _cli(bench, home, "log", "--json", "-n", "1").communicate(timeout=30)[0]
     assert '"submitted"' in log and "pending" not in log, log
+
+
+async def test_text_added_beside_ours_gets_no_submit_key(bench: Bench, store: Store) -> None:
+    """Someone types into the composer during our delay (not a Dispatch sender: the lease cannot stop
+    them): the composer no longer shows exactly our text, so no submit key is pressed."""
+    import asyncio
+
+    agent = bench.agent("a", style="claude")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    opts = SendOptions(delay=DelayPolicy(fixed_ms=1500), verify_ms=1500)
+
+    async def intrude() -> None:
+        await asyncio.sleep(0.6)
+        bench.server.cmd("send-keys", "-t", agent.pane_id, "-l", " INTRUDER")
+
+    rec, _ = await asyncio.gather(send(bench.host, store, "a:0.0", "our own words", opts), intrude())
+    assert rec.verdict is Verdict.UNRECOGNISED and rec.evidence == ["composer-mismatch"], (rec.reason, rec.evidence)
+    assert rec.attempts == 0 and "no submit key" in rec.reason
+    time.sleep(0.5)
+    assert agent.received() == []

@@ -1,14 +1,18 @@
 """The verified send against the REAL agent CLIs (Claude Code, Codex, Gemini CLI, opencode).
 
-Uses the offline kit in ../shared/agents/kit (see its README): each agent runs in tmux inside a
-network namespace that only has loopback, talking to the kit's fake model server. The server's
-request log is the ground truth: a prompt counts as submitted only when a *main* request (one
-that carries tools) arrives whose last user message contains the canary.
+Uses the offline kit in ../shared/agents/kit, found beside the repository (see its README): each
+agent runs in tmux inside a network namespace that only has loopback, talking to the kit's fake
+model server. The server's request log is the ground truth: a prompt counts as submitted only when a
+*main* request (one that carries tools) arrives whose last user message contains the canary.
 
-Opt-in (each agent costs ~15 s): runs with DISPATCH_REAL_AGENTS=1 where the kit is set up
-(`kit/setup.sh`, as root); otherwise every test is skipped with the reason. Each agent gets its own
-tmux socket, stopped with `kit/stop.sh SOCKET` afterwards. The kit shares one HOME and one fake
-server per agent, so launches of the same agent are serialised with a lock file (xdist workers).
+Runs whenever the kit is set up (`kit/setup.sh`, as root); otherwise each test is skipped with the
+reason, or fails with it under DISPATCH_REQUIRE_REAL_AGENTS=1 (CI sets that: a broken kit must not
+pass as a skip). DISPATCH_REAL_AGENTS=0 skips them on purpose. One launch per agent (~40 s each): all
+checks on that agent run in one test. Each launch gets its own tmux socket and is stopped with
+`kit/stop.sh SOCKET`. The kit shares one HOME and one fake server (one port, BENCH_PORT_BASE + i) per
+agent, so everything using one agent holds that agent's lock file (xdist workers), and launch.sh /
+stop.sh run one at a time (stop.sh stops every fake server once no kit tmux server is left, which
+would pull the server from under a launch running at the same moment).
 """
 
 from __future__ import annotations
@@ -42,13 +46,15 @@ from dashboard.services.send import SendOptions, send
 
 pytestmark = pytest.mark.realagents
 
-KIT = Path(__file__).resolve().parents[3] / "shared" / "agents" / "kit"
+ROOT = Path(__file__).resolve().parents[2]
+KIT = ROOT.parent / "shared" / "agents" / "kit"  # a copy of shared/ sits beside the repository
 STATE = Path(os.environ.get("AGENTBENCH_DIR") or Path(os.environ.get("TMPDIR") or "/tmp") / "agentbench")
 AGENTS = ("claude", "codex", "gemini", "opencode")
 
 START_TIMEOUT = 90.0  # opencode can show a blank screen for ~20 s on its first start
 LOG_TIMEOUT = 30.0  # opencode's first prompt can take ~10 s to reach the server
-TURN_TIMEOUT = 45.0  # the fake turn is BENCH_DELAY seconds (6 when someone else started the server)
+TURN_TIMEOUT = 45.0
+TURN = 2.0  # seconds per main turn (the fake server's `delay`, set on every launch: whoever started the server)
 OPTS = SendOptions(verify_ms=8000)
 QUEUE_OPTS = SendOptions(verify_ms=8000, queue=True)
 SLOW_TURN = 8.0  # seconds per main turn while a test needs the agent busy (fake server's `delay`)
@@ -62,25 +68,37 @@ MULTI = (
 
 def _kit_problem() -> str | None:
     """Why the kit cannot run here, or None when it can."""
-    if os.environ.get("DISPATCH_REAL_AGENTS") != "1":
-        return "real-agent tests are opt-in: DISPATCH_REAL_AGENTS=1 (and ../shared/agents/kit set up)"
     if not (KIT / "launch.sh").is_file() or not (KIT / "stop.sh").is_file():
-        return f"agent kit not found at {KIT}"
-    if os.geteuid() != 0:
-        return "the agent kit needs root (network namespace for offline agents)"
-    if shutil.which("ip") is None:
-        return "`ip` (iproute2) is not installed: no network namespace for the agents"
-    try:
-        probe = subprocess.run(["ip", "netns", "list"], capture_output=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"`ip netns` is unavailable: {exc}"
-    if probe.returncode != 0:
-        return f"`ip netns` is unavailable: {probe.stderr.decode(errors='replace').strip()}"
+        return f"agent kit not found at {KIT} (a copy of shared/ beside the repository)"
     if shutil.which("tmux") is None:
         return "tmux is not installed"
+    if os.environ.get("BENCH_NETNS", "agentbench") != "none":
+        if os.geteuid() != 0:
+            return "the agent kit needs root (network namespace for offline agents; BENCH_NETNS=none to run without)"
+        if shutil.which("ip") is None:
+            return "`ip` (iproute2) is not installed: no network namespace for the agents"
+        try:
+            probe = subprocess.run(["ip", "netns", "list"], capture_output=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"`ip netns` is unavailable: {exc}"
+        if probe.returncode != 0:
+            return f"`ip netns` is unavailable: {probe.stderr.decode(errors='replace').strip()}"
     if not (STATE / "rc" / "common.rc").is_file():
-        return f"agent kit not set up in {STATE} (run {KIT}/setup.sh)"
+        return f"agent kit not set up in {STATE} (run {KIT}/setup.sh as root)"
     return None
+
+
+def require_kit(agent: str) -> None:
+    """Skip (or fail, where the real-agent tests are required) unless `agent` can run from the kit here."""
+    required = os.environ.get("DISPATCH_REQUIRE_REAL_AGENTS") == "1"
+    if os.environ.get("DISPATCH_REAL_AGENTS") == "0":
+        problem: str | None = "real-agent tests switched off (DISPATCH_REAL_AGENTS=0)"
+    else:
+        problem = _kit_problem() or _agent_problem(agent)
+    if problem and required:
+        pytest.fail(f"real-agent tests are required here (DISPATCH_REQUIRE_REAL_AGENTS=1) but: {problem}")
+    if problem:
+        pytest.skip(problem)
 
 
 def _agent_problem(agent: str) -> str | None:
@@ -181,10 +199,17 @@ class RealAgent:
 
 
 def _kit(script: str, *args: str, log: Path) -> None:
-    """Run a kit script with output to a file (the fake server it may start must not hold our pipes)."""
-    env = {**os.environ, "AGENTBENCH_DIR": str(STATE), "BENCH_DELAY": os.environ.get("BENCH_DELAY", "3")}
-    with log.open("ab") as out:
-        proc = subprocess.run([str(KIT / script), *args], stdout=out, stderr=subprocess.STDOUT, env=env, timeout=120)
+    """Run a kit script with output to a file (the fake server it may start must not hold our pipes).
+
+    One kit script at a time across xdist workers: launch.sh is only safe from stop.sh once it has
+    written its tmux pidfile (stop.sh keeps the fake servers while a kit tmux server is alive), and
+    two launches would race on creating the network namespace.
+    """
+    env = {**os.environ, "AGENTBENCH_DIR": str(STATE), "BENCH_DELAY": str(TURN)}
+    with _lock("kit"), log.open("ab") as out:
+        proc = subprocess.run(
+            ["bash", str(KIT / script), *args], stdout=out, stderr=subprocess.STDOUT, env=env, timeout=120
+        )
     if proc.returncode != 0:
         raise AssertionError(f"{script} {' '.join(args)} exited {proc.returncode}:\n{log.read_text()[-2000:]}")
 
@@ -200,11 +225,12 @@ def _stop(socket: str, log: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def _agent_lock(agent: str) -> Any:
-    """An exclusive lock on this agent's kit state (its HOME and fake server), held until closed."""
-    f = (Path(tempfile.gettempdir()) / f"dispatch-rt-{agent}.lock").open("w")
-    fcntl.flock(f, fcntl.LOCK_EX)
-    return f
+@contextmanager
+def _lock(name: str) -> Iterator[None]:
+    """An exclusive lock shared by every pytest process on this machine (xdist workers), held in the block."""
+    with (Path(tempfile.gettempdir()) / f"dispatch-rt-{name}.lock").open("w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
 
 
 def _control(agent: str, **params: float) -> dict[str, Any]:
@@ -235,29 +261,37 @@ def _turn_delay(agent: str, seconds: float) -> Iterator[None]:
         _control(agent, delay=before)
 
 
+@contextmanager
+def launched(name: str, tmp_path: Path) -> Iterator[RealAgent]:
+    """A real agent CLI launched by the kit on a unique tmux socket, holding the agent's lock; stopped after.
+
+    Skips (or fails, see `require_kit`) when the kit cannot run `name` here.
+    """
+    require_kit(name)
+    socket = f"dispatch-rt-{name}-{os.getpid()}-{secrets.token_hex(3)}"
+    out = tmp_path / f"kit-{name}.log"
+    with _lock(name):  # its HOME and its fake server (port, delay, request log) are the kit's, one per agent
+        try:
+            _kit("launch.sh", name, socket, name, log=out)
+            agent = RealAgent(name, socket, STATE / "logs" / f"fake_{_port(name)}.jsonl", LocalTmux(socket_name=socket))
+            listed = subprocess.run(
+                ["tmux", "-L", socket, "display-message", "-p", "-t", f"{name}:", "#{pane_id}"],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=10,
+            )
+            agent.pane_id = listed.stdout.strip()
+            _control(name, delay=TURN)  # the server may be older than this launch, with another delay
+            yield agent
+        finally:
+            _stop(socket, out)
+
+
 @pytest.fixture(params=AGENTS)
 def real_agent(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RealAgent]:
-    """A real agent CLI launched by the kit on a unique tmux socket; stopped again by kit/stop.sh."""
-    name: str = request.param
-    problem = _kit_problem() or _agent_problem(name)
-    if problem:
-        pytest.skip(problem)
-    socket = f"dispatch-rt-{name}-{os.getpid()}-{secrets.token_hex(3)}"
-    out = tmp_path / "kit.log"
-    lock = _agent_lock(name)
-    request.addfinalizer(lock.close)  # finalizers run last-in first-out: the lock outlives stop.sh
-    request.addfinalizer(lambda: _stop(socket, out))
-    _kit("launch.sh", name, socket, name, log=out)
-    agent = RealAgent(name, socket, STATE / "logs" / f"fake_{_port(name)}.jsonl", LocalTmux(socket_name=socket))
-    listed = subprocess.run(
-        ["tmux", "-L", socket, "display-message", "-p", "-t", f"{name}:", "#{pane_id}"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=10,
-    )
-    agent.pane_id = listed.stdout.strip()
-    yield agent
+    with launched(request.param, tmp_path) as agent:
+        yield agent
 
 
 def _canary(agent: str) -> str:
@@ -280,14 +314,15 @@ async def _send_and_prove(agent: RealAgent, store: Store, prompt: str, canary: s
     assert stored is not None and stored.verdict is Verdict.SUBMITTED
 
 
-async def test_real_agent_send(real_agent: RealAgent, store: Store) -> None:
-    """One launch per agent (so xdist never starts the same agent twice): guard, one line, four lines."""
+async def test_real_agent(real_agent: RealAgent, store: Store) -> None:
+    """One launch per agent: the guard, one line, four lines, then a prompt queued behind a running turn."""
     await _operator_text_is_refused_and_kept(real_agent, store)
     canary = _canary(real_agent.name)
     await _send_and_prove(real_agent, store, f"reply with exactly {canary}", canary)
     # ~400 chars: Claude shows this paste as `[Pasted text #1 +3 lines]`, opencode as `[Pasted ~4 lines]`
     canary = _canary(real_agent.name)
     await _send_and_prove(real_agent, store, MULTI.format(canary=canary), canary)
+    await _queue_behind_running_turn(real_agent, store)
 
 
 async def _operator_text_is_refused_and_kept(agent: RealAgent, store: Store) -> None:
@@ -309,31 +344,31 @@ async def _operator_text_is_refused_and_kept(agent: RealAgent, store: Store) -> 
     assert not [r for r in agent.requests(offset) if r.get("main")], "nothing may reach the model"
 
 
-async def test_real_agent_queue(real_agent: RealAgent, store: Store) -> None:
+async def _queue_behind_running_turn(agent: RealAgent, store: Store) -> None:
     """`send --queue` into a busy agent: QUEUED, and the model gets it in a later turn, the first one intact.
 
     Claude, Gemini and opencode queue on Enter; Codex queues on Tab (Enter there interrupts the
     running turn and sends at once, which the fake server logs as `client_disconnected`).
     """
-    agent = real_agent
     profile = BY_NAME[agent.name]
     await agent.wait_state(PaneState.IDLE, START_TIMEOUT)
+    offset = agent.log_offset()
+    first = _canary(agent.name)
+    # only the first turn is slow: the server fixes a request's delay when it arrives, the queued one is quick
     with _turn_delay(agent.name, SLOW_TURN):
-        offset = agent.log_offset()
-        first = _canary(agent.name)
         rec = await send(agent.host, store, agent.pane_id, f"reply with exactly {first}", OPTS)
         assert rec.verdict is Verdict.SUBMITTED, (rec.reason, rec.evidence, agent.screen())
         turn = await agent.wait_submitted(first, offset)
-        await agent.wait_state(PaneState.WORKING, 10, settle=1)
+    await agent.wait_state(PaneState.WORKING, 10, settle=1)
 
-        queued = _canary(agent.name)
-        rec = await send(agent.host, store, agent.pane_id, f"reply with exactly {queued}", QUEUE_OPTS)
-        assert rec.state_before == "working", (rec.state_before, rec.reason, agent.screen())
-        assert rec.verdict is Verdict.QUEUED, (rec.reason, rec.evidence, agent.screen())
-        assert rec.options["submit_key"] == (profile.queue_key or profile.submit_key)
+    queued = _canary(agent.name)
+    rec = await send(agent.host, store, agent.pane_id, f"reply with exactly {queued}", QUEUE_OPTS)
+    assert rec.state_before == "working", (rec.state_before, rec.reason, agent.screen())
+    assert rec.verdict is Verdict.QUEUED, (rec.reason, rec.evidence, agent.screen())
+    assert rec.options["submit_key"] == (profile.queue_key or profile.submit_key)
 
-        end = await agent.wait_turn_end(turn["n"], offset)
-        later = await agent.wait_submitted(queued, offset, timeout=TURN_TIMEOUT)
+    end = await agent.wait_turn_end(turn["n"], offset)
+    later = await agent.wait_submitted(queued, offset, timeout=TURN_TIMEOUT)
     assert end["event"] == "stream_done", f"the running turn was interrupted: {end}"
     # the queued prompt reached the model in a later main request, after the first turn had ended
     assert later["n"] > turn["n"] and later["t"] >= end["t"], (turn, end, later)

@@ -22,7 +22,7 @@ from dashboard.services.fleet import Fleet
 from dashboard.services.send import SendOptions
 from tests.remote.conftest import Fleet3, run_cli
 
-ROUNDS_SSH = 100
+ROUNDS_SSH = 200
 
 
 def test_send_and_batch_across_three_machines(fleet3: Fleet3) -> None:

@@ -71,3 +71,39 @@ def test_change_without_evidence_is_unrecognised() -> None:
 def test_fingerprints_survive_wrapping() -> None:
     prints = fingerprints("alpha beta\n\n  gamma delta  ")
     assert prints == ("alphabeta", "gammadelta")
+
+
+# ----- evidence bound to our own text ---------------------------------------------------------------
+
+
+def test_composer_holds_exactly_our_text_only() -> None:
+    from dashboard.core.verdict import composer_holds
+
+    prompt = "Refactor the parser.\nThen run the tests."
+    assert composer_holds("Refactor the parser.\n  Then run the tests.", prompt)  # wrapped, indented
+    assert composer_holds("│ Refactor the parser. │\n│ Then run the tests. │", prompt)  # box drawing
+    assert composer_holds("[Pasted text #1 +1 lines]", prompt)  # collapsed by the agent
+    assert composer_holds("[Pasted ~2 lines]", prompt)
+    # merges and neighbours: someone else's text before or after ours, two pastes, ours only in part
+    assert not composer_holds("round 4 from B round 4 from A", "round 4 from A")
+    assert not composer_holds("Refactor the parser.\nThen run the tests. INTRUDER", prompt)
+    assert not composer_holds("typed by hand Refactor the parser.\nThen run the tests.", prompt)
+    assert not composer_holds("[Pasted text #1 +1 lines][Pasted text #2 +1 lines]", prompt)
+    assert not composer_holds("[Pasted text #1 +1 lines] and more", prompt)
+    assert not composer_holds("Refactor the parser.", prompt)
+    assert not composer_holds("", prompt) and not composer_holds(None, prompt)
+
+
+def test_a_working_indicator_with_our_text_still_in_the_composer_is_not_a_delivery() -> None:
+    """The agent is working (on something else) while our text still waits: not ours to claim."""
+    import dataclasses
+
+    from dashboard.core.model import PaneState
+
+    working = obs("codex", "pasted_working")
+    waiting = obs("codex", "pasted_not_submitted")
+    # a screen that shows the working indicator AND our whole text still in the composer
+    both = Observation(working.screen, dataclasses.replace(working.cls, composer=waiting.cls.composer))
+    assert both.cls.state is PaneState.WORKING
+    j = judge(BY_NAME["codex"], PASTE, obs("codex", "done"), both)
+    assert j.verdict is not Verdict.SUBMITTED

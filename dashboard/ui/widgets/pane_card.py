@@ -38,6 +38,7 @@ VERDICT_STYLE: dict[str, str] = {
     "finished": "bold green",
     "unreachable": "bold red",
     "identity-mismatch": "bold red",
+    "interrupted": "bold #ff8700",
 }
 PHASE_LABEL = {
     "inspecting": "inspecting…",
