@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.cli import build_parser, send_options
+from dashboard.cli.args import send_options
+from dashboard.cli.parser import build_parser
 from dashboard.core.model import PaneState
 from tests.integration.conftest import ROOT, Bench
 
@@ -329,11 +330,12 @@ def test_a_stray_value_error_is_an_internal_error_not_a_usage_error(
 ) -> None:
     """Only real usage errors exit 2; a ValueError from a bug says so in one line and exits 1."""
     import dashboard.cli as cli
+    from dashboard.cli.commands import COMMANDS
 
     async def broken(args: object) -> int:
         raise ValueError("bad\nthing")
 
-    monkeypatch.setattr(cli, "cmd_log", broken)
+    monkeypatch.setitem(COMMANDS, "log", broken)
     assert cli.main(["log"]) == 1
     err = capsys.readouterr().err
     assert err == "dispatch: internal error: ValueError: bad thing\n"

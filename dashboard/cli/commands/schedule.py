@@ -1,0 +1,177 @@
+"""`schedule …` and `daemon …`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from dashboard.adapters.config import load_registry
+from dashboard.adapters.paths import Paths
+from dashboard.adapters.store_errors import StoreError
+from dashboard.core.fleet import LOCAL, split_target
+
+if TYPE_CHECKING:
+    from dashboard.adapters.store import Store
+from dashboard.cli.args import MAX_FAIL_AFTER, MAX_WAIT_S, check_targets, in_range, read_prompt
+from dashboard.cli.context import fleet_from, host_from, open_store, server_argv
+from dashboard.cli.exits import EXIT_ERROR, EXIT_OK, EXIT_UNDELIVERED, UsageError
+from dashboard.cli.render import RUN_MARKS, print_schedule
+
+
+async def cmd_daemon(args: argparse.Namespace) -> int:
+    from dashboard.services import daemon
+
+    paths = Paths.from_env()
+    if args.action == "start":
+        code, message = await asyncio.to_thread(daemon.start, paths, server_argv(args))
+    elif args.action == "stop":
+        code, message = await asyncio.to_thread(daemon.stop, paths)
+    else:
+        info = daemon.status(paths)
+        code = EXIT_OK if info["running"] else EXIT_ERROR
+        if args.json:
+            print(json.dumps(info))
+        else:
+            print(f"daemon running (pid {info['pid']})" if info["running"] else "no daemon is running")
+        return code
+    if args.json:
+        print(json.dumps({"ok": code == 0, "message": message, **daemon.status(paths)}))
+    else:
+        print(message, file=sys.stdout if code == 0 else sys.stderr)
+    return code
+
+
+async def cmd_schedule(args: argparse.Namespace) -> int:
+    from dashboard.adapters.schedules import Schedules
+
+    action = args.schedule_command
+    async with open_store() as store:
+        schedules = Schedules(store)
+        if action == "add":
+            return await schedule_add(args, schedules)
+        if action == "list":
+            return await schedule_list(args, schedules)
+        s = await schedules.get(args.name)
+        if s is None:
+            raise UsageError(f"no schedule named '{args.name}' (dispatch schedule list)")
+        if action == "show":
+            runs = await schedules.runs(s.id or 0, 20)
+            if args.json:
+                print(json.dumps({**s.to_json(), "runs": [r.to_json() for r in runs]}))
+                return EXIT_OK
+            print_schedule(s)
+            for r in runs:
+                when = time.strftime("%m-%d %H:%M:%S", time.localtime(r.scheduled))
+                canary = f" canary {r.canary}" if r.canary else ""
+                send = f" send #{r.send}" if r.send else ""
+                print(f"  {when}  {r.outcome:11} {r.verdict or '-':18}{canary}{send}  {r.detail[:70]}")
+            return EXIT_OK
+        if action in ("pause", "resume"):
+            await schedules.set_paused(s.name, action == "pause")
+            print(json.dumps({"name": s.name, "paused": action == "pause"}) if args.json else f"{s.name}: {action}d")
+            return EXIT_OK
+        if action == "remove":
+            await schedules.remove(s.name)
+            print(json.dumps({"name": s.name, "removed": True}) if args.json else f"{s.name}: removed")
+            return EXIT_OK
+        return await schedule_run_now(args, store, s)
+
+
+async def schedule_add(args: argparse.Namespace, schedules: Any) -> int:
+    from datetime import datetime
+
+    from dashboard.adapters.schedules import Schedule
+    from dashboard.core.schedule import ScheduleError, next_fire, parse_spec
+    from dashboard.services.daemon import local_tz
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}", args.name):
+        raise UsageError(f"bad schedule name {args.name!r} (letters, digits, '-', '_', '.', ':')")
+    prompt = ""
+    if args.prompt is not None or args.file:
+        prompt = read_prompt(args)
+    if not prompt.strip() and not args.canary:
+        raise UsageError("no prompt: give it as an argument, with -f FILE, or use --canary")
+    if args.canary and args.expect:
+        raise UsageError("--canary generates its own expected token; do not combine it with --expect")
+    if args.expect is not None and not args.expect.strip():
+        raise UsageError("--expect needs a non-empty string")
+    in_range("--expect-timeout", args.expect_timeout, 0, MAX_WAIT_S, " seconds", above_low=True)
+    in_range("--fail-after", args.fail_after, 1, MAX_FAIL_AFTER)
+    registry = load_registry(Paths.from_env().config_file)
+    check_targets([args.target], registry.machines, nothing="no schedule was added")
+    _, rest = split_target(args.target, registry.machines)
+    if not rest or rest.strip() != rest or any(c.isspace() for c in rest):
+        raise UsageError(f"--target {args.target!r} is not a pane address (%12, session:window.pane, machine:…)")
+    tz = local_tz()
+    now = datetime.now(tz)
+    kind, text = ("every", args.every) if args.every else ("cron", args.cron) if args.cron else ("at", args.at)
+    try:
+        spec = parse_spec(kind, text, now)
+    except ScheduleError as exc:
+        raise UsageError(str(exc)) from None
+    s = Schedule(
+        name=args.name, target=args.target, kind=spec.kind, spec=spec.text, anchor=spec.anchor, tz=spec.tz,
+        prompt=prompt, canary=args.canary, expect=args.expect, expect_timeout=args.expect_timeout,
+        missed=args.missed, when_idle=args.when_idle, fail_after=args.fail_after, on_failure=args.on_failure,
+    )  # fmt: skip
+    s.next_fire = next_fire(spec, now.timestamp(), tz)
+    machine, _ = split_target(args.target, registry.machines)
+    if machine == LOCAL:
+        # runs go to the server this schedule was made on (-L/-S/$TMUX), whatever the daemon's own -L
+        s.server = await host_from(args).socket()
+    try:
+        await schedules.add(s)
+    except StoreError as exc:
+        if "already exists" in str(exc):
+            raise UsageError(str(exc)) from None
+        raise
+    if args.json:
+        print(json.dumps(s.to_json()))
+    else:
+        print_schedule(s)
+    return EXIT_OK
+
+
+async def schedule_list(args: argparse.Namespace, schedules: Any) -> int:
+    items = await schedules.all()
+    if args.json:
+        out = []
+        for s in items:
+            runs = await schedules.runs(s.id or 0, 5)
+            out.append({**s.to_json(), "last_runs": [r.outcome for r in runs]})
+        print(json.dumps(out))
+        return EXIT_OK
+    if not items:
+        print("no schedules (dispatch schedule add NAME --target T --every 30m PROMPT)")
+    for s in items:
+        runs = await schedules.runs(s.id or 0, 8)
+        marks = "".join(RUN_MARKS.get(r.outcome, "?") for r in reversed(runs))
+        nxt = time.strftime("%m-%d %H:%M:%S", time.localtime(s.next_fire)) if s.next_fire else "-"
+        state = "paused" if s.paused else s.state.upper() if s.state == "failing" else s.state
+        print(f"{s.name:20} {state:8} {s.kind:5} {s.spec:16} next {nxt:14} {marks:8} → {s.target}")
+    return EXIT_OK
+
+
+async def schedule_run_now(args: argparse.Namespace, store: Store, s: Any) -> int:
+    from dashboard.adapters.schedules import Schedules
+    from dashboard.services.daemon import local_tz
+    from dashboard.services.scheduler import Scheduler
+
+    fleet = fleet_from(args)
+    scheduler = Scheduler(store, lambda: fleet, local_tz(), log=lambda _line: None)
+    run = await Schedules(store).claim_manual(s, os.getpid())
+    try:
+        run = await scheduler.fire(s, run)
+    finally:
+        await fleet.close()
+    if args.json:
+        print(json.dumps(run.to_json()))
+    else:
+        print(f"{s.name}: run {run.id} {run.outcome} — {run.detail}")
+    return EXIT_OK if run.outcome == "ok" else EXIT_UNDELIVERED

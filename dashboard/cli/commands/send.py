@@ -1,0 +1,184 @@
+"""`send`, `batch`, `resend`, `canary`: prompts to agents, each through the one delivery path."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from dashboard.adapters.tmux import HostError
+from dashboard.core.model import Verdict
+
+if TYPE_CHECKING:
+    from dashboard.services.fleet import Fleet
+from dashboard.cli.args import MAX_LEASE_S, MAX_WAIT_S, check_targets, in_range, read_prompt, send_options
+from dashboard.cli.context import fleet_from, open_store
+from dashboard.cli.exits import EXIT_ERROR, EXIT_HOST, EXIT_OK, EXIT_REFUSED, EXIT_UNDELIVERED, UsageError, exit_code
+from dashboard.cli.render import human_line
+
+
+async def cmd_send(args: argparse.Namespace) -> int:
+    from dashboard.services.send import send
+
+    opts = send_options(args)
+    prompt = read_prompt(args, opts.max_bytes)
+    fleet = fleet_from(args)
+    check_targets([args.target], fleet.names)  # an unknown machine: usage error, nothing recorded
+    host, _ = fleet.route(args.target)
+    async with open_store() as store:
+        try:
+            rec = await send(host, store, args.target, prompt, opts)
+        finally:
+            await fleet.close()
+    print(json.dumps(rec.to_json(), ensure_ascii=False) if args.json else human_line(rec))
+    return exit_code(rec.verdict)
+
+
+async def cmd_batch(args: argparse.Namespace) -> int:
+    from dashboard.services.batch import BatchSummary, run_batch
+
+    opts = send_options(args)
+    prompt = read_prompt(args, opts.max_bytes)
+    started = time.monotonic()
+    summary: BatchSummary | None = None
+    fleet = fleet_from(args)
+    targets = list(args.targets)
+    check_targets(targets, fleet.names)  # before anything is recorded: one unknown machine stops the batch
+    if args.spread is not None:
+        try:
+            targets = await _spread_targets(fleet, targets, args.spread, args.json)
+        except BaseException:
+            await fleet.close()
+            raise
+        if not targets:
+            await fleet.close()
+            print("dispatch: no ready agent pane to spread over", file=sys.stderr)
+            return EXIT_REFUSED
+    elif not targets:
+        raise UsageError("no targets: name the panes, or use --spread N")
+    async with open_store() as store:
+        try:
+            async for rec in run_batch(fleet, store, targets, prompt, opts):
+                assert rec.batch is not None
+                summary = summary or BatchSummary(rec.batch, len(targets))
+                summary.counts[str(rec.verdict)] += 1
+                print(json.dumps(rec.to_json(), ensure_ascii=False) if args.json else human_line(rec), flush=True)
+        finally:
+            await fleet.close()
+    assert summary is not None
+    summary.elapsed_ms = round((time.monotonic() - started) * 1000)
+    if args.json:
+        print(json.dumps(summary.to_json()))
+    else:
+        counts = ", ".join(f"{n} {v}" for v, n in summary.counts.most_common())
+        print(f"batch {summary.batch}: {counts} in {summary.elapsed_ms} ms (dispatch log --batch {summary.batch})")
+    verdicts = [Verdict(v) for v in summary.counts]
+    if summary.ok:
+        return EXIT_OK
+    if any(v.undelivered for v in verdicts):
+        return EXIT_UNDELIVERED
+    if any(v.host_failure for v in verdicts):
+        return EXIT_HOST
+    if Verdict.ERROR in verdicts:
+        return EXIT_ERROR
+    return EXIT_REFUSED
+
+
+async def cmd_canary(args: argparse.Namespace) -> int:
+    from dashboard.services.canary import canary_prompt, canary_token, wait_for_canary
+    from dashboard.services.send import SendOptions, send
+
+    token = args.expect or canary_token()
+    prompt = args.prompt if args.prompt else canary_prompt(token)
+    if args.expect and not args.prompt:
+        raise UsageError("--expect needs --prompt (a generated prompt asks for a generated token)")
+    if args.expect is not None and not args.expect.strip():
+        raise UsageError("--expect needs a non-empty string")
+    in_range("--timeout", args.timeout, 0, MAX_WAIT_S, " seconds", above_low=True)
+    in_range("--lease-timeout", args.lease_timeout, 0, MAX_LEASE_S, " seconds")
+    opts = SendOptions(lease_timeout=args.lease_timeout)
+    fleet = fleet_from(args)
+    check_targets([args.target], fleet.names)
+    try:
+        host, _ = fleet.route(args.target)
+        async with open_store() as store:
+            rec = await send(host, store, args.target, prompt, opts, meta={"canary": token})
+            if not rec.verdict.delivered:
+                result = None
+            else:
+                result = await wait_for_canary(
+                    host, rec.pane_id or args.target, prompt, token, args.timeout, transcript=args.transcript
+                )
+    finally:
+        await fleet.close()
+    passed = result is not None and result.passed
+    if args.json:
+        print(json.dumps({**rec.to_json(), "canary": result.to_json() if result else None, "passed": passed}))
+    elif result is None:
+        print(f"canary not sent: {human_line(rec)}")
+    else:
+        print(f"canary {'PASSED' if passed else 'FAILED'}: {token} — {result.evidence} ({result.waited_ms} ms)")
+    if result is None:
+        return exit_code(rec.verdict)
+    return EXIT_OK if passed else EXIT_UNDELIVERED
+
+
+async def _spread_targets(fleet: Fleet, targets: list[str], n: int, as_json: bool) -> list[str]:
+    """The keys of up to N ready agents, round-robin across profiles; what was passed over is said on stderr."""
+    from dashboard.services.panes import PaneView, survey
+    from dashboard.services.profiles import ProfileResolver, spread
+
+    if n < 1:
+        raise UsageError("--spread needs N >= 1")
+    resolver = ProfileResolver(fleet.registry.profiles)
+    machines = sorted({fleet.route(t)[0].name for t in targets}) if targets else fleet.names
+
+    async def one(name: str) -> list[PaneView]:
+        try:
+            return resolver.attach(await survey(fleet.host(name)))
+        except HostError as exc:
+            print(f"dispatch: {exc}", file=sys.stderr)
+            return []
+
+    views = [v for part in await asyncio.gather(*(one(m) for m in machines)) for v in part]
+    if targets:
+        from dashboard.adapters.tmux import resolve_target
+
+        wanted = []
+        for t in targets:
+            host, local = fleet.route(t)
+            pane = resolve_target([v.pane for v in views if v.pane.machine == host.name], local)
+            wanted += [v for v in views if pane is not None and v.pane == pane]
+        views = wanted
+    result = spread(views, n)
+    for v, why in result.skipped:
+        if why.startswith("rate-limited"):
+            print(f"skipped {v.pane.address} ({v.profile or 'no profile'}): {why}", file=sys.stderr)
+    picked = [f"{v.profile or '-'}:{v.pane.address}" for v in result.picked]
+    if not as_json:
+        print(f"spread over {len({v.profile for v in result.picked})} profile(s): {', '.join(picked)}", file=sys.stderr)
+    return [v.pane.key for v in result.picked]
+
+
+async def cmd_resend(args: argparse.Namespace) -> int:
+    from dashboard.services.send import CannotResend, SendOptions, resend
+
+    async with open_store() as store:
+        old = await store.get(args.id)
+        if old is None:
+            raise UsageError(f"no send #{args.id} in the log")
+        if not old.pane_id:
+            raise UsageError(f"send #{args.id} never reached a pane ({old.reason}); nothing to re-send to")
+        fleet = fleet_from(args)
+        try:
+            # the record's own machine and tmux server, whatever -L/-S/$TMUX this command was given
+            rec = await resend(fleet.host_of(old.machine, old.server), store, old, SendOptions())
+        except CannotResend as exc:
+            raise UsageError(str(exc)) from None
+        finally:
+            await fleet.close()
+    print(json.dumps(rec.to_json(), ensure_ascii=False) if args.json else human_line(rec))
+    return exit_code(rec.verdict)

@@ -1,0 +1,52 @@
+"""`ui` and `demo`: the dashboard (Textual is imported only here)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import TYPE_CHECKING
+
+from dashboard.adapters.paths import Paths
+
+if TYPE_CHECKING:
+    pass
+from dashboard.cli.args import in_range
+from dashboard.cli.context import host_from
+from dashboard.cli.render import human_line
+
+
+async def cmd_ui(args: argparse.Namespace) -> int:
+    in_range("--interval", args.interval, 0.05, 3600, " seconds")
+    from dashboard.ui.app import DispatchApp  # Textual only for the dashboard
+
+    app = DispatchApp(host_from(args), Paths.from_env().db, refresh_interval=args.interval)
+    code = await app.run_async()
+    return code or 0
+
+
+async def cmd_demo(args: argparse.Namespace) -> int:
+    from dashboard.demo.fleet import DEMO_PROMPT, run_scripted_demo, start_fleet
+
+    if args.script:
+        code: int = await run_scripted_demo(keep=args.keep, as_json=args.json, human_line=human_line)
+        return code
+    from dashboard.ui.app import DispatchApp  # Textual only for the dashboard
+
+    async def autoplay(app: DispatchApp) -> None:
+        """Open with a batch to every demo pane, so a newcomer sees sends land and failures caught."""
+        await asyncio.sleep(1.5)
+        app.notify("Demo: one prompt to every pane — watch the verdicts land.", title="Dispatch demo")
+        app.query_one("#composer").text = DEMO_PROMPT  # type: ignore[attr-defined]
+        app.dispatch_prompt(sorted(app.statuses, key=lambda p: int(p.lstrip("%"))), DEMO_PROMPT)
+
+    fleet = await start_fleet()
+    try:
+        # the demo's sends go to the demo's own log, never into the user's
+        app = DispatchApp(fleet.host, fleet.db, on_ready=None if args.no_autoplay else autoplay)
+        result = await app.run_async()
+    finally:
+        if not args.keep:
+            await fleet.stop()
+    if args.keep:
+        print(f"the demo fleet is still running: tmux -L {fleet.socket} attach")
+    return result or 0
