@@ -7,14 +7,11 @@ import os
 import re
 import sys
 from collections.abc import Collection, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from dashboard.cli.exits import UsageError
 from dashboard.core.fleet import LOCAL, RegistryError, split_target
 from dashboard.core.timing import DelayPolicy
-
-if TYPE_CHECKING:
-    pass
-from dashboard.cli.exits import UsageError
 
 # Upper bounds of numeric options: beyond them a value is a typo, not a wish (and some would overflow SQLite)
 MAX_WAIT_S = 86_400.0

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 from dashboard.adapters.config import load_registry
 from dashboard.adapters.paths import Paths
 from dashboard.adapters.tmux import LocalTmux
+from dashboard.cli.args import db_busy_ms
 from dashboard.core.fleet import RegistryError
 
 if TYPE_CHECKING:
     from dashboard.adapters.store import Store
     from dashboard.services.fleet import Fleet
-from dashboard.cli.args import db_busy_ms
 
 
 def host_from(args: argparse.Namespace) -> LocalTmux:
@@ -52,11 +52,8 @@ async def _conclude_orphans(store: Store) -> None:
         registry = load_registry(Paths.from_env().config_file)
     except RegistryError:
         registry = None  # a broken registry is the command's own error to report
-    fleet = Fleet(LocalTmux(), registry)
-    try:
+    async with Fleet(LocalTmux(), registry) as fleet:
         await conclude_interrupted(store, fleet)
-    finally:
-        await fleet.close()
 
 
 def server_argv(args: argparse.Namespace) -> list[str]:

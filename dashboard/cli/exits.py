@@ -35,6 +35,19 @@ def exit_code(verdict: Verdict) -> int:
     return EXIT_ERROR
 
 
+def batch_exit_code(verdicts: list[Verdict]) -> int:
+    """A batch's exit code: 0 only when every target was delivered, else its worst kind of failure."""
+    if all(v.delivered for v in verdicts):
+        return EXIT_OK
+    if any(v.undelivered for v in verdicts):
+        return EXIT_UNDELIVERED
+    if any(v.host_failure for v in verdicts):
+        return EXIT_HOST
+    if Verdict.ERROR in verdicts:
+        return EXIT_ERROR
+    return EXIT_REFUSED
+
+
 def failure(exc: Exception, command: str) -> tuple[int, str]:
     """What a command that raised `exc` prints (one line, no traceback) and the code it exits with.
 

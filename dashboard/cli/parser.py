@@ -5,12 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
 from dashboard import __version__
-
-if TYPE_CHECKING:
-    pass
 from dashboard.cli.args import MAX_RETRIES, row_id
 from dashboard.cli.exits import EXIT_USAGE
 
@@ -19,6 +16,11 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"dispatch: error: {message}\n")
+
+
+if TYPE_CHECKING:
+    Subparsers: TypeAlias = "argparse._SubParsersAction[_Parser]"
+    """What `add_subparsers` returns; each `add_<command>` adds one command to it."""
 
 
 def server_options(p: argparse.ArgumentParser, *, top: bool) -> None:
@@ -66,12 +68,33 @@ def build_parser() -> argparse.ArgumentParser:
     server_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
+    add_send(sub)
+    add_batch(sub)
+    add_exec(sub)
+    add_resend(sub)
+    add_panes(sub)
+    add_daemon(sub)
+    add_schedule(sub)
+    add_canary(sub)
+    add_evidence(sub)
+    add_verify(sub)
+    add_fleet(sub)
+    add_log(sub)
+    add_show(sub)
+    add_ui(sub)
+    add_demo(sub)
+    return parser
+
+
+def add_send(sub: Subparsers) -> None:
     p = sub.add_parser("send", help="send a prompt to one agent pane and verify it was submitted")
     server_options(p, top=False)
     p.add_argument("target", help="pane: %%12, session:window.pane, machine:session:window.pane, machine:%%12")
     p.add_argument("prompt", nargs="?", help="the prompt (or -f FILE)")
     send_option_flags(p)
 
+
+def add_batch(sub: Subparsers) -> None:
     p = sub.add_parser("batch", help="send one prompt to many panes at once")
     server_options(p, top=False)
     p.add_argument("targets", nargs="*", help="panes: %%12, session:window.pane, machine:… (any mix of machines)")
@@ -85,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     send_option_flags(p)
 
+
+def add_exec(sub: Subparsers) -> None:
     p = sub.add_parser(
         "exec",
         help="run a shell command in a shell pane (never an agent), behind the blocklist",
@@ -100,21 +125,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="only say whether it would run (exit 0) or not (3)")
     p.add_argument("--json", action="store_true")
 
+
+def add_resend(sub: Subparsers) -> None:
     p = sub.add_parser("resend", help="send a logged prompt again to the same pane (Enter only if it is stuck)")
     server_options(p, top=False)
     p.add_argument("id", type=row_id)
     p.add_argument("--json", action="store_true")
 
+
+def add_panes(sub: Subparsers) -> None:
     p = sub.add_parser("panes", help="every pane of every machine: agent, state, composer text")
     server_options(p, top=False)
     p.add_argument("machines", nargs="*", metavar="MACHINE", help="only these machines ('local' is this one)")
     p.add_argument("--json", action="store_true")
 
+
+def add_daemon(sub: Subparsers) -> None:
     p = sub.add_parser("daemon", help="the scheduler daemon: start, stop, status, run (foreground, for systemd)")
     server_options(p, top=False)
     p.add_argument("action", choices=["start", "stop", "status", "run"])
     p.add_argument("--json", action="store_true")
 
+
+def add_schedule(sub: Subparsers) -> None:
     p = sub.add_parser("schedule", help="recurring prompts, each run verified (and canary-checked)")
     sched = p.add_subparsers(dest="schedule_command", metavar="ACTION", parser_class=_Parser, required=True)
     f = sched.add_parser("add", help="a new schedule (the daemon fires it)")
@@ -149,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     f = sched.add_parser("list", help="every schedule with its state and next run")
     f.add_argument("--json", action="store_true")
 
+
+def add_canary(sub: Subparsers) -> None:
     p = sub.add_parser("canary", help="one-off: ask an agent for a fresh token and check its transcript for it")
     server_options(p, top=False)
     p.add_argument("target")
@@ -165,16 +200,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transcript", type=Path, metavar="FILE", help="also look in this agent transcript file")
     p.add_argument("--json", action="store_true")
 
+
+def add_evidence(sub: Subparsers) -> None:
     p = sub.add_parser("evidence", help="export a batch's (or one send's) evidence as versioned JSON files")
     p.add_argument("ref", help="b12 / batch:12 for a batch, 42 / send:42 for one send")
     p.add_argument("--out", type=Path, metavar="DIR", help="where (default: evidence/ in the state directory)")
     p.add_argument("--json", action="store_true")
 
+
+def add_verify(sub: Subparsers) -> None:
     p = sub.add_parser("verify", help="read-only re-check of a batch from its evidence: confirmed / refuted / unknown")
     server_options(p, top=False)
     p.add_argument("ref", help="b12 / 42 from the log, or an evidence directory")
     p.add_argument("--json", action="store_true")
 
+
+def add_fleet(sub: Subparsers) -> None:
     p = sub.add_parser("fleet", help="the machine registry: add, list, check, remove")
     fleet = p.add_subparsers(dest="fleet_command", metavar="ACTION", parser_class=_Parser, required=True)
     f = fleet.add_parser("add", help="connect, show the machine's identity, record it (trust on first use)")
@@ -197,23 +238,30 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("name")
     f.add_argument("--json", action="store_true")
 
+
+def add_log(sub: Subparsers) -> None:
     p = sub.add_parser("log", help="recent sends with verdicts")
     p.add_argument("--json", action="store_true")
     p.add_argument("-n", type=row_id, default=50, dest="limit", help="how many (50)")
     p.add_argument("--batch", type=row_id, help="only this batch")
     p.add_argument("--machine", help="only sends to this machine ('local' is this one)")
 
+
+def add_show(sub: Subparsers) -> None:
     p = sub.add_parser("show", help="one send: verdict, evidence, timings, before/after diff")
     p.add_argument("id", type=row_id)
     p.add_argument("--json", action="store_true")
 
+
+def add_ui(sub: Subparsers) -> None:
     p = sub.add_parser("ui", help="the dashboard (also: dispatch with no command)")
     server_options(p, top=False)
     p.add_argument("--interval", type=float, default=1.0, metavar="S", help="refresh interval (1.0)")
 
+
+def add_demo(sub: Subparsers) -> None:
     p = sub.add_parser("demo", help="the dashboard on a built-in fleet of fake agents, some misbehaving")
     p.add_argument("--script", action="store_true", help="no dashboard: send one batch, print verdicts vs truth")
     p.add_argument("--no-autoplay", action="store_true", help="do not send the opening batch")
     p.add_argument("--keep", action="store_true", help="leave the demo tmux server running")
     p.add_argument("--json", action="store_true", help="with --script: JSON lines")
-    return parser

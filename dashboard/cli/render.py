@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dashboard.core.model import SendRecord
-
-if TYPE_CHECKING:
-    pass
 
 
 def print_schedule(s: Any) -> None:

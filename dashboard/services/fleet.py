@@ -88,6 +88,12 @@ class Fleet:
         machine, rest = split_target(target, self._hosts.keys() | self.registry.machines.keys())
         return self.host(machine), rest
 
+    async def __aenter__(self) -> Fleet:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
     async def close(self) -> None:
         await asyncio.gather(*(link.close() for link in self._links.values()), return_exceptions=True)
 

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import TYPE_CHECKING
 
-from dashboard.core.model import Verdict
-
-if TYPE_CHECKING:
-    pass
 from dashboard.cli.args import MAX_WAIT_S, check_targets, in_range
 from dashboard.cli.context import fleet_from, open_store
 from dashboard.cli.exits import EXIT_COMMAND_FAILED, EXIT_OK, EXIT_UNDELIVERED, UsageError, exit_code
 from dashboard.cli.render import human_line
+from dashboard.core.model import Verdict
 
 
 async def cmd_exec(args: argparse.Namespace) -> int:
@@ -24,17 +20,14 @@ async def cmd_exec(args: argparse.Namespace) -> int:
         raise UsageError("no command: dispatch exec TARGET -- COMMAND…")
     in_range("--timeout", args.timeout, 0, MAX_WAIT_S, " seconds", above_low=True)
     opts = ExecOptions(wait=args.wait, timeout=args.timeout, dry_run=args.dry_run)
-    fleet = fleet_from(args)
-    check_targets([args.target], fleet.names)
-    host, _ = fleet.route(args.target)
-    try:
+    async with fleet_from(args) as fleet:
+        check_targets([args.target], fleet.names)
+        host, _ = fleet.route(args.target)
         if args.dry_run:
             rec = await run_exec(host, None, args.target, command, opts)
         else:
             async with open_store() as store:
                 rec = await run_exec(host, store, args.target, command, opts)
-    finally:
-        await fleet.close()
     if args.json:
         out = rec.to_json()
         if args.dry_run:

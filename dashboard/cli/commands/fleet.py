@@ -7,14 +7,11 @@ import asyncio
 import dataclasses
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dashboard.adapters.config import load_registry
 from dashboard.adapters.paths import Paths
 from dashboard.adapters.tmux import HostError
-
-if TYPE_CHECKING:
-    pass
 from dashboard.cli.context import fleet_from
 from dashboard.cli.exits import EXIT_HOST, EXIT_OK, UsageError
 
@@ -124,10 +121,8 @@ async def fleet_check(args: argparse.Namespace) -> int:
     names = args.names or list(fleet.registry.machines)
     for name in names:
         fleet.host(name)  # unknown names fail before anything connects
-    try:
+    async with fleet:
         results = await asyncio.gather(*(check(fleet, n) for n in names))
-    finally:
-        await fleet.close()
     if args.json:
         print(json.dumps([r.to_json() for r in results]))
     elif not results:

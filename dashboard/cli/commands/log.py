@@ -16,14 +16,14 @@ from dashboard import __version__
 from dashboard.adapters.config import load_registry
 from dashboard.adapters.paths import Paths
 from dashboard.adapters.tmux import HostError
+from dashboard.cli.args import MAX_ROW_ID
+from dashboard.cli.context import fleet_from, open_store
+from dashboard.cli.exits import EXIT_ERROR, EXIT_HOST, EXIT_OK, EXIT_UNDELIVERED, EXIT_USAGE, UsageError
 from dashboard.core.fleet import qualify
 from dashboard.core.model import SendRecord, Verdict
 
 if TYPE_CHECKING:
     from dashboard.adapters.store import Store
-from dashboard.cli.args import MAX_ROW_ID
-from dashboard.cli.context import fleet_from, open_store
-from dashboard.cli.exits import EXIT_ERROR, EXIT_HOST, EXIT_OK, EXIT_UNDELIVERED, EXIT_USAGE, UsageError
 
 
 def parse_ref(ref: str) -> tuple[str, int]:
@@ -112,11 +112,8 @@ async def cmd_verify(args: argparse.Namespace) -> int:
         async with open_store() as store:
             # the "before" screens tell a repeated prompt's old copy from the new one
             _, _, recs = await _records_for(store, args.ref, snapshots=True)
-    fleet = fleet_from(args).read_only()
-    try:
+    async with fleet_from(args).read_only() as fleet:
         report = await verify(fleet, recs)
-    finally:
-        await fleet.close()
     if args.json:
         for c in report.checks:
             print(json.dumps(c.to_json(), ensure_ascii=False))
@@ -126,9 +123,10 @@ async def cmd_verify(args: argparse.Namespace) -> int:
             mark = {"confirmed": "✓", "refuted": "✗", "unknown": "?"}[c.result]
             where = f"{c.pane_id} ({c.target})" if c.pane_id else c.target
             print(f"{mark} {c.result:9} {where:28} claimed {c.claim:14} — {c.why}")
-        t = report.to_json()
-        print(f"{t['confirmed']} confirmed, {t['refuted']} refuted, {t['unknown']} unknown of {t['total']}")
     counts = report.counts
+    if not args.json:
+        tally = f"{counts['confirmed']} confirmed, {counts['refuted']} refuted, {counts['unknown']} unknown"
+        print(f"{tally} of {len(report.checks)}")
     if counts["refuted"]:
         return EXIT_UNDELIVERED
     claimed_unknown = any(c.result == "unknown" and Verdict(c.claim).delivered for c in report.checks)
@@ -149,10 +147,8 @@ async def cmd_panes(args: argparse.Namespace) -> int:
         except HostError as exc:
             return exc
 
-    try:
+    async with fleet:
         results = dict(zip(names, await asyncio.gather(*(one(n) for n in names)), strict=True))
-    finally:
-        await fleet.close()
     from datetime import datetime
 
     from dashboard.core.profiles import parse_reset, until

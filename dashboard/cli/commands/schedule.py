@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 from dashboard.adapters.config import load_registry
 from dashboard.adapters.paths import Paths
 from dashboard.adapters.store_errors import StoreError
-from dashboard.core.fleet import LOCAL, split_target
-
-if TYPE_CHECKING:
-    from dashboard.adapters.store import Store
 from dashboard.cli.args import MAX_FAIL_AFTER, MAX_WAIT_S, check_targets, in_range, read_prompt
 from dashboard.cli.context import fleet_from, host_from, open_store, server_argv
 from dashboard.cli.exits import EXIT_ERROR, EXIT_OK, EXIT_UNDELIVERED, UsageError
 from dashboard.cli.render import RUN_MARKS, print_schedule
+from dashboard.core.fleet import LOCAL, split_target
+
+if TYPE_CHECKING:
+    from dashboard.adapters.store import Store
 
 
 async def cmd_daemon(args: argparse.Namespace) -> int:
@@ -163,13 +163,10 @@ async def schedule_run_now(args: argparse.Namespace, store: Store, s: Any) -> in
     from dashboard.services.daemon import local_tz
     from dashboard.services.scheduler import Scheduler
 
-    fleet = fleet_from(args)
-    scheduler = Scheduler(store, lambda: fleet, local_tz(), log=lambda _line: None)
-    run = await Schedules(store).claim_manual(s, os.getpid())
-    try:
+    async with fleet_from(args) as fleet:
+        scheduler = Scheduler(store, lambda: fleet, local_tz(), log=lambda _line: None)
+        run = await Schedules(store).claim_manual(s, os.getpid())
         run = await scheduler.fire(s, run)
-    finally:
-        await fleet.close()
     if args.json:
         print(json.dumps(run.to_json()))
     else:

@@ -10,14 +10,14 @@ import time
 from typing import TYPE_CHECKING
 
 from dashboard.adapters.tmux import HostError
+from dashboard.cli.args import MAX_LEASE_S, MAX_WAIT_S, check_targets, in_range, read_prompt, send_options
+from dashboard.cli.context import fleet_from, open_store
+from dashboard.cli.exits import EXIT_OK, EXIT_REFUSED, EXIT_UNDELIVERED, UsageError, batch_exit_code, exit_code
+from dashboard.cli.render import human_line
 from dashboard.core.model import Verdict
 
 if TYPE_CHECKING:
     from dashboard.services.fleet import Fleet
-from dashboard.cli.args import MAX_LEASE_S, MAX_WAIT_S, check_targets, in_range, read_prompt, send_options
-from dashboard.cli.context import fleet_from, open_store
-from dashboard.cli.exits import EXIT_ERROR, EXIT_HOST, EXIT_OK, EXIT_REFUSED, EXIT_UNDELIVERED, UsageError, exit_code
-from dashboard.cli.render import human_line
 
 
 async def cmd_send(args: argparse.Namespace) -> int:
@@ -25,14 +25,10 @@ async def cmd_send(args: argparse.Namespace) -> int:
 
     opts = send_options(args)
     prompt = read_prompt(args, opts.max_bytes)
-    fleet = fleet_from(args)
-    check_targets([args.target], fleet.names)  # an unknown machine: usage error, nothing recorded
-    host, _ = fleet.route(args.target)
-    async with open_store() as store:
-        try:
-            rec = await send(host, store, args.target, prompt, opts)
-        finally:
-            await fleet.close()
+    async with fleet_from(args) as fleet, open_store() as store:
+        check_targets([args.target], fleet.names)  # an unknown machine: usage error, nothing recorded
+        host, _ = fleet.route(args.target)
+        rec = await send(host, store, args.target, prompt, opts)
     print(json.dumps(rec.to_json(), ensure_ascii=False) if args.json else human_line(rec))
     return exit_code(rec.verdict)
 
@@ -44,30 +40,22 @@ async def cmd_batch(args: argparse.Namespace) -> int:
     prompt = read_prompt(args, opts.max_bytes)
     started = time.monotonic()
     summary: BatchSummary | None = None
-    fleet = fleet_from(args)
     targets = list(args.targets)
-    check_targets(targets, fleet.names)  # before anything is recorded: one unknown machine stops the batch
-    if args.spread is not None:
-        try:
+    async with fleet_from(args) as fleet:
+        check_targets(targets, fleet.names)  # before anything is recorded: one unknown machine stops the batch
+        if args.spread is not None:
             targets = await _spread_targets(fleet, targets, args.spread, args.json)
-        except BaseException:
-            await fleet.close()
-            raise
-        if not targets:
-            await fleet.close()
-            print("dispatch: no ready agent pane to spread over", file=sys.stderr)
-            return EXIT_REFUSED
-    elif not targets:
-        raise UsageError("no targets: name the panes, or use --spread N")
-    async with open_store() as store:
-        try:
+            if not targets:
+                print("dispatch: no ready agent pane to spread over", file=sys.stderr)
+                return EXIT_REFUSED
+        elif not targets:
+            raise UsageError("no targets: name the panes, or use --spread N")
+        async with open_store() as store:
             async for rec in run_batch(fleet, store, targets, prompt, opts):
                 assert rec.batch is not None
                 summary = summary or BatchSummary(rec.batch, len(targets))
                 summary.counts[str(rec.verdict)] += 1
                 print(json.dumps(rec.to_json(), ensure_ascii=False) if args.json else human_line(rec), flush=True)
-        finally:
-            await fleet.close()
     assert summary is not None
     summary.elapsed_ms = round((time.monotonic() - started) * 1000)
     if args.json:
@@ -75,16 +63,7 @@ async def cmd_batch(args: argparse.Namespace) -> int:
     else:
         counts = ", ".join(f"{n} {v}" for v, n in summary.counts.most_common())
         print(f"batch {summary.batch}: {counts} in {summary.elapsed_ms} ms (dispatch log --batch {summary.batch})")
-    verdicts = [Verdict(v) for v in summary.counts]
-    if summary.ok:
-        return EXIT_OK
-    if any(v.undelivered for v in verdicts):
-        return EXIT_UNDELIVERED
-    if any(v.host_failure for v in verdicts):
-        return EXIT_HOST
-    if Verdict.ERROR in verdicts:
-        return EXIT_ERROR
-    return EXIT_REFUSED
+    return batch_exit_code([Verdict(v) for v in summary.counts])
 
 
 async def cmd_canary(args: argparse.Namespace) -> int:
@@ -100,9 +79,8 @@ async def cmd_canary(args: argparse.Namespace) -> int:
     in_range("--timeout", args.timeout, 0, MAX_WAIT_S, " seconds", above_low=True)
     in_range("--lease-timeout", args.lease_timeout, 0, MAX_LEASE_S, " seconds")
     opts = SendOptions(lease_timeout=args.lease_timeout)
-    fleet = fleet_from(args)
-    check_targets([args.target], fleet.names)
-    try:
+    async with fleet_from(args) as fleet:
+        check_targets([args.target], fleet.names)
         host, _ = fleet.route(args.target)
         async with open_store() as store:
             rec = await send(host, store, args.target, prompt, opts, meta={"canary": token})
@@ -112,8 +90,6 @@ async def cmd_canary(args: argparse.Namespace) -> int:
                 result = await wait_for_canary(
                     host, rec.pane_id or args.target, prompt, token, args.timeout, transcript=args.transcript
                 )
-    finally:
-        await fleet.close()
     passed = result is not None and result.passed
     if args.json:
         print(json.dumps({**rec.to_json(), "canary": result.to_json() if result else None, "passed": passed}))
@@ -172,13 +148,11 @@ async def cmd_resend(args: argparse.Namespace) -> int:
             raise UsageError(f"no send #{args.id} in the log")
         if not old.pane_id:
             raise UsageError(f"send #{args.id} never reached a pane ({old.reason}); nothing to re-send to")
-        fleet = fleet_from(args)
-        try:
-            # the record's own machine and tmux server, whatever -L/-S/$TMUX this command was given
-            rec = await resend(fleet.host_of(old.machine, old.server), store, old, SendOptions())
-        except CannotResend as exc:
-            raise UsageError(str(exc)) from None
-        finally:
-            await fleet.close()
+        async with fleet_from(args) as fleet:
+            try:
+                # the record's own machine and tmux server, whatever -L/-S/$TMUX this command was given
+                rec = await resend(fleet.host_of(old.machine, old.server), store, old, SendOptions())
+            except CannotResend as exc:
+                raise UsageError(str(exc)) from None
     print(json.dumps(rec.to_json(), ensure_ascii=False) if args.json else human_line(rec))
     return exit_code(rec.verdict)

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from typing import TYPE_CHECKING
 
 from dashboard.adapters.paths import Paths
-
-if TYPE_CHECKING:
-    pass
 from dashboard.cli.args import in_range
 from dashboard.cli.context import host_from
 from dashboard.cli.render import human_line
