@@ -45,3 +45,13 @@ def owner_alive(info: object) -> bool | None:
     if ticks is None:
         return False
     return info.get("start") is None or info.get("start") == ticks
+
+
+def this_machine() -> tuple[str, str | None]:
+    """This machine's hostname and /etc/machine-id (None where there is none)."""
+    try:
+        with open("/etc/machine-id", encoding="utf-8") as f:
+            machine_id: str | None = f.read().strip() or None
+    except OSError:
+        machine_id = None
+    return os.uname().nodename, machine_id

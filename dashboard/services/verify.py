@@ -13,12 +13,10 @@ of sight: what the verifier cannot see is never evidence that the send failed.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from pathlib import Path
 
 from dashboard.adapters.tmux import HostError, TmuxError, TmuxHost
 from dashboard.core.classify import classify
@@ -227,63 +225,3 @@ def _content(lines: Iterable[str]) -> list[str]:
 
 def _squash(text: str) -> str:
     return "".join(text.split())
-
-
-# ----- evidence export ----------------------------------------------------------------------------
-
-FORMAT = "dispatch-evidence"
-VERSION = 1
-
-
-def record_json(rec: SendRecord, identity: dict[str, object] | None) -> dict[str, object]:
-    """One send as an evidence file: everything needed to re-check it without the log."""
-    from dashboard.core.diff import plain_lines
-
-    return {
-        "format": FORMAT,
-        "version": VERSION,
-        **rec.to_json(),
-        "kind": rec.kind,
-        "prompt": rec.prompt,
-        "created": rec.created,
-        "machine_identity": identity,
-        "timings": rec.timings,
-        "options": rec.options,
-        "snapshots": {phase: plain_lines(text) for phase, text in rec.snapshots.items()},
-    }
-
-
-def load_export(directory: Path) -> tuple[dict[str, object], list[SendRecord]]:
-    """Read an evidence directory back into records (what `verify DIR` checks)."""
-    summary_path = directory / "summary.json"
-    try:
-        summary = json.loads(summary_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{summary_path}: not a readable evidence summary ({exc})") from None
-    if summary.get("format") != FORMAT or summary.get("version") != VERSION:
-        raise ValueError(
-            f"{summary_path}: not {FORMAT} v{VERSION} (got {summary.get('format')} v{summary.get('version')})"
-        )
-    records = []
-    for send_id in summary.get("sends", []):
-        path = directory / f"send-{send_id}.json"
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"{path}: unreadable ({exc})") from None
-        rec = SendRecord(target=data["target"], prompt=data["prompt"], machine=data.get("machine") or "local")
-        rec.id, rec.batch, rec.pane_id, rec.agent = (
-            data.get("id"),
-            data.get("batch"),
-            data.get("pane_id"),
-            data.get("agent"),
-        )
-        rec.verdict = Verdict(data["verdict"])
-        rec.kind = data.get("kind", "send")
-        rec.server = data.get("server")  # None in files written before servers were recorded: "server unknown"
-        snaps = data.get("snapshots") or {}
-        if isinstance(snaps.get("before"), list):
-            rec.snapshots["before"] = "\n".join(str(line) for line in snaps["before"])
-        rec.created = data.get("created", 0.0)
-        records.append(rec)
-    return summary, records

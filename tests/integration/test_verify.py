@@ -21,8 +21,9 @@ from dashboard.adapters.tmux import LocalTmux
 from dashboard.cli import main
 from dashboard.core.model import PaneState, Verdict
 from dashboard.services.batch import run_batch
+from dashboard.services.evidence import load_export
 from dashboard.services.fleet import Fleet
-from dashboard.services.verify import load_export, verify
+from dashboard.services.verify import verify
 from tests.integration.conftest import ROOT, Bench
 
 PROMPT = "Summarise the failing tests in this repository and propose one fix"

@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from dashboard import __version__
 from dashboard.adapters.config import load_registry
 from dashboard.adapters.paths import Paths
 from dashboard.adapters.tmux import HostError
@@ -51,23 +49,8 @@ async def _records_for(store: Store, ref: str, *, snapshots: bool) -> tuple[str,
     return kind, number, [rec]
 
 
-def _identity_of(machine: str, registry: Any) -> dict[str, object] | None:
-    """The identity a send's machine was verified against (the registry's record; this box's own for local)."""
-    if machine in ("local", ""):
-        try:
-            machine_id = Path("/etc/machine-id").read_text().strip()
-        except OSError:
-            machine_id = None
-        return {"hostname": os.uname().nodename, "machine_id": machine_id, "host_key": None, "source": "this machine"}
-    m = registry.machines.get(machine)
-    if m is None:
-        return None
-    return {"hostname": m.hostname, "machine_id": m.machine_id, "host_key": m.host_key,
-            "source": "registry (checked before the send)"}  # fmt: skip
-
-
 async def cmd_evidence(args: argparse.Namespace) -> int:
-    from dashboard.services.verify import FORMAT, VERSION, record_json
+    from dashboard.services.evidence import FORMAT, VERSION, export
 
     paths = Paths.from_env()
     registry = load_registry(paths.config_file)
@@ -75,21 +58,7 @@ async def cmd_evidence(args: argparse.Namespace) -> int:
         kind, number, recs = await _records_for(store, args.ref, snapshots=True)
     out: Path = args.out or paths.data / "evidence" / f"{kind}-{number}"
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        for rec in recs:
-            data = record_json(rec, _identity_of(rec.machine, registry))
-            (out / f"send-{rec.id}.json").write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
-        counts: dict[str, int] = {}
-        for rec in recs:
-            counts[str(rec.verdict)] = counts.get(str(rec.verdict), 0) + 1
-        summary = {
-            "format": FORMAT, "version": VERSION, "kind": kind, kind: number, "exported": time.time(),
-            "tool": f"dispatch {__version__}", "prompt": recs[0].prompt if recs else "",
-            "created": min(r.created for r in recs) if recs else None,
-            "sends": [r.id for r in recs], "verdicts": counts,
-            "machines": sorted({r.machine for r in recs}),
-        }  # fmt: skip
-        (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
+        export(recs, kind, number, out, registry)
     except OSError as exc:
         raise UsageError(f"cannot write evidence to {out}: {exc.strerror or exc}") from None
     if args.json:
@@ -100,7 +69,8 @@ async def cmd_evidence(args: argparse.Namespace) -> int:
 
 
 async def cmd_verify(args: argparse.Namespace) -> int:
-    from dashboard.services.verify import load_export, verify
+    from dashboard.services.evidence import load_export
+    from dashboard.services.verify import verify
 
     source = Path(args.ref)
     if source.is_dir():
