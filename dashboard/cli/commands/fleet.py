@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import sys
-from typing import Any
 
 from dashboard.adapters.config import load_registry
 from dashboard.adapters.paths import Paths
-from dashboard.adapters.tmux import HostError
 from dashboard.cli.context import fleet_from
 from dashboard.cli.exits import EXIT_HOST, EXIT_OK, UsageError
 
@@ -25,8 +22,8 @@ async def cmd_fleet(args: argparse.Namespace) -> int:
 async def fleet_add(args: argparse.Namespace) -> int:
     """Trust on first use, like ssh: an unknown host key is shown and must be accepted explicitly."""
     from dashboard.adapters.config import add_machine
-    from dashboard.adapters.ssh import SshLink, UntrustedHostKey
     from dashboard.core.fleet import Machine, check_name
+    from dashboard.services.machines import enroll
 
     check_name(args.name, "machine name", malformed=False)
     paths = Paths.from_env()
@@ -41,33 +38,12 @@ async def fleet_add(args: argparse.Namespace) -> int:
         args.name, args.address, user=args.user, port=args.port, socket=args.socket,
         connect_timeout=args.connect_timeout, timeout=args.timeout,
     )  # fmt: skip
-    link = SshLink(draft, registry.ssh_config, verify=False)
-    try:
-        try:
-            await link.connection()
-        except UntrustedHostKey as exc:
-            accepted = _accept_key(args, exc)
-            link = SshLink(dataclasses.replace(draft, host_key=accepted), registry.ssh_config, verify=False)
-            await link.connection()
-        identity = link.status.identity
-        assert identity is not None
-    finally:
-        await link.close()
-    if args.accept_key and identity.host_key != args.accept_key:
-        # known_hosts trusted the key, but it is not the one the operator checked out of band
-        raise HostError(f"{args.name}: host key is {identity.host_key}, not the --accept-key {args.accept_key}")
-    if identity.tmux_host is not None and identity.tmux_host != identity.hostname:
-        raise HostError(
-            f"{args.name}: the tmux server answers as {identity.tmux_host!r} but the machine is {identity.hostname!r}"
-        )
-    if not identity.machine_id:
-        raise HostError(f"{args.name}: no /etc/machine-id to record (identity would be unverifiable)")
-    machine = dataclasses.replace(
-        draft, hostname=identity.hostname, machine_id=identity.machine_id, host_key=identity.host_key
+    machine, identity, connect_ms = await enroll(
+        draft, registry.ssh_config, accept_key=args.accept_key, confirm=lambda key: _confirm(args, key)
     )
     add_machine(paths.config_file, machine, replace=args.replace)
     if args.json:
-        print(json.dumps({**machine.to_json(), "recorded": True, "connect_ms": link.status.connect_ms}))
+        print(json.dumps({**machine.to_json(), "recorded": True, "connect_ms": connect_ms}))
     else:
         print(f"{machine.name}: recorded in {paths.config_file}")
         print(f"  address    {machine.address}")
@@ -78,25 +54,13 @@ async def fleet_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _accept_key(args: argparse.Namespace, exc: Any) -> str:
-    """The presented fingerprint if the operator accepted it (flag or prompt), else refuse (exit 5)."""
-    presented = exc.fingerprint
-    if presented is None:
-        raise exc
-    if args.accept_key:
-        if args.accept_key != presented:
-            raise HostError(f"{args.name}: host key is {presented}, not the --accept-key {args.accept_key}")
-        return str(presented)
-    if sys.stdin.isatty() and sys.stderr.isatty():
-        print(f"{args.name} ({args.address}) presents host key {presented}", file=sys.stderr)
-        print("It is not in known_hosts. Check it out of band (ssh-keygen -lf on that machine).", file=sys.stderr)
-        answer = input("Trust this key and record the machine? [y/N] ").strip().lower()
-        if answer in ("y", "yes"):
-            return str(presented)
-    raise HostError(
-        f"{args.name}: host key {presented} is not in known_hosts; after checking it on the machine"
-        f" (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), re-run with --accept-key {presented}"
-    )
+def _confirm(args: argparse.Namespace, presented: str) -> bool:
+    """Ask the person at the terminal (never a script: no tty, no trust) whether to trust an unknown key."""
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return False
+    print(f"{args.name} ({args.address}) presents host key {presented}", file=sys.stderr)
+    print("It is not in known_hosts. Check it out of band (ssh-keygen -lf on that machine).", file=sys.stderr)
+    return input("Trust this key and record the machine? [y/N] ").strip().lower() in ("y", "yes")
 
 
 async def fleet_list(args: argparse.Namespace) -> int:

@@ -1,0 +1,80 @@
+"""Rule `download-exec`: a download piped, redirected or substituted into an interpreter.
+
+`curl … | sh`, `bash <(curl …)`, `bash < <(wget …)`, `sh -c "$(wget -O- …)"`, `eval "$(curl …)"`,
+`curl … > >(sh)`, and a command name computed from a download (`$(curl …)`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from dashboard.core.blocklist.model import Block, Blocked, Cmd
+from dashboard.core.blocklist.tree import command_words, find, find_commands
+from dashboard.core.blocklist.vocabulary import DOWNLOADERS, INTERPRETERS, SHELLS
+from dashboard.core.blocklist.words import base, interp
+
+
+def check_computed_name(cmd: Cmd) -> None:
+    """`$(curl …)` as the command name runs whatever was downloaded."""
+    first_parts = list(getattr(cmd.nodes[0], "parts", []) or []) if cmd.nodes else []
+    computed = any(c in cmd.words[0] for c in "$`") or any(n.kind == "commandsubstitution" for n in first_parts)
+    if computed and _mentions_downloader(cmd.nodes[:1]):
+        raise Blocked(Block("download-exec", cmd.text, "runs the output of a download as a command"))
+
+
+def check_piped(cmd: Cmd, downloading: str) -> None:
+    """A later pipeline stage: refused when an earlier one (`downloading`) downloads and this one runs stdin."""
+    if downloading and interp(base(cmd.words[0])) in INTERPRETERS and _runs_stdin(cmd.words):
+        part = f"{downloading} | … {cmd.text}"
+        raise Blocked(Block("download-exec", part, "a download is piped into an interpreter"))
+
+
+def check(cmd: Cmd, name: str) -> None:
+    if name in DOWNLOADERS:
+        # `curl … > >(sh)`: the download's output goes into an interpreter
+        for r in cmd.redirect_nodes:
+            for sub in find(r, ("processsubstitution",)):
+                for c in find_commands(sub.command):
+                    words = command_words(c)
+                    if words and interp(base(words[0])) in INTERPRETERS:
+                        raise Blocked(Block("download-exec", cmd.text, "a download is fed into an interpreter"))
+    if interp(name) not in INTERPRETERS and name != "eval":
+        return
+    # `bash < <(curl …)`, `bash <<< "$(curl …)"`: stdin from a download
+    if _mentions_downloader(cmd.redirect_nodes):
+        raise Blocked(Block("download-exec", cmd.text, "a download is redirected into an interpreter"))
+    # `bash <(curl …)`, `sh -c "$(wget -O- …)"`, `eval "$(curl …)"`, `. <(curl …)`
+    if _mentions_downloader(cmd.nodes[1:]):
+        raise Blocked(Block("download-exec", cmd.text, "a download is substituted into an interpreter"))
+
+
+def _mentions_downloader(nodes: Sequence[Any]) -> bool:
+    """A command or process substitution among these words runs a downloader (at any depth)."""
+    for node in nodes:
+        for sub in find(node, ("commandsubstitution", "processsubstitution")):
+            for c in find_commands(sub.command):
+                if any(base(w) in DOWNLOADERS for w in command_words(c)):
+                    return True
+    return False
+
+
+def _runs_stdin(words: list[str]) -> bool:
+    """Does this interpreter invocation take its program from stdin?"""
+    name = interp(base(words[0]))
+    args = words[1:]
+    if any(a in ("/dev/stdin", "/dev/fd/0", "/proc/self/fd/0", "-") for a in args):
+        return True
+    if name in ("source", "."):
+        return any(a in ("/dev/stdin", "/proc/self/fd/0", "-") for a in args)
+    code_flags = {"-c", "-e", "-E", "-m", "-r", "--command", "--eval", "-p", "--print", "-n"}
+    if name in SHELLS:
+        if "-s" in args or "-" in args:
+            return True
+        operands = [a for a in args if not a.startswith("-")]
+        return not operands and not any(a == "-c" or (a.startswith("-") and "c" in a[1:]) for a in args)
+    if "-" in args or "/dev/stdin" in args:
+        return True
+    if any(a in code_flags or (a.startswith("-") and not a.startswith("--") and a[1:2] in "cemrEpn") for a in args):
+        return False
+    return not [a for a in args if not a.startswith("-")]

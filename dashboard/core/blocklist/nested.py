@@ -1,0 +1,109 @@
+"""Commands inside commands: wrappers to strip, and strings that are command lines.
+
+Wrappers: `sudo -u x env A=1 nohup …`. Strings: `sh -c`, `bash <<<`, `eval`, `su -c`, `find -exec`,
+`xargs`, `flock -c`, `watch`, `env -S`. These only say what really runs; the walker parses and checks it.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterator
+
+from dashboard.core.blocklist.model import Cmd
+from dashboard.core.blocklist.paths import find_may_reach_ssh, is_home_ancestor
+from dashboard.core.blocklist.state import Shell
+from dashboard.core.blocklist.vocabulary import SHELLS, WRAPPERS
+from dashboard.core.blocklist.words import base, interp
+
+
+def unwrap(cmd: Cmd) -> Cmd | str | None:
+    """The command that really runs under the wrappers, or None when nothing runs.
+
+    A str is a command line the wrapper runs instead (`flock LOCK -c 'cmd'`, `watch cmd`, `env -S 'cmd'`).
+    """
+    words = list(cmd.words)
+    for _ in range(16):
+        if not words:
+            return None
+        name = base(words[0])
+        if name not in WRAPPERS:
+            break
+        if name == "busybox" and len(words) > 1:
+            words = words[1:]
+            continue
+        if name == "flock" and "-c" in words[:-1]:
+            return words[words.index("-c") + 1]  # `flock LOCK -c 'cmd'`
+        if name == "watch":
+            rest = [w for w in words[1:] if not w.startswith("-") and not w.replace(".", "").isdigit()]
+            return " ".join(rest)  # watch runs its arguments through sh -c
+        takes_value, positional = WRAPPERS[name]
+        i = 1
+        while i < len(words):
+            w = words[i]
+            if w == "--":
+                i += 1
+                break
+            if name == "env" and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", w):
+                i += 1
+                continue
+            if name == "env" and w in ("-S", "--split-string") and i + 1 < len(words):
+                # env -S "sh -c …": the string is split into a command line
+                return words[i + 1] + " " + shlex.join(words[i + 2 :])
+            if w.startswith("-") and w != "-":
+                i += 2 if w in takes_value else 1
+                continue
+            break
+        if positional and i < len(words):
+            i += 1
+        if (
+            name in ("sudo", "doas", "su")
+            and i >= len(words)
+            and any(w in ("-s", "-i", "--shell", "--login") for w in words[1:])
+        ):
+            return Cmd(["sh"], cmd.nodes[-1:], cmd.redirects, cmd.text, cmd.redirect_nodes)  # a root shell
+        words = words[i:]
+    if not words:
+        return None
+    offset = len(cmd.words) - len(words)
+    return Cmd(words, cmd.nodes[offset:], cmd.redirects, cmd.text, cmd.redirect_nodes)
+
+
+def strings(shell: Shell, cmd: Cmd, name: str, args: list[str]) -> Iterator[str]:
+    """The command lines this command runs as strings (`sh -c`, `eval`, `find -exec`, `xargs`…).
+
+    Lazy: each is checked (and may change `shell`, e.g. its `cwd_home`) before the next is made.
+    """
+    if interp(name) in SHELLS or name == "eval":
+        for kind, target in cmd.redirects:
+            if kind == "<<<":
+                yield target  # `bash <<< 'cmd'` runs the string
+    if name in SHELLS:
+        for i, a in enumerate(args):
+            if a == "-c" or (a.startswith("-") and not a.startswith("--") and "c" in a[1:] and len(a) <= 6):
+                if i + 1 < len(args):
+                    yield args[i + 1]
+                return
+    if name == "eval":
+        yield " ".join(args)
+    if name in ("su", "runuser"):
+        for i, a in enumerate(args):
+            if (a == "-c" or (a.startswith("-") and not a.startswith("--") and "c" in a)) and i + 1 < len(args):
+                yield args[i + 1]
+            elif a.startswith("--command="):
+                yield a.split("=", 1)[1]
+    if name in ("find",):
+        may_hit = find_may_reach_ssh(args)
+        for i, a in enumerate(args):
+            if a in ("-exec", "-execdir", "-ok", "-okdir"):
+                end = next((j for j in range(i + 1, len(args)) if args[j] in (";", "+", "\\;")), len(args))
+                inner = [x for x in args[i + 1 : end]]
+                starts = [p for p in args[:i] if not p.startswith("-")] or ["."]
+                # what {} stands for: anything below the start, so a home start may mean its .ssh
+                home = is_home_ancestor(starts[0]) or (shell.cwd_home and starts[0] in (".", "./"))
+                found = f"{starts[0]}/.ssh/found" if home and may_hit else starts[0]
+                inner = [found if x == "{}" else x for x in inner]
+                if inner:
+                    yield shlex.join(inner)
+    if name == "xargs" and len(args) > 0:
+        yield shlex.join(args)

@@ -1,0 +1,126 @@
+"""Rule `ssh-dir`: writing, moving, deleting, linking, chmod-ing or appending under a `.ssh` directory.
+
+Also refused: recursively deleting or re-owning, moving, copying or extracting over a directory that
+holds one (`/`, `/home`, `~`…), and feeding a .ssh path through a pipe to `xargs rm`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dashboard.core.blocklist.model import Block, Blocked, Cmd
+from dashboard.core.blocklist.paths import find_may_reach_ssh, is_home_ancestor, is_ssh_path
+from dashboard.core.blocklist.state import Shell
+from dashboard.core.blocklist.tree import text
+from dashboard.core.blocklist.vocabulary import EDITORS, RECURSIVE_DESTROYERS, SSH_WRITERS_ALL
+from dashboard.core.blocklist.words import base, cluster_values, value_of
+
+
+def check_redirect(shell: Shell, target: str, part: Any, source: str) -> None:
+    """`>> ~/.ssh/authorized_keys`: an output redirection under a .ssh directory."""
+    if shell.under_ssh(target):
+        raise Blocked(Block("ssh-dir", text(part, source), f"writes under a .ssh directory ({target})"))
+
+
+def check_xargs_feed(raw: Cmd, cmd: Cmd, ssh_path: str) -> None:
+    """`find ~/.ssh | xargs rm`: an earlier pipeline stage named `ssh_path`, and xargs hands it on."""
+    if base(raw.words[0]) == "xargs" and ssh_path and base(cmd.words[0]) in SSH_WRITERS_ALL | {"cp", "ln", "tee"}:
+        part = f"… {ssh_path} … | {' '.join(raw.words[:3])}"
+        raise Blocked(Block("ssh-dir", part, "feeds a .ssh path to a command that changes it"))
+
+
+def first_ssh_path(cmd: Cmd) -> str:
+    """The first argument naming a .ssh path, or ""."""
+    return next((w for w in cmd.words[1:] if is_ssh_path(w)), "")
+
+
+def check(shell: Shell, cmd: Cmd, name: str, args: list[str]) -> None:
+    operands = [a for a in args if not a.startswith("-") or a == "-"]
+    flags = [a for a in args if a.startswith("-")]
+    protected = shell.under_ssh
+
+    def refuse(path: str, what: str) -> None:
+        raise Blocked(Block("ssh-dir", cmd.text, f"{what} under a .ssh directory ({path})"))
+
+    recursive = any(f in ("-r", "-R", "--recursive") or (not f.startswith("--") and ("r" in f or "R" in f))
+                    for f in flags)  # fmt: skip
+    if name in RECURSIVE_DESTROYERS and (recursive or (name == "rm" and any("f" in f for f in flags))):
+        for path in operands:
+            if is_home_ancestor(path) and (recursive or name != "rm"):
+                refuse(path, f"{name} reaches everything")
+    if name in SSH_WRITERS_ALL:
+        for path in operands:
+            if protected(path):
+                refuse(path, f"{name} changes something")
+        if name == "mv":
+            for path in operands:
+                if is_home_ancestor(path):
+                    refuse(path, "mv moves a home directory, with its .ssh,")
+    if name in ("cp", "install", "ln", "rsync", "scp", "link", "rename"):
+        dest = value_of(args, ("-t", "--target-directory")) or (operands[-1] if operands else "")
+        if name in ("rename",) and operands:
+            dest = operands[-1]
+        if dest and protected(dest):
+            refuse(dest, f"{name} writes")
+        sources = operands[:-1] if dest == (operands[-1] if operands else "") else operands
+        if (
+            dest
+            and is_home_ancestor(dest)
+            and (name == "rsync" or any(base(src.rstrip("/")) == ".ssh" for src in sources))
+        ):
+            refuse(dest, f"{name} copies into a home directory, over its .ssh")
+        if name == "rsync" and "--remove-source-files" in args and any(protected(p) for p in operands[:-1]):
+            refuse(operands[0], "rsync removes files")
+    if name == "tee":
+        for path in operands:
+            if path != "-" and protected(path):
+                refuse(path, "tee writes")
+    in_place = any(f.startswith("--in-place") or (not f.startswith("--") and "i" in f[1:].split(".")[0])
+                   for f in flags)  # fmt: skip
+    if name in ("sed", "perl", "ruby") and in_place:
+        for path in operands:
+            if protected(path):
+                refuse(path, f"{name} -i edits a file")
+    if name == "dd":
+        for a in args:
+            if a.startswith("of=") and protected(a[3:]):
+                refuse(a[3:], "dd writes")
+    if name in ("curl", "wget", "wget2", "aria2c", "axel"):
+        for opt in ("-o", "--output", "-O", "--output-document", "-P", "--directory-prefix", "-d", "--dir"):
+            value = value_of(args, (opt,))
+            if value and protected(value):
+                refuse(value, f"{name} downloads")
+        for value in cluster_values(args, "oOPd"):  # `curl -sSLo FILE`, `wget -qO FILE`
+            if protected(value):
+                refuse(value, f"{name} downloads")
+    if name in ("tar", "unzip", "7z", "bsdtar", "cpio"):
+        value = value_of(args, ("-C", "--directory", "-d", "-o"))
+        if value and (protected(value) or is_home_ancestor(value)):
+            refuse(value, f"{name} extracts (into a home directory, its .ssh included)")
+    if name == "git" and args[:1] == ["clone"] and len(operands) >= 3 and protected(operands[-1]):
+        refuse(operands[-1], "git clone writes")
+    if name == "ssh-keygen":
+        reads = {"-l", "-y", "-F", "-B", "-L", "-Q", "-D"}
+        key_file = value_of(args, ("-f",))
+        if "-R" in flags:
+            refuse(key_file or "~/.ssh/known_hosts", "ssh-keygen -R rewrites known_hosts")
+        if (
+            key_file
+            and protected(key_file)
+            and not reads & set(flags)
+            and not any(f.startswith("-") and set(f[1:]) & {"l", "y"} for f in flags)
+        ):
+            refuse(key_file, "ssh-keygen writes a key")
+    if name in EDITORS:
+        for path in operands:
+            if protected(path):
+                refuse(path, f"{name} edits a file")
+    if name == "truncate" or name == "install":
+        for path in operands:
+            if protected(path):
+                refuse(path, f"{name} writes")
+    if name == "find" and "-delete" in args:
+        starts = [p for p in args if not p.startswith(("-", "(", ")", "!"))]
+        home = any(is_home_ancestor(p) or (shell.cwd_home and p in (".", "./")) for p in starts[:1])
+        if any(is_ssh_path(p) for p in starts[:1]) or (home and find_may_reach_ssh(args)):
+            raise Blocked(Block("ssh-dir", cmd.text, "deletes under a .ssh directory"))
