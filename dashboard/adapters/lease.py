@@ -15,6 +15,8 @@ import time
 from types import TracebackType
 from typing import Protocol
 
+from dashboard.core.ports import LeaseBusy, LeaseUnavailable
+
 
 class Locks(Protocol):
     """Where a host's lock files are locked: in this process, or by a keeper on the far machine."""
@@ -30,14 +32,6 @@ class Locks(Protocol):
     def held(self, token: object) -> bool:
         """Still ours? False once the keeper holding it (an SSH channel) is gone."""
         ...
-
-
-class LeaseBusy(Exception):
-    """Another sender held the pane for the whole wait; `holder` says who."""
-
-    def __init__(self, holder: str, waited_ms: int) -> None:
-        super().__init__(holder)
-        self.holder, self.waited_ms = holder, waited_ms
 
 
 class PaneLease:
@@ -111,10 +105,6 @@ class LocalLocks:
 
     def held(self, token: object) -> bool:
         return True  # a local descriptor cannot be taken away while this process lives
-
-
-class LeaseUnavailable(Exception):
-    """The lease could not be taken at all (no lock file, no flock on the far machine)."""
 
 
 def _write_holder(path: str, holder: str) -> None:

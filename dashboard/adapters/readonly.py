@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from dashboard.adapters.tmux import TmuxClient, TmuxError, TmuxHost
+from dashboard.adapters.tmux import TmuxClient
 from dashboard.core.model import PaneInfo, ServerRef
+from dashboard.core.ports import TmuxError, TmuxHost
 
 READ_COMMANDS = frozenset({"list-panes", "capture-pane", "display-message", "list-sessions", "show-options"})
 

@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
-from dashboard.adapters.lease import LeaseUnavailable, Locks
-from dashboard.adapters.tmux import HostError, TmuxClient, WrongMachine
+from dashboard.adapters.lease import Locks
+from dashboard.adapters.tmux import TmuxClient
 from dashboard.core.fleet import Identity, Machine, Mismatch
+from dashboard.core.ports import HostError, LeaseUnavailable, WrongMachine
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

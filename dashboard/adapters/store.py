@@ -21,8 +21,8 @@ from typing import Any
 
 import aiosqlite
 
-from dashboard.adapters.store_errors import StoreError
 from dashboard.core.model import SendRecord, Verdict
+from dashboard.core.ports import StoreError
 
 __all__ = ["MIGRATIONS", "Store", "StoreError"]
 

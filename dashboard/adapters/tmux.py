@@ -16,11 +16,12 @@ import os
 import secrets
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from dashboard.adapters.lease import LeaseUnavailable, LocalLocks, Locks, PaneLease
+from dashboard.adapters.lease import LocalLocks, Locks, PaneLease
 from dashboard.core.lease import lease_path
 from dashboard.core.model import PaneInfo, ServerRef
+from dashboard.core.ports import LeaseUnavailable, NoServer, TmuxError
 
 _FIELDS = (
     "pane_id",
@@ -54,75 +55,11 @@ _CHAIN_BYTES = 12_000
 _PASTES_PER_CHAIN = 150  # ~70 bytes of arguments each: stays under tmux's 16 KB command limit
 
 
-class TmuxError(RuntimeError):
-    """A tmux command failed; the message is tmux's own one-line complaint.
-
-    `stdout` keeps what a failed chain printed before it stopped.
-    """
-
-    def __init__(self, message: str, stdout: str = "") -> None:
-        super().__init__(message)
-        self.stdout = stdout
-
-
-class NoServer(TmuxError):
-    """No tmux server is running on the chosen socket."""
-
-
-class TmuxHost(Protocol):
-    """What the services need from a tmux server, local or remote.
-
-    Contract per method:
-
-    - `describe()`: a short human name for the server, for error messages.
-    - `list_panes()`: every pane of the server, in one call.
-    - `pane(pane_id)`: one pane's facts by `%N` id, or None when there is no such pane.
-    - `capture(pane_id, history=0)`: the screen (ANSI kept) plus `history` scrollback lines.
-    - `capture_many(ids)`: captures of many panes at once; a vanished pane maps to None.
-    - `paste(pane_id, text)`: bracketed paste through a uniquely named buffer, deleted after.
-    - `send_keys(pane_id, *keys)`: keys by tmux name (`Enter`, `C-m`), never literal text.
-    - `cursor(pane_id)`: the cursor's (x, y) on the visible screen, or None for a vanished pane.
-    - `lease(pane, holder, timeout)`: the pane's lease (an async context manager) on the machine where
-      the pane lives; entering waits up to `timeout` s, then raises LeaseBusy naming the holder;
-      LeaseUnavailable when no lease can be had at all (nothing is sent then).
-    - `foreground(pane)`: the command line of the pane's foreground process, or None when unreadable:
-      a screen that looks like an agent is only that agent if this is its process.
-    - `for_server(server)`: the same machine's client for the tmux server a record names, whatever
-      server this host was opened for.
-    """
-
-    name: str
-
-    def describe(self) -> str: ...
-    async def list_panes(self) -> list[PaneInfo]: ...
-    async def pane(self, pane_id: str) -> PaneInfo | None: ...
-    async def capture(self, pane_id: str, history: int = 0) -> str: ...
-    async def capture_many(self, pane_ids: Sequence[str], history: int = 0) -> dict[str, str | None]: ...
-    async def paste(self, pane_id: str, text: str) -> None: ...
-    async def send_keys(self, pane_id: str, *keys: str) -> None: ...
-    async def cursor(self, pane_id: str) -> tuple[int, int] | None: ...
-    def lease(self, pane: PaneInfo, holder: str, timeout: float) -> PaneLease: ...
-    async def foreground(self, pane: PaneInfo) -> str | None: ...
-    def for_server(self, server: ServerRef) -> TmuxHost: ...
-
-
 @dataclass
 class _Pending:
     pane_id: str
     history: int
     future: asyncio.Future[str]
-
-
-class HostError(TmuxError):
-    """The machine itself could not be used: unreachable, connection lost, or not who it should be.
-
-    Distinct from a tmux complaint so callers can tell "this pane is gone" from "this box is gone"
-    (exit code 5 on the command line).
-    """
-
-
-class WrongMachine(HostError):
-    """The machine that answered is not the one that was asked for; nothing was sent to it."""
 
 
 @dataclass
@@ -521,24 +458,3 @@ def _split_chain(out: str, token: str) -> dict[int, str]:
         if index.isdigit():
             parts[int(index)] = out[pos:at]
         pos = eol + 1
-
-
-def resolve_target(panes: Sequence[PaneInfo], target: str) -> PaneInfo | None:
-    """Find the pane a target names, exactly.
-
-    Accepts `%12`, `session:window.pane`, `session:window` (its active pane) or `session` (its
-    current pane). tmux's own prefix matching is deliberately not used: `work` must never reach
-    `workshop`.
-    """
-    if target.startswith("%"):
-        return next((p for p in panes if p.pane_id == target), None)
-    session, _, rest = target.partition(":")
-    window, _, pane = rest.partition(".")
-    candidates = [p for p in panes if p.session == session]
-    if window:
-        candidates = [p for p in candidates if str(p.window_index) == window or p.window_name == window]
-    if pane:
-        candidates = [p for p in candidates if str(p.pane_index) == pane]
-    elif len(candidates) > 1:
-        candidates = [p for p in candidates if (p.pane_active if window else p.active)]
-    return candidates[0] if len(candidates) == 1 else None

@@ -8,9 +8,11 @@ are made by `dashboard.adapters.ssh`. Validation is strict on purpose: a typo in
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dashboard.core.model import PaneInfo
 from dashboard.core.profiles import ProfileRule
 
 LOCAL = "local"
@@ -257,3 +259,24 @@ def split_target(target: str, machines: set[str] | dict[str, Any]) -> tuple[str,
 def qualify(machine: str, pane_target: str) -> str:
     """The full address of a pane as shown to users: unprefixed on this machine."""
     return pane_target if machine == LOCAL else f"{machine}:{pane_target}"
+
+
+def resolve_target(panes: Sequence[PaneInfo], target: str) -> PaneInfo | None:
+    """Find the pane a target names, exactly.
+
+    Accepts `%12`, `session:window.pane`, `session:window` (its active pane) or `session` (its
+    current pane). tmux's own prefix matching is deliberately not used: `work` must never reach
+    `workshop`.
+    """
+    if target.startswith("%"):
+        return next((p for p in panes if p.pane_id == target), None)
+    session, _, rest = target.partition(":")
+    window, _, pane = rest.partition(".")
+    candidates = [p for p in panes if p.session == session]
+    if window:
+        candidates = [p for p in candidates if str(p.window_index) == window or p.window_name == window]
+    if pane:
+        candidates = [p for p in candidates if str(p.pane_index) == pane]
+    elif len(candidates) > 1:
+        candidates = [p for p in candidates if (p.pane_active if window else p.active)]
+    return candidates[0] if len(candidates) == 1 else None

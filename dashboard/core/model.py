@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class PaneState(StrEnum):
@@ -222,4 +223,90 @@ class SendRecord:
             "delay_ms": self.delay_ms,
             "elapsed_ms": self.elapsed_ms,
             **extra,
+        }
+
+
+@dataclass(slots=True)
+class Schedule:
+    """One recurring (or one-shot) prompt to one target."""
+
+    name: str
+    target: str
+    kind: str
+    spec: str
+    anchor: float
+    prompt: str = ""
+    canary: bool = False
+    expect: str | None = None
+    expect_timeout: float = 120.0
+    missed: str = "skip"
+    when_idle: bool = False
+    fail_after: int = 3
+    on_failure: str | None = None
+    tz: str | None = None
+    paused: bool = False
+    state: str = "ok"
+    failures: int = 0
+    next_fire: float | None = None
+    created: float = 0.0
+    id: int | None = None
+    server: str | None = None
+    """Socket path of the local tmux server the schedule was made for (-L/-S at `schedule add`); runs go
+    there whatever server the daemon was started with. None: the machine's default server."""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "target": self.target,
+            "server": self.server,
+            "kind": self.kind,
+            "spec": self.spec,
+            "prompt": self.prompt,
+            "canary": self.canary,
+            "expect": self.expect,
+            "expect_timeout": self.expect_timeout,
+            "missed": self.missed,
+            "when_idle": self.when_idle,
+            "fail_after": self.fail_after,
+            "on_failure": self.on_failure,
+            "paused": self.paused,
+            "state": self.state,
+            "failures": self.failures,
+            "next_fire": self.next_fire,
+        }
+
+
+@dataclass(slots=True)
+class Run:
+    """One scheduled time of one schedule: fired, missed, or (after a crash) interrupted."""
+
+    schedule: int
+    scheduled: float
+    outcome: str = "running"  # running | ok | failed | missed | interrupted
+    id: int | None = None
+    claimed: float | None = None
+    fired: float | None = None
+    finished: float | None = None
+    send: int | None = None
+    verdict: str | None = None
+    canary: str | None = None  # passed | failed | None (no canary)
+    expect: str | None = None
+    detail: str = ""
+    daemon: int | None = None
+    manual: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "scheduled": self.scheduled,
+            "fired": self.fired,
+            "finished": self.finished,
+            "send": self.send,
+            "verdict": self.verdict,
+            "canary": self.canary,
+            "expect": self.expect,
+            "outcome": self.outcome,
+            "detail": self.detail,
+            "manual": self.manual,
         }

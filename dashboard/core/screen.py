@@ -9,6 +9,8 @@ from dashboard.core.model import Screen
 _CSI = re.compile(r"\x1b\[[0-9;:?<=>]*[ -/]*[@-~]")
 _OSC = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 _OTHER_ESC = re.compile(r"\x1b[@-Z\\-_]")
+_CSI_CUT = re.compile(r"\x1b\[[0-9;:?<=>]*[ -/]*")
+"""What is left of a CSI with no final byte (cut off at the end of a line, or malformed)."""
 _SGR = re.compile(r"\x1b\[([0-9;:]*)m")
 
 
@@ -16,7 +18,7 @@ def strip_ansi(text: str) -> str:
     """Remove escape sequences, leaving what a person sees."""
     if "\x1b" not in text:
         return text
-    return _OTHER_ESC.sub("", _CSI.sub("", _OSC.sub("", text)))
+    return _CSI_CUT.sub("", _OTHER_ESC.sub("", _CSI.sub("", _OSC.sub("", text))))
 
 
 def parse_capture(text: str, *, height: int | None = None, ansi: bool = True) -> Screen:

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dashboard
-from dashboard.adapters.tmux import LocalTmux, TmuxError
+from dashboard.adapters.tmux import LocalTmux
 from dashboard.core.model import SendRecord
+from dashboard.core.ports import TmuxError
 
 
 @dataclass(frozen=True, slots=True)

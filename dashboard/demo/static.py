@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from dashboard.adapters.lease import LeaseUnavailable, PaneLease
-from dashboard.adapters.tmux import TmuxError
+from dashboard.adapters.lease import PaneLease
 from dashboard.core.model import PaneInfo, ServerRef
+from dashboard.core.ports import LeaseUnavailable, TmuxError
 
 STATIC_SERVER = ServerRef("static", 0, 0)
 """The stand-in server every static pane is on (records meant for its panes name it)."""

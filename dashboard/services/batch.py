@@ -7,11 +7,10 @@ from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
-from dashboard.adapters.store import Store
-from dashboard.adapters.tmux import HostError, TmuxHost, resolve_target
-from dashboard.core.fleet import RegistryError
+from dashboard.core.fleet import RegistryError, resolve_target
 from dashboard.core.guard import normalise_prompt
 from dashboard.core.model import PaneInfo, SendRecord, Verdict
+from dashboard.core.ports import HostError, SendLog, TmuxHost
 from dashboard.services.delivery import EventSink, host_verdict
 from dashboard.services.fleet import Fleet
 from dashboard.services.send import SendOptions, send
@@ -44,7 +43,7 @@ class BatchSummary:
 
 async def run_batch(
     hosts: TmuxHost | Fleet,
-    store: Store,
+    store: SendLog,
     targets: Sequence[str],
     prompt: str,
     opts: SendOptions | None = None,

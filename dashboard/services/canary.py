@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from dashboard.adapters.tmux import TmuxError, TmuxHost
+from dashboard.core.ports import TmuxError, TmuxHost
 from dashboard.core.screen import strip_ansi
 
 HISTORY = 3000

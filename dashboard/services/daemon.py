@@ -64,6 +64,7 @@ def run_foreground(paths: Paths, server_args: list[str] | None = None) -> int:
 
 async def _serve(paths: Paths, server_args: list[str]) -> int:
     from dashboard.adapters.config import load_registry
+    from dashboard.adapters.schedules import Schedules
     from dashboard.adapters.store import Store
     from dashboard.adapters.tmux import LocalTmux
     from dashboard.services.fleet import Fleet
@@ -82,7 +83,7 @@ async def _serve(paths: Paths, server_args: list[str]) -> int:
         return Fleet(local, load_registry(paths.config_file))
 
     async with Store(paths.db) as store:
-        scheduler = Scheduler(store, fleet, local_tz(), log=_log)
+        scheduler = Scheduler(store, Schedules(store), fleet, local_tz(), log=_log)
         try:
             await scheduler.serve(stop)
         finally:

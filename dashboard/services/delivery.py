@@ -20,13 +20,22 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from dashboard.adapters.lease import LeaseBusy, LeaseUnavailable, PaneLease
 from dashboard.adapters.process import owner, this_host
-from dashboard.adapters.store import Store
-from dashboard.adapters.store_errors import LogNotWritten, StoreError
-from dashboard.adapters.tmux import HostError, TmuxError, TmuxHost, WrongMachine, resolve_target
+from dashboard.core.fleet import resolve_target
 from dashboard.core.lease import holder_name
 from dashboard.core.model import PaneInfo, SendRecord, ServerRef, Verdict
+from dashboard.core.ports import (
+    HostError,
+    Lease,
+    LeaseBusy,
+    LeaseUnavailable,
+    LogNotWritten,
+    SendLog,
+    StoreError,
+    TmuxError,
+    TmuxHost,
+    WrongMachine,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +68,7 @@ class Delivery:
     """One delivery in flight: where it goes, its record, and who is watching."""
 
     host: TmuxHost
-    store: Store | None
+    store: SendLog | None
     """None: nothing is recorded (an exec dry run)."""
     rec: SendRecord
     on_event: EventSink | None
@@ -77,7 +86,7 @@ Steps = Callable[[Delivery], Awaitable[None]]
 
 
 async def deliver(
-    host: TmuxHost, store: Store | None, rec: SendRecord, steps: Steps, *, on_event: EventSink | None = None
+    host: TmuxHost, store: SendLog | None, rec: SendRecord, steps: Steps, *, on_event: EventSink | None = None
 ) -> SendRecord:
     """Run one delivery's steps between its pending record and its finished one.
 
@@ -139,7 +148,7 @@ async def resolve(d: Delivery, panes: Sequence[PaneInfo] | None = None, server: 
 
 
 @contextlib.asynccontextmanager
-async def leased(d: Delivery, pane: PaneInfo, timeout: float) -> AsyncIterator[PaneLease]:
+async def leased(d: Delivery, pane: PaneInfo, timeout: float) -> AsyncIterator[Lease]:
     """Hold the pane's lease for the block; another sender holding it past `timeout` is a refusal."""
     holder = holder_name(f"{d.rec.kind} #{d.rec.id}", os.getpid(), this_host())
     try:
@@ -158,7 +167,7 @@ async def leased(d: Delivery, pane: PaneInfo, timeout: float) -> AsyncIterator[P
         ) from None
 
 
-def still_held(lease: PaneLease, rec: SendRecord, stage: str) -> None:
+def still_held(lease: Lease, rec: SendRecord, stage: str) -> None:
     """A lease held by a keeper on a far machine is lost with its connection: stop before the next key."""
     if not lease.held:
         why = f"the pane's lease was lost {stage} (connection to {rec.machine} dropped); stopped"
@@ -169,7 +178,7 @@ def host_verdict(exc: HostError) -> Verdict:
     return Verdict.WRONG_MACHINE if isinstance(exc, WrongMachine) else Verdict.UNREACHABLE
 
 
-async def _finish(store: Store, rec: SendRecord) -> None:
+async def _finish(store: SendLog, rec: SendRecord) -> None:
     try:
         await store.finish_send(rec)
     except StoreError as exc:

@@ -17,13 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dashboard.adapters.store import Store
-from dashboard.adapters.tmux import TmuxHost
 from dashboard.core.agents import PROFILES
 from dashboard.core.blocklist import check_command
 from dashboard.core.classify import classify
 from dashboard.core.guard import check_command_text, check_exec_target
 from dashboard.core.model import PaneInfo, SendRecord, Verdict
+from dashboard.core.ports import SendLog, TmuxHost
 from dashboard.core.screen import parse_capture, strip_ansi
 from dashboard.services.delivery import Delivery, EventSink, Stop, deliver, leased, resolve
 
@@ -48,7 +47,7 @@ class ExecOptions:
 
 async def run_exec(
     host: TmuxHost,
-    store: Store | None,
+    store: SendLog | None,
     target: str,
     command: str,
     opts: ExecOptions | None = None,

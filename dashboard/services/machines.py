@@ -11,8 +11,8 @@ import dataclasses
 from collections.abc import Callable
 
 from dashboard.adapters.ssh import SshLink, UntrustedHostKey
-from dashboard.adapters.tmux import HostError
 from dashboard.core.fleet import Identity, Machine
+from dashboard.core.ports import HostError
 
 
 async def enroll(

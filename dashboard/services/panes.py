@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from dashboard.adapters.tmux import TmuxHost
 from dashboard.core.agents import BY_NAME
 from dashboard.core.classify import classify
 from dashboard.core.model import Classification, PaneInfo, PaneState, Screen
+from dashboard.core.ports import TmuxHost
 from dashboard.core.screen import parse_capture
 
 

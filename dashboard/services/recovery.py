@@ -10,17 +10,16 @@ sent again on its own.
 from __future__ import annotations
 
 from dashboard.adapters.process import owner_alive
-from dashboard.adapters.store import Store
-from dashboard.adapters.tmux import TmuxError
 from dashboard.core.classify import classify
 from dashboard.core.fleet import RegistryError
 from dashboard.core.model import SendRecord, ServerRef, Verdict
+from dashboard.core.ports import SendLog, TmuxError
 from dashboard.core.screen import parse_capture
 from dashboard.core.verdict import composer_holds
 from dashboard.services.fleet import Fleet
 
 
-async def conclude_interrupted(store: Store, fleet: Fleet) -> list[SendRecord]:
+async def conclude_interrupted(store: SendLog, fleet: Fleet) -> list[SendRecord]:
     """Conclude this machine's cut-off sends; returns them (already written to the log)."""
     done: list[SendRecord] = []
     for rec in await store.pending():

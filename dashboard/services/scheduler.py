@@ -19,17 +19,15 @@ from dataclasses import dataclass, field, replace
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
-from dashboard.adapters.schedules import Run, Schedule, Schedules
-from dashboard.adapters.store import Store
-from dashboard.adapters.store_errors import StoreError
 from dashboard.core.fleet import RegistryError
-from dashboard.core.model import SendRecord, ServerRef, Verdict
+from dashboard.core.model import Run, Schedule, SendRecord, ServerRef, Verdict
+from dashboard.core.ports import ScheduleBook, SendLog, StoreError
 from dashboard.core.schedule import ScheduleError, Spec, decide
 from dashboard.services.canary import canary_prompt, canary_token, wait_for_canary
 from dashboard.services.send import SendOptions, send
 
 if TYPE_CHECKING:
-    from dashboard.adapters.tmux import TmuxHost
+    from dashboard.core.ports import TmuxHost
     from dashboard.services.fleet import Fleet
 
 
@@ -41,7 +39,8 @@ def spec_of(s: Schedule) -> Spec:
 class Scheduler:
     """Claims and fires due runs; `tick()` is one pass, `serve()` the daemon's loop."""
 
-    store: Store
+    store: SendLog
+    schedules: ScheduleBook
     fleet_factory: Callable[[], Fleet]
     tz: tzinfo
     clock: Callable[[], float] = time.time
@@ -50,10 +49,6 @@ class Scheduler:
     log: Callable[[str], None] = print
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _fleet: Fleet | None = None
-
-    @property
-    def schedules(self) -> Schedules:
-        return Schedules(self.store)
 
     @property
     def fleet(self) -> Fleet:
@@ -250,8 +245,8 @@ class Scheduler:
 
     async def _leftover(self, rec: SendRecord) -> str | None:
         """The composer's text when it is exactly the cut-off send's prompt, on its own pane and server."""
-        from dashboard.adapters.tmux import TmuxError
         from dashboard.core.classify import classify
+        from dashboard.core.ports import TmuxError
         from dashboard.core.screen import parse_capture
         from dashboard.core.verdict import composer_holds
 

@@ -12,9 +12,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from dashboard.adapters.lease import PaneLease
-from dashboard.adapters.store import Store
-from dashboard.adapters.tmux import TmuxError, TmuxHost
 from dashboard.core.agents import BY_NAME, AgentProfile
 from dashboard.core.classify import classify, classify_as
 from dashboard.core.guard import (
@@ -26,6 +23,7 @@ from dashboard.core.guard import (
     normalise_prompt,
 )
 from dashboard.core.model import Classification, PaneInfo, PaneState, SendRecord, ServerRef, Verdict
+from dashboard.core.ports import Lease, SendLog, TmuxError, TmuxHost
 from dashboard.core.screen import parse_capture
 from dashboard.core.timing import DelayPolicy
 from dashboard.core.verdict import Judgement, Observation, composer_holds, give_up, judge
@@ -73,7 +71,7 @@ _NOT_READY_YET = (PaneState.WORKING, PaneState.UNKNOWN)
 
 async def send(
     host: TmuxHost,
-    store: Store,
+    store: SendLog,
     target: str,
     prompt: str,
     opts: SendOptions | None = None,
@@ -114,7 +112,7 @@ async def _leased(
     rec: SendRecord,
     opts: SendOptions,
     pane: PaneInfo,
-    lease: PaneLease,
+    lease: Lease,
     emit: Callable[..., None],
     started: float,
 ) -> None:
@@ -373,7 +371,7 @@ class CannotResend(Exception):
 
 async def resend(
     host: TmuxHost,
-    store: Store,
+    store: SendLog,
     rec: SendRecord,
     opts: SendOptions | None = None,
     *,
@@ -382,7 +380,7 @@ async def resend(
     """Send a logged prompt again to the same pane on the same tmux server, verified like any send.
 
     `host` must be the record's own (`Fleet.host_of`). When the earlier send's text still sits in
-    the composer, only the submit key is pressed. `rec` must carry its snapshots (`Store.get`).
+    the composer, only the submit key is pressed. `rec` must carry its snapshots (`SendLog.get`).
     """
     if rec.verdict is Verdict.PENDING:
         raise CannotResend(f"send #{rec.id} is still in progress (no verdict yet); wait for it")

@@ -18,10 +18,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from dashboard.adapters.tmux import HostError, TmuxError, TmuxHost
 from dashboard.core.classify import classify
 from dashboard.core.fleet import RegistryError
 from dashboard.core.model import PaneInfo, PaneState, SendRecord, ServerRef, Verdict
+from dashboard.core.ports import HostError, TmuxError, TmuxHost
 from dashboard.core.screen import parse_capture
 from dashboard.services.fleet import Fleet
 

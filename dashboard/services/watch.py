@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dashboard.adapters.tmux import HostError, NoServer, TmuxError, TmuxHost, WrongMachine
 from dashboard.core.model import PaneState
+from dashboard.core.ports import HostError, NoServer, TmuxError, TmuxHost, WrongMachine
 from dashboard.services.panes import PaneView, ProfileCache, survey
 from dashboard.services.profiles import ProfileResolver
 

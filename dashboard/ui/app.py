@@ -17,13 +17,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Input, Static, TextArea
 
-from dashboard.adapters.store import Store, StoreError
-from dashboard.adapters.tmux import TmuxError, TmuxHost
+from dashboard.adapters.store import Store
 from dashboard.core.agents import BY_NAME
 from dashboard.core.blocklist import check_command
 from dashboard.core.fleet import LOCAL
 from dashboard.core.guard import check_command_text, check_prompt, check_target, normalise_prompt
 from dashboard.core.model import SendRecord
+from dashboard.core.ports import StoreError, TmuxError, TmuxHost
 from dashboard.services.batch import run_batch
 from dashboard.services.delivery import SendEvent
 from dashboard.services.execute import ExecOptions, run_exec

@@ -53,7 +53,7 @@ def test_scripted_demo_is_honest(capsys: pytest.CaptureFixture[str]) -> None:
 
 async def test_shared_paste_survives_a_vanished_pane(bench: Bench) -> None:
     """Pastes of one text share a buffer and one tmux call; a dead target does not stop the others."""
-    from dashboard.adapters.tmux import TmuxError
+    from dashboard.core.ports import TmuxError
 
     agents = [bench.agent(f"p{i}") for i in range(3)]
     for a in agents:

@@ -7,12 +7,14 @@ model server. The server's request log is the ground truth: a prompt counts as s
 
 Runs whenever the kit is set up (`kit/setup.sh`, as root); otherwise each test is skipped with the
 reason, or fails with it under DISPATCH_REQUIRE_REAL_AGENTS=1 (CI sets that: a broken kit must not
-pass as a skip). DISPATCH_REAL_AGENTS=0 skips them on purpose. One launch per agent (~40 s each): all
-checks on that agent run in one test. Each launch gets its own tmux socket and is stopped with
-`kit/stop.sh SOCKET`. The kit shares one HOME and one fake server (one port, BENCH_PORT_BASE + i) per
-agent, so everything using one agent holds that agent's lock file (xdist workers), and launch.sh /
-stop.sh run one at a time (stop.sh stops every fake server once no kit tmux server is left, which
-would pull the server from under a launch running at the same moment).
+pass as a skip). DISPATCH_REAL_AGENTS=0 skips them on purpose.
+
+One launch per agent (25-35 s each on 2 cores): all the checks on that agent run in one test. Each
+launch gets its own tmux socket and is stopped with `kit/stop.sh SOCKET`. The kit has one HOME and one
+fake server (one port: BENCH_PORT_BASE + i, with one turn delay and one request log) per agent, so
+everything using an agent holds that agent's lock file (xdist workers); and launch.sh / stop.sh run
+one at a time (stop.sh stops every fake server once no kit tmux server is left, which would pull the
+server from under a launch running at the same moment).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ pytestmark = pytest.mark.realagents
 ROOT = Path(__file__).resolve().parents[2]
 KIT = ROOT.parent / "shared" / "agents" / "kit"  # a copy of shared/ sits beside the repository
 STATE = Path(os.environ.get("AGENTBENCH_DIR") or Path(os.environ.get("TMPDIR") or "/tmp") / "agentbench")
-AGENTS = ("claude", "codex", "gemini", "opencode")
+AGENTS = ("codex", "gemini", "opencode", "claude")  # claude last: the race test (run before) launches it too
 
 START_TIMEOUT = 90.0  # opencode can show a blank screen for ~20 s on its first start
 LOG_TIMEOUT = 30.0  # opencode's first prompt can take ~10 s to reach the server
@@ -57,7 +59,7 @@ TURN_TIMEOUT = 45.0
 TURN = 2.0  # seconds per main turn (the fake server's `delay`, set on every launch: whoever started the server)
 OPTS = SendOptions(verify_ms=8000)
 QUEUE_OPTS = SendOptions(verify_ms=8000, queue=True)
-SLOW_TURN = 8.0  # seconds per main turn while a test needs the agent busy (fake server's `delay`)
+SLOW_TURN = 6.0  # seconds per main turn while a test needs the agent busy (fake server's `delay`)
 MULTI = (
     "Review the parser module and list every place where tokens lose their source span while lexing.\n"
     "Then summarise which of those places would need new tests, grouped by the kind of token involved.\n"

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.adapters.schedules import Schedule, Schedules
+from dashboard.adapters.schedules import Schedules
 from dashboard.adapters.store import Store
 from dashboard.cli import main
-from dashboard.core.model import PaneState
+from dashboard.core.model import PaneState, Schedule
 from dashboard.core.schedule import next_fire, parse_spec
 from dashboard.services.fleet import Fleet
 from dashboard.services.scheduler import Scheduler
@@ -49,7 +49,7 @@ def _schedule(name: str, target: str, every: str, now: float, **kw: object) -> S
 
 
 def _scheduler(bench: Bench, store: Store, clock: Clock, lines: list[str]) -> Scheduler:
-    return Scheduler(store, lambda: Fleet(bench.host), UTC, clock=clock, log=lines.append)
+    return Scheduler(store, Schedules(store), lambda: Fleet(bench.host), UTC, clock=clock, log=lines.append)
 
 
 async def test_canary_passes_only_when_the_agent_echoes(bench: Bench, store: Store) -> None:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.adapters.store import MIGRATIONS, Store, StoreError
+from dashboard.adapters.store import MIGRATIONS, Store
 from dashboard.core.model import SendRecord, Verdict
+from dashboard.core.ports import StoreError
 
 
 async def test_pending_first_then_finished_with_snapshots(tmp_path: Path) -> None:

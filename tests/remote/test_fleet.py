@@ -14,8 +14,9 @@ import pytest
 
 from dashboard.adapters.config import load_registry
 from dashboard.adapters.store import Store
-from dashboard.adapters.tmux import HostError, LocalTmux
+from dashboard.adapters.tmux import LocalTmux
 from dashboard.core.model import Verdict
+from dashboard.core.ports import HostError
 from dashboard.services.batch import run_batch
 from dashboard.services.delivery import SendEvent
 from dashboard.services.fleet import Fleet

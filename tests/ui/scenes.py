@@ -88,7 +88,7 @@ def scene_app(tmp: Path) -> DispatchApp:
 
 def fleet_scene_app(tmp: Path) -> DispatchApp:
     """This machine plus three others: one healthy, one answering under another identity, one down."""
-    from dashboard.adapters.tmux import HostError, WrongMachine
+    from dashboard.core.ports import HostError, WrongMachine
     from dashboard.services.fleet import Fleet
 
     local = StaticHost()
@@ -120,7 +120,8 @@ async def _empty(db: Path) -> None:
 
 def schedules_scene_app(tmp: Path) -> DispatchApp:
     """Three schedules: a healthy canary, one FAILING after its target vanished, one paused."""
-    from dashboard.adapters.schedules import Run, Schedule, Schedules
+    from dashboard.adapters.schedules import Schedules
+    from dashboard.core.model import Run, Schedule
 
     db = tmp / "schedules.db"
 

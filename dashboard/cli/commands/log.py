@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 from dashboard.adapters.config import load_registry
 from dashboard.adapters.paths import Paths
-from dashboard.adapters.tmux import HostError
 from dashboard.cli.args import MAX_ROW_ID
 from dashboard.cli.context import fleet_from, open_store
 from dashboard.cli.exits import EXIT_ERROR, EXIT_HOST, EXIT_OK, EXIT_UNDELIVERED, EXIT_USAGE, UsageError
 from dashboard.core.fleet import qualify
 from dashboard.core.model import SendRecord, Verdict
+from dashboard.core.ports import HostError
 
 if TYPE_CHECKING:
     from dashboard.adapters.store import Store

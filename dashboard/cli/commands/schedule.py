@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from dashboard.adapters.config import load_registry
 from dashboard.adapters.paths import Paths
-from dashboard.adapters.store_errors import StoreError
 from dashboard.cli.args import MAX_FAIL_AFTER, MAX_WAIT_S, check_targets, in_range, read_prompt
 from dashboard.cli.context import fleet_from, host_from, open_store, server_argv
 from dashboard.cli.exits import EXIT_ERROR, EXIT_OK, EXIT_UNDELIVERED, UsageError
 from dashboard.cli.render import RUN_MARKS, print_schedule
 from dashboard.core.fleet import LOCAL, split_target
+from dashboard.core.ports import StoreError
 
 if TYPE_CHECKING:
     from dashboard.adapters.store import Store
@@ -86,7 +86,7 @@ async def cmd_schedule(args: argparse.Namespace) -> int:
 async def schedule_add(args: argparse.Namespace, schedules: Any) -> int:
     from datetime import datetime
 
-    from dashboard.adapters.schedules import Schedule
+    from dashboard.core.model import Schedule
     from dashboard.core.schedule import ScheduleError, next_fire, parse_spec
     from dashboard.services.daemon import local_tz
 
@@ -164,7 +164,7 @@ async def schedule_run_now(args: argparse.Namespace, store: Store, s: Any) -> in
     from dashboard.services.scheduler import Scheduler
 
     async with fleet_from(args) as fleet:
-        scheduler = Scheduler(store, lambda: fleet, local_tz(), log=lambda _line: None)
+        scheduler = Scheduler(store, Schedules(store), lambda: fleet, local_tz(), log=lambda _line: None)
         run = await Schedules(store).claim_manual(s, os.getpid())
         run = await scheduler.fire(s, run)
     if args.json:

@@ -9,12 +9,12 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from dashboard.adapters.tmux import HostError
 from dashboard.cli.args import MAX_LEASE_S, MAX_WAIT_S, check_targets, in_range, read_prompt, send_options
 from dashboard.cli.context import fleet_from, open_store
 from dashboard.cli.exits import EXIT_OK, EXIT_REFUSED, EXIT_UNDELIVERED, UsageError, batch_exit_code, exit_code
 from dashboard.cli.render import human_line
 from dashboard.core.model import Verdict
+from dashboard.core.ports import HostError
 
 if TYPE_CHECKING:
     from dashboard.services.fleet import Fleet
@@ -121,7 +121,7 @@ async def _spread_targets(fleet: Fleet, targets: list[str], n: int, as_json: boo
 
     views = [v for part in await asyncio.gather(*(one(m) for m in machines)) for v in part]
     if targets:
-        from dashboard.adapters.tmux import resolve_target
+        from dashboard.core.fleet import resolve_target
 
         wanted = []
         for t in targets:

@@ -12,7 +12,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from dashboard.adapters.pidlock import PidLock
-from dashboard.adapters.schedules import Run, Schedules
+from dashboard.adapters.schedules import Schedules
+from dashboard.core.model import Run
 
 MARKS = {"ok": ("✓", "bold green"), "failed": ("✗", "bold red"), "missed": ("·", "dim"),
          "interrupted": ("?", "bold #ff8700"), "running": ("…", "bold cyan")}  # fmt: skip

@@ -1,0 +1,197 @@
+"""The ports: what services need from the world, as interfaces with their contracts, and the errors they raise.
+
+Adapters implement them (adapters/tmux.py, adapters/ssh.py: the host; adapters/store.py: the log;
+adapters/schedules.py: the schedule book); services and the UI depend on these names only, so a
+host over SSH, a static host for pictures and a real local tmux server are interchangeable.
+Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Protocol
+
+from dashboard.core.model import PaneInfo, Run, Schedule, SendRecord, ServerRef
+
+# ----- errors -------------------------------------------------------------------------------------
+
+
+class TmuxError(RuntimeError):
+    """A tmux command failed; the message is tmux's own one-line complaint.
+
+    `stdout` keeps what a failed chain printed before it stopped.
+    """
+
+    def __init__(self, message: str, stdout: str = "") -> None:
+        super().__init__(message)
+        self.stdout = stdout
+
+
+class NoServer(TmuxError):
+    """No tmux server is running on the chosen socket."""
+
+
+class HostError(TmuxError):
+    """The machine itself could not be used: unreachable, connection lost, or not who it should be.
+
+    Distinct from a tmux complaint so callers can tell "this pane is gone" from "this box is gone"
+    (exit code 5 on the command line).
+    """
+
+
+class WrongMachine(HostError):
+    """The machine that answered is not the one that was asked for; nothing was sent to it."""
+
+
+class LeaseBusy(Exception):
+    """Another sender held the pane for the whole wait; `holder` says who."""
+
+    def __init__(self, holder: str, waited_ms: int) -> None:
+        super().__init__(holder)
+        self.holder, self.waited_ms = holder, waited_ms
+
+
+class LeaseUnavailable(Exception):
+    """The lease could not be taken at all (no lock file, no flock on the far machine)."""
+
+
+class StoreError(RuntimeError):
+    """The log cannot be used (locked, corrupt, unwritable); the message says which and where."""
+
+
+class LogNotWritten(StoreError):
+    """A send reached its pane (and maybe a verdict) but the log refused the outcome.
+
+    The message says what the send reached; the record waits in a spill file that the next
+    command opening the log writes. Never reported as "nothing was sent".
+    """
+
+    def __init__(self, message: str, record: object) -> None:
+        super().__init__(message)
+        self.record = record
+
+
+# ----- the host: one tmux server, local or remote ------------------------------------------------
+
+
+class Lease(Protocol):
+    """One sender's hold on one pane (an async context manager: entering waits, then holds).
+
+    - entering: waits up to the lease timeout for another sender, then raises LeaseBusy naming the holder.
+    - `held`: still ours? (a lease kept by a keeper on a far machine is lost with its connection)
+    - `waited_ms`, `contended`, `path`: what the evidence records about it.
+    """
+
+    path: str
+    waited_ms: int
+    contended: bool
+
+    @property
+    def held(self) -> bool: ...
+    async def __aenter__(self) -> Lease: ...
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
+class TmuxHost(Protocol):
+    """What the services need from a tmux server, local or remote.
+
+    Contract per method:
+
+    - `describe()`: a short human name for the server, for error messages.
+    - `list_panes()`: every pane of the server, in one call.
+    - `pane(pane_id)`: one pane's facts by `%N` id, or None when there is no such pane.
+    - `capture(pane_id, history=0)`: the screen (ANSI kept) plus `history` scrollback lines.
+    - `capture_many(ids)`: captures of many panes at once; a vanished pane maps to None.
+    - `paste(pane_id, text)`: bracketed paste through a uniquely named buffer, deleted after.
+    - `send_keys(pane_id, *keys)`: keys by tmux name (`Enter`, `C-m`), never literal text.
+    - `cursor(pane_id)`: the cursor's (x, y) on the visible screen, or None for a vanished pane.
+    - `lease(pane, holder, timeout)`: the pane's lease (an async context manager) on the machine where
+      the pane lives; entering waits up to `timeout` s, then raises LeaseBusy naming the holder;
+      LeaseUnavailable when no lease can be had at all (nothing is sent then).
+    - `foreground(pane)`: the command line of the pane's foreground process, or None when unreadable:
+      a screen that looks like an agent is only that agent if this is its process.
+    - `for_server(server)`: the same machine's client for the tmux server a record names, whatever
+      server this host was opened for.
+    """
+
+    name: str
+
+    def describe(self) -> str: ...
+    async def list_panes(self) -> list[PaneInfo]: ...
+    async def pane(self, pane_id: str) -> PaneInfo | None: ...
+    async def capture(self, pane_id: str, history: int = 0) -> str: ...
+    async def capture_many(self, pane_ids: Sequence[str], history: int = 0) -> dict[str, str | None]: ...
+    async def paste(self, pane_id: str, text: str) -> None: ...
+    async def send_keys(self, pane_id: str, *keys: str) -> None: ...
+    async def cursor(self, pane_id: str) -> tuple[int, int] | None: ...
+    def lease(self, pane: PaneInfo, holder: str, timeout: float) -> Lease: ...
+    async def foreground(self, pane: PaneInfo) -> str | None: ...
+    def for_server(self, server: ServerRef) -> TmuxHost: ...
+
+
+# ----- the log and the schedule book ------------------------------------------------------------
+
+
+class SendLog(Protocol):
+    """The send log. Every write is durable when it returns; lock and corruption errors are StoreError.
+
+    - `begin_send(rec)`: insert `rec` as pending and set `rec.id` — before anything touches a pane.
+    - `note_pane(rec)`: name the pane and server on the pending record — before the first key.
+    - `finish_send(rec)`: write the outcome and the snapshots in one transaction.
+    - `spill(rec)`: keep a finished record the log refused in a file (its path, or None); the next
+      open of the log writes it.
+    - `pending()`: records with no verdict yet (in flight, or cut off by a process that died).
+    - `get(id, snapshots=True)`: one record, with its snapshots unless told otherwise; None if absent.
+    - `recent(limit, batch=, machine=)`: newest first, metadata only.
+    - `latest_by_pane(machine, server)`: the newest record per `%N` of one tmux server.
+    - `new_batch(prompt, targets)` / `finish_batch(id)`: a batch's row.
+    """
+
+    async def begin_send(self, rec: SendRecord) -> int: ...
+    async def note_pane(self, rec: SendRecord) -> None: ...
+    async def finish_send(self, rec: SendRecord) -> None: ...
+    def spill(self, rec: SendRecord) -> str | None: ...
+    async def pending(self) -> list[SendRecord]: ...
+    async def get(self, send_id: int, *, snapshots: bool = True) -> SendRecord | None: ...
+    async def recent(
+        self, limit: int = 50, *, batch: int | None = None, machine: str | None = None
+    ) -> list[SendRecord]: ...
+    async def latest_by_pane(self, machine: str, server: str) -> dict[str, SendRecord]: ...
+    async def new_batch(self, prompt: str, targets: list[str]) -> int: ...
+    async def finish_batch(self, batch: int) -> None: ...
+
+
+class ScheduleBook(Protocol):
+    """Schedules and their runs. The claim is the rule: a scheduled time fires at most once.
+
+    - `claim(s, due_at, fire, missed, next_fire, pid)`: atomically move `s` on from `due_at` (only if
+      it still holds that value), record `missed` times as missed and `fire` as running; None when
+      another process claimed it first.
+    - `claim_manual(s, pid)`: a run fired by hand now.
+    - `update_run(run)` / `record_outcome(s, run)`: a run's progress; its end and the schedule's health
+      (returns the previous state and the failure count).
+    - `unfinished()`: runs claimed and never finished (their daemon died); `send_of(run_id)`: its send.
+    - `due(now)`, `next_due()`, `all()`, `get(name)`, `by_id(id)`, `runs(id, limit)`: reads.
+    - `add(s)` (StoreError if the name exists), `set_paused(name, paused)`, `remove(name)`.
+    """
+
+    async def add(self, s: Schedule) -> Schedule: ...
+    async def get(self, name: str) -> Schedule | None: ...
+    async def by_id(self, schedule_id: int) -> Schedule | None: ...
+    async def all(self) -> list[Schedule]: ...
+    async def due(self, now: float) -> list[Schedule]: ...
+    async def next_due(self) -> float | None: ...
+    async def set_paused(self, name: str, paused: bool) -> None: ...
+    async def remove(self, name: str) -> bool: ...
+    async def claim(
+        self, s: Schedule, due_at: float, fire: float | None, missed: list[float], next_fire: float | None, pid: int
+    ) -> Run | None: ...
+    async def claim_manual(self, s: Schedule, pid: int) -> Run: ...
+    async def update_run(self, run: Run) -> None: ...
+    async def record_outcome(self, s: Schedule, run: Run) -> tuple[str, int]: ...
+    async def runs(self, schedule_id: int, limit: int = 20) -> list[Run]: ...
+    async def unfinished(self) -> list[Run]: ...
+    async def send_of(self, run_id: int) -> int | None: ...
