@@ -80,6 +80,12 @@ class ReadOnlyHost:
     async def cursor(self, pane_id: str) -> tuple[int, int] | None:
         return await self._host.cursor(pane_id)
 
+    async def environ(self, pid: int) -> dict[str, str]:
+        return await self._host.environ(pid)
+
+    async def children(self, pid: int) -> list[int]:
+        return await self._host.children(pid)
+
     def for_server(self, server: ServerRef) -> ReadOnlyHost:
         return ReadOnlyHost(self._host.for_server(server))
 

@@ -40,7 +40,7 @@ _FIELDS = (
     "window_activity",
     "pane_active",
     "window_active",
-    "@dispatch_profile",
+    "?@dispatch_account,#{@dispatch_account},#{@dispatch_profile}",
     "pane_tty",
     "socket_path",
     "pid",
@@ -151,6 +151,21 @@ class TmuxClient:
         front = [r for r in rows if r[1] == r[2]]
         leader = next((r for r in front if r[0] == r[1]), front[0] if front else None)
         return leader[3] if leader is not None else None
+
+    async def environ(self, pid: int) -> dict[str, str]:
+        return parse_environ(await self._read_proc(f"/proc/{int(pid)}/environ"))
+
+    async def children(self, pid: int) -> list[int]:
+        text = (await self._read_proc(f"/proc/{int(pid)}/task/{int(pid)}/children")).decode(errors="replace")
+        return [int(c) for c in text.split() if c.isdigit()]
+
+    async def _read_proc(self, path: str) -> bytes:
+        """A /proc file on the pane's machine (b"" when it cannot be read)."""
+        try:
+            rc, out, _ = await self._exec(["cat", path], None)
+        except TmuxError:
+            return b""
+        return out if rc == 0 else b""
 
     async def run(self, *args: str, stdin: bytes | None = None, check: bool = True) -> str:
         """Run one tmux invocation (possibly a chain of commands) and return its stdout."""
@@ -383,6 +398,13 @@ class TmuxClient:
 class LocalTmux(TmuxClient):
     """A tmux server on this machine, chosen like tmux's own -L NAME / -S PATH flags."""
 
+    async def _read_proc(self, path: str) -> bytes:
+        try:
+            with open(path, "rb") as f:  # /proc on this machine: no process needed
+                return f.read()
+        except OSError:
+            return b""
+
     async def _exec(self, argv: list[str], stdin: bytes | None) -> tuple[int, bytes, bytes]:
         try:
             proc = await asyncio.create_subprocess_exec(
@@ -404,6 +426,16 @@ class LocalTmux(TmuxClient):
 
 
 _LOCAL_LOCKS = LocalLocks()
+
+
+def parse_environ(raw: bytes) -> dict[str, str]:
+    """A /proc/PID/environ file into a dict."""
+    env = {}
+    for item in raw.split(b"\0"):
+        key, sep, value = item.partition(b"=")
+        if sep:
+            env[key.decode(errors="replace")] = value.decode(errors="replace")
+    return env
 
 
 def parse_pane_line(line: str, machine: str = "local") -> PaneInfo | None:
@@ -437,7 +469,7 @@ def parse_pane_line(line: str, machine: str = "local") -> PaneInfo | None:
         active=f["pane_active"] == "1" and f["window_active"] == "1",
         pane_active=f["pane_active"] == "1",
         machine=machine,
-        profile=f["@dispatch_profile"],
+        account=f["?@dispatch_account,#{@dispatch_account},#{@dispatch_profile}"],
         tty=f["pane_tty"],
         server=ServerRef(f["socket_path"], num("pid"), num("start_time")) if f["socket_path"] else None,
     )

@@ -103,7 +103,7 @@ def add_batch(sub: Subparsers) -> None:
         "--spread",
         type=int,
         metavar="N",
-        help="send to N ready agents taken round-robin across subscription profiles (from TARGETS, or the fleet);"
+        help="send to N ready agents taken round-robin across accounts (subscriptions) (from TARGETS, or the fleet);"
         " rate-limited and busy panes are passed over",
     )
     send_option_flags(p)

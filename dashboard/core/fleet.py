@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dashboard.core.accounts import AccountRule
 from dashboard.core.model import PaneInfo
-from dashboard.core.profiles import ProfileRule
 
 LOCAL = "local"
 """The reserved machine name for this machine's tmux server."""
@@ -143,8 +143,8 @@ class Registry:
     machines: dict[str, Machine] = field(default_factory=dict)
     ssh_config: str | None = None
     source: str = "config.toml"
-    profiles: tuple[ProfileRule, ...] = ()
-    """`[profiles]` rules: which subscription profile a pane's agent runs under (first match wins)."""
+    accounts: tuple[AccountRule, ...] = ()
+    """`[accounts]` rules: which account (subscription) a pane's agent runs under (first match wins)."""
 
     def get(self, name: str) -> Machine:
         try:
@@ -170,17 +170,20 @@ def parse_registry(data: dict[str, Any], source: str = "config.toml") -> Registr
             raise RegistryError(f"{source}: ssh.{key}: unknown setting (known: {', '.join(_SSH_KEYS)})")
         if not isinstance(value, str) or not value:
             raise RegistryError(f"{source}: ssh.{key}: expected a non-empty string")
-    rules = data.get("profiles", {})
+    if "accounts" in data and "profiles" in data:
+        raise RegistryError(f"{source}: both [accounts] and its old name [profiles]: keep [accounts]")
+    section = "profiles" if "profiles" in data else "accounts"  # [profiles]: its earlier name, still read
+    rules = data.get(section, {})
     if not isinstance(rules, dict):
-        raise RegistryError(f'{source}: \'profiles\' must be a table of "pattern" = "profile" lines')
-    profiles = []
+        raise RegistryError(f'{source}: \'{section}\' must be a table of "pattern" = "account" lines')
+    accounts = []
     for pattern, name in rules.items():
         if not isinstance(name, str) or not NAME_RE.match(name):
-            raise RegistryError(f"{source}: profiles.{pattern}: expected a profile name (letters, digits, - _ .)")
+            raise RegistryError(f"{source}: {section}.{pattern}: expected an account name (letters, digits, - _ .)")
         if pattern.count(":") > 2 or not pattern:
-            raise RegistryError(f"{source}: profiles: bad pattern {pattern!r} (machine[:session[:window.pane]])")
-        profiles.append(ProfileRule(pattern, name))
-    return Registry(machines, ssh.get("config"), source, tuple(profiles))
+            raise RegistryError(f"{source}: {section}: bad pattern {pattern!r} (machine[:session[:window.pane]])")
+        accounts.append(AccountRule(pattern, name))
+    return Registry(machines, ssh.get("config"), source, tuple(accounts))
 
 
 def parse_machine(name: str, entry: object, source: str = "config.toml") -> Machine:

@@ -110,8 +110,9 @@ class PaneInfo:
     machine: str = "local"
     active: bool = False
     pane_active: bool = False
-    profile: str = ""
-    """The tmux user option `@dispatch_profile` (pane, window or session), when set."""
+    account: str = ""
+    """The tmux user option `@dispatch_account` (pane, window or session; `@dispatch_profile`, its old
+    name, is still read), when set."""
     server: ServerRef | None = None
     """The tmux server the pane lives on (None only for panes not read from a live server)."""
     tty: str = ""

@@ -115,6 +115,8 @@ class TmuxHost(Protocol):
       a screen that looks like an agent is only that agent if this is its process.
     - `for_server(server)`: the same machine's client for the tmux server a record names, whatever
       server this host was opened for.
+    - `environ(pid)`: a process's environment on the pane's machine ({} when unreadable);
+      `children(pid)`: its child processes. How an agent's account is told from its config directory.
     """
 
     name: str
@@ -130,6 +132,8 @@ class TmuxHost(Protocol):
     def lease(self, pane: PaneInfo, holder: str, timeout: float) -> Lease: ...
     async def foreground(self, pane: PaneInfo) -> str | None: ...
     def for_server(self, server: ServerRef) -> TmuxHost: ...
+    async def environ(self, pid: int) -> dict[str, str]: ...
+    async def children(self, pid: int) -> list[int]: ...
 
 
 # ----- the log and the schedule book ------------------------------------------------------------

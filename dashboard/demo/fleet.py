@@ -124,9 +124,9 @@ async def start_fleet(socket: str | None = None, *, turn: float = 4.0, size: tup
         # keep crashed agents' panes visible as dead panes instead of closing them
         args += [";", "set-option", "-p", "-t", target, "remain-on-exit", "on"]
         if agent.style is not None:
-            # two subscriptions, as a real fleet would have: the grid shows ⚑ and per-profile counts
-            profile = "work" if agent.session in ("api", "web") else "personal"
-            args += [";", "set-option", "-p", "-t", target, "@dispatch_profile", profile]
+            # two subscriptions, as a real fleet would have: the grid shows ⚑ and per-account counts
+            account = "work" if agent.session in ("api", "web") else "personal"
+            args += [";", "set-option", "-p", "-t", target, "@dispatch_account", account]
     await host.run(*args)
     return DemoFleet(host, workdir, agents)
 

@@ -72,3 +72,9 @@ class StaticHost:
 
     def for_server(self, server: ServerRef) -> StaticHost:
         return self
+
+    async def environ(self, pid: int) -> dict[str, str]:
+        return {}
+
+    async def children(self, pid: int) -> list[int]:
+        return []

@@ -19,16 +19,16 @@ class PaneView:
     pane: PaneInfo
     screen: Screen
     cls: Classification
-    profile: str | None = None
-    """The subscription profile the agent runs under (see core/profiles.py), when known."""
-    profile_source: str | None = None
+    account: str | None = None
+    """The account (subscription) the agent runs under (see core/accounts.py), when known."""
+    account_source: str | None = None
 
     def to_json(self) -> dict[str, object]:
         p = self.pane
         return {
             "machine": p.machine,
-            "profile": self.profile,
-            "profile_source": self.profile_source,
+            "account": self.account,
+            "account_source": self.account_source,
             "pane_id": p.pane_id,
             "target": p.target,
             "command": p.command,

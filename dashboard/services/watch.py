@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from dashboard.core.model import PaneState
 from dashboard.core.ports import HostError, NoServer, TmuxError, TmuxHost, WrongMachine
+from dashboard.services.accounts import AccountResolver
 from dashboard.services.panes import PaneView, ProfileCache, survey
-from dashboard.services.profiles import ProfileResolver
 
 if TYPE_CHECKING:
     from dashboard.services.fleet import Fleet
@@ -98,12 +98,14 @@ class FleetWatcher:
         self.limit = limit
         self.watchers = {name: PaneWatcher(fleet.host(name), clock) for name in fleet.names}
 
-        self.profiles: ProfileResolver = ProfileResolver(fleet.registry.profiles)
+        self.accounts = AccountResolver(fleet.registry.accounts)
         self.machines: dict[str, MachineStatus] = {}
         self._last: dict[str, list[PaneStatus]] = {}
 
     async def refresh(self) -> list[PaneStatus]:
         results = await asyncio.gather(*(self._one(n) for n in self.watchers))
+        # the fleet's own order, not the order the machines happened to answer in
+        self.machines = {n: self.machines[n] for n in self.watchers if n in self.machines}
         return [status for statuses in results for status in statuses]
 
     async def _one(self, name: str) -> list[PaneStatus]:
@@ -123,7 +125,7 @@ class FleetWatcher:
         except TmuxError as exc:
             self.machines[name] = MachineStatus(name, "error", str(exc))
             return self._last.get(name, [])
-        views = self.profiles.attach([st.view for st in statuses])
+        views = await self.accounts.attach(self.fleet.host, [st.view for st in statuses])
         statuses = [
             st if st.view is v else dataclasses.replace(st, view=v) for st, v in zip(statuses, views, strict=True)
         ]

@@ -33,7 +33,7 @@ from dashboard.services.watch import FleetWatcher, PaneStatus
 from dashboard.ui.messages import DiffRequested, PanesRefreshed, ResendRequested, SendFinished, SendProgress
 from dashboard.ui.screens import DiffScreen, HelpScreen, LogScreen, SchedulesScreen
 from dashboard.ui.styles import css_paths
-from dashboard.ui.widgets import BatchPanel, FleetBar, PaneCard, PaneGrid, ProfileBar
+from dashboard.ui.widgets import AccountBar, BatchPanel, FleetBar, PaneCard, PaneGrid
 
 STATE_COLOURS = {
     "state-idle": "#5fd787",
@@ -124,7 +124,7 @@ class DispatchApp(App[int]):
                 yield Input(placeholder="/ filter panes: words, state:idle, agent:claude, session:web", id="filter")
                 if len(self.fleet.names) > 1:
                     yield FleetBar("connecting to the fleet…", id="fleet")
-                yield ProfileBar("", id="profiles")
+                yield AccountBar("", id="accounts")
                 yield PaneGrid(self.clock, id="grid")
             with Vertical(id="side"):
                 yield Static("prompt → focused pane (or the selection)", id="composer-title")
@@ -198,7 +198,7 @@ class DispatchApp(App[int]):
         grid = grids.first()
         if len(self.fleet.names) > 1:
             self.query_one(FleetBar).update_machines(message.machines)
-        self.query_one(ProfileBar).update_profiles(message.statuses)
+        self.query_one(AccountBar).update_accounts(message.statuses)
         await grid.update_panes(message.statuses, message.last, self.fleet.names)
         counts: dict[str, int] = {}
         for s in message.statuses:

@@ -98,8 +98,8 @@ def fleet_scene_app(tmp: Path) -> DispatchApp:
         host = local if session == "api" else gpu1
         machine = "local" if host is local else "gpu1"
         pane = PaneInfo(f"%{n}", session, window, 0, window_name=name, command=command, width=120, height=40)
-        profile = "work" if n % 2 == 0 else "personal"  # as `tmux set -p @dispatch_profile …` would say
-        host.panes.append((dataclasses.replace(pane, machine=machine, profile=profile), text))
+        account = "work" if n % 2 == 0 else "personal"  # as `tmux set -p @dispatch_account …` would say
+        host.panes.append((dataclasses.replace(pane, machine=machine, account=account), text))
     gpu2 = StaticHost(name="gpu2")
     gpu2.failure = WrongMachine(
         "gpu2 is not who it should be: hostname expected 'gpu2', got 'build7';"

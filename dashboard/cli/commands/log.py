@@ -121,11 +121,11 @@ async def cmd_panes(args: argparse.Namespace) -> int:
         results = dict(zip(names, await asyncio.gather(*(one(n) for n in names)), strict=True))
     from datetime import datetime
 
-    from dashboard.core.profiles import parse_reset, until
-    from dashboard.services.profiles import ProfileResolver
+    from dashboard.core.accounts import parse_reset, until
+    from dashboard.services.accounts import AccountResolver
 
-    resolver = ProfileResolver(fleet.registry.profiles)
-    results = {n: (r if isinstance(r, HostError) else resolver.attach(r)) for n, r in results.items()}
+    resolver = AccountResolver(fleet.registry.accounts)
+    results = {n: (r if isinstance(r, HostError) else await resolver.attach(fleet.host, r)) for n, r in results.items()}
     failed = {n: r for n, r in results.items() if isinstance(r, HostError)}
     views = [(n, v) for n, r in results.items() if not isinstance(r, HostError) for v in r]
     for exc in failed.values():
@@ -149,7 +149,7 @@ async def cmd_panes(args: argparse.Namespace) -> int:
             detail = f"resets {v.cls.reset}" + (f" ({until(when, now)})" if when else "") + f" · {detail}"
         target = qualify(name, v.pane.target)
         print(
-            f"{v.pane.pane_id:6} {target[:width]:{width}} {v.cls.agent or '-':9} {(v.profile or '-')[:12]:12} "
+            f"{v.pane.pane_id:6} {target[:width]:{width}} {v.cls.agent or '-':9} {(v.account or '-')[:12]:12} "
             f"{v.cls.state:18} {v.pane.command[:10]:10} {detail[:60]}"
         )
     return code

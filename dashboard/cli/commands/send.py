@@ -103,18 +103,18 @@ async def cmd_canary(args: argparse.Namespace) -> int:
 
 
 async def _spread_targets(fleet: Fleet, targets: list[str], n: int, as_json: bool) -> list[str]:
-    """The keys of up to N ready agents, round-robin across profiles; what was passed over is said on stderr."""
+    """The keys of up to N ready agents, round-robin across accounts; what was passed over is said on stderr."""
+    from dashboard.services.accounts import AccountResolver, spread
     from dashboard.services.panes import PaneView, survey
-    from dashboard.services.profiles import ProfileResolver, spread
 
     if n < 1:
         raise UsageError("--spread needs N >= 1")
-    resolver = ProfileResolver(fleet.registry.profiles)
+    resolver = AccountResolver(fleet.registry.accounts)
     machines = sorted({fleet.route(t)[0].name for t in targets}) if targets else fleet.names
 
     async def one(name: str) -> list[PaneView]:
         try:
-            return resolver.attach(await survey(fleet.host(name)))
+            return await resolver.attach(fleet.host, await survey(fleet.host(name)))
         except HostError as exc:
             print(f"dispatch: {exc}", file=sys.stderr)
             return []
@@ -132,10 +132,10 @@ async def _spread_targets(fleet: Fleet, targets: list[str], n: int, as_json: boo
     result = spread(views, n)
     for v, why in result.skipped:
         if why.startswith("rate-limited"):
-            print(f"skipped {v.pane.address} ({v.profile or 'no profile'}): {why}", file=sys.stderr)
-    picked = [f"{v.profile or '-'}:{v.pane.address}" for v in result.picked]
+            print(f"skipped {v.pane.address} ({v.account or 'no account'}): {why}", file=sys.stderr)
+    picked = [f"{v.account or '-'}:{v.pane.address}" for v in result.picked]
     if not as_json:
-        print(f"spread over {len({v.profile for v in result.picked})} profile(s): {', '.join(picked)}", file=sys.stderr)
+        print(f"spread over {len({v.account for v in result.picked})} account(s): {', '.join(picked)}", file=sys.stderr)
     return [v.pane.key for v in result.picked]
 
 

@@ -44,19 +44,19 @@ class FleetBar(Static):
         self.update(line)
 
 
-class ProfileBar(Static):
-    """Per subscription profile: how many of its agents work, idle, or wait out a rate limit (and until when)."""
+class AccountBar(Static):
+    """Per account (subscription): how many of its agents work, idle, or wait out a rate limit (and until when)."""
 
-    def update_profiles(self, statuses: list[PaneStatus]) -> None:
+    def update_accounts(self, statuses: list[PaneStatus]) -> None:
         counts: dict[str, Counter[str]] = {}
         resets: dict[str, str] = {}
         for st in statuses:
-            if st.view.profile is None or st.view.cls.agent is None:
+            if st.view.account is None or st.view.cls.agent is None:
                 continue
             state = st.view.cls.state.value
-            counts.setdefault(st.view.profile, Counter())[state] += 1
+            counts.setdefault(st.view.account, Counter())[state] += 1
             if state == "rate-limited" and st.view.cls.reset:
-                resets.setdefault(st.view.profile, st.view.cls.reset)
+                resets.setdefault(st.view.account, st.view.cls.reset)
         self.display = bool(counts)
         line = Text()
         for name in sorted(counts):

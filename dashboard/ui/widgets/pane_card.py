@@ -11,8 +11,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from dashboard.core.accounts import parse_reset, until
 from dashboard.core.model import PaneState, SendRecord, Verdict
-from dashboard.core.profiles import parse_reset, until
 from dashboard.services.watch import PaneStatus
 
 STATE_STYLE: dict[str, str] = {
@@ -114,8 +114,8 @@ class PaneCard(Widget, can_focus=True):
         head.append(f" · {pane.pane_id}", style="dim")
         if pane.window_name and pane.window_name != (cls.agent or ""):
             head.append(f" · {pane.window_name}", style="dim")
-        if st.view.profile:
-            head.append(f" · ⚑{st.view.profile}", style="italic #af87ff")
+        if st.view.account:
+            head.append(f" · ⚑{st.view.account}", style="italic #af87ff")
         state = Text()
         last = self.last
         newer = last is not None and last.created + last.elapsed_ms / 1000 > st.seen
@@ -164,7 +164,7 @@ class PaneCard(Widget, can_focus=True):
             "agent": cls.agent or "",
             "session": pane.session,
             "machine": pane.machine,
-            "profile": st.view.profile or "",
+            "account": st.view.account or "",
             "verdict": self.last.verdict.value if self.last else "",
         }
         hay = " ".join([pane.address, pane.pane_id, pane.command, *fields.values(), cls.composer or "", cls.last_line])

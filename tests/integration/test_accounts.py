@@ -19,14 +19,14 @@ def _agent_with_env(bench: Bench, name: str, env: str) -> str:
     return bench._new(name, f"exec env {env} PYTHONPATH={shlex.quote(str(ROOT))} {shlex.join(argv)}")
 
 
-async def test_profiles_from_option_config_and_environment(
+async def test_accounts_from_option_config_and_environment(
     bench: Bench, cli_env: list[str], capsys: pytest.CaptureFixture[str], _isolated_state: object
 ) -> None:
     home = _isolated_state
     home.mkdir(parents=True, exist_ok=True)  # type: ignore[attr-defined]
-    (home / "config.toml").write_text('[profiles]\n"local:ruled*" = "team"\n')  # type: ignore[operator]
+    (home / "config.toml").write_text('[accounts]\n"local:ruled*" = "team"\n')  # type: ignore[operator]
     tagged = bench.agent("tagged")
-    bench.server.cmd("set-option", "-p", "-t", tagged.pane_id, "@dispatch_profile", "work")
+    bench.server.cmd("set-option", "-p", "-t", tagged.pane_id, "@dispatch_account", "work")
     ruled = bench.agent("ruled")
     env = _agent_with_env(bench, "envd", "CLAUDE_CONFIG_DIR=/home/op/.claude-personal")
     for pane in (tagged.pane_id, ruled.pane_id, env):
@@ -34,9 +34,9 @@ async def test_profiles_from_option_config_and_environment(
     code = await asyncio.to_thread(main, [*cli_env, "panes", "--json"])
     rows = {r["target"].split(":")[0]: r for r in json.loads(capsys.readouterr().out)}
     assert code == 0
-    assert (rows["tagged"]["profile"], rows["tagged"]["profile_source"]) == ("work", "tmux option")
-    assert (rows["ruled"]["profile"], rows["ruled"]["profile_source"]) == ("team", "config")
-    assert (rows["envd"]["profile"], rows["envd"]["profile_source"]) == ("claude-personal", "environment")
+    assert (rows["tagged"]["account"], rows["tagged"]["account_source"]) == ("work", "tmux option")
+    assert (rows["ruled"]["account"], rows["ruled"]["account_source"]) == ("team", "config")
+    assert (rows["envd"]["account"], rows["envd"]["account_source"]) == ("claude-personal", "environment")
 
 
 async def test_spread_batch_skips_the_limited_account(
@@ -44,8 +44,9 @@ async def test_spread_batch_skips_the_limited_account(
 ) -> None:
     a1, a2 = bench.agent("w1"), bench.agent("w2")
     p1, p2 = bench.agent("p1", "--rate-limit"), bench.agent("p2")
-    for a, profile in ((a1, "work"), (a2, "work"), (p1, "personal"), (p2, "personal")):
-        bench.server.cmd("set-option", "-p", "-t", a.pane_id, "@dispatch_profile", profile)
+    for a, account in ((a1, "work"), (a2, "work"), (p1, "personal"), (p2, "personal")):
+        # the option's old name (@dispatch_profile) is still read
+        bench.server.cmd("set-option", "-p", "-t", a.pane_id, "@dispatch_profile", account)
     for a in (a1, a2, p2):
         await bench.wait_state(a.pane_id, PaneState.IDLE)
     await bench.wait_state(p1.pane_id, PaneState.RATE_LIMITED)
@@ -54,7 +55,7 @@ async def test_spread_batch_skips_the_limited_account(
     rows = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and rows[-1]["delivered"] == 2
     targets = sorted(r["target"] for r in rows[:-1])
-    assert targets == ["p2:0.0", "w1:0.0"]  # one per profile, never the limited one
+    assert targets == ["p2:0.0", "w1:0.0"]  # one per account, never the limited one
     assert "skipped p1:0.0 (personal): rate-limited, resets 3pm" in err
     assert p1.received() == [] and a2.received() == []
     # a plain batch refuses the limited pane with its reset time

@@ -1,17 +1,19 @@
-"""Subscription profiles: rules, environment inference, reset-time parsing, spreading a batch."""
+"""Accounts (subscriptions): rules, environment inference, reset-time parsing, spreading a batch."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from dashboard.core.accounts import AccountRule, from_environment, match_rules, parse_reset, until
 from dashboard.core.fleet import RegistryError, parse_registry
 from dashboard.core.model import Classification, PaneInfo, PaneState, Screen
-from dashboard.core.profiles import ProfileRule, from_environment, match_rules, parse_reset, until
+from dashboard.core.ports import TmuxHost
+from dashboard.services.accounts import AccountResolver, spread
 from dashboard.services.panes import PaneView
-from dashboard.services.profiles import ProfileResolver, spread
 
 NOW = datetime(2026, 11, 24, 13, 20, tzinfo=ZoneInfo("Europe/Berlin"))
 
@@ -50,18 +52,23 @@ def test_until_reads_like_a_person_would_say_it() -> None:
 
 
 def test_rules_first_match_wins() -> None:
-    rules = (ProfileRule("gpu1:api:0.*", "team"), ProfileRule("gpu1", "work"), ProfileRule("local:ops*", "personal"))
+    rules = (AccountRule("gpu1:api:0.*", "team"), AccountRule("gpu1", "work"), AccountRule("local:ops*", "personal"))
     assert match_rules(rules, "gpu1", "api", 0, 1) == "team"
     assert match_rules(rules, "gpu1", "web", 2, 0) == "work"
     assert match_rules(rules, "local", "ops-2", 0, 0) == "personal"
     assert match_rules(rules, "local", "web", 0, 0) is None
 
 
-def test_registry_profiles_section() -> None:
-    reg = parse_registry({"profiles": {"gpu1:*": "work", "local:api": "personal"}})
-    assert [(r.pattern, r.profile) for r in reg.profiles] == [("gpu1:*", "work"), ("local:api", "personal")]
-    with pytest.raises(RegistryError, match="profile name"):
-        parse_registry({"profiles": {"gpu1": "two words"}})
+def test_registry_accounts_section() -> None:
+    reg = parse_registry({"accounts": {"gpu1:*": "work", "local:api": "personal"}})
+    assert [(r.pattern, r.account) for r in reg.accounts] == [("gpu1:*", "work"), ("local:api", "personal")]
+    with pytest.raises(RegistryError, match="account name"):
+        parse_registry({"accounts": {"gpu1": "two words"}})
+    # the section's old name is still read, but not both at once
+    old = parse_registry({"profiles": {"gpu1:*": "work"}})
+    assert [(r.pattern, r.account) for r in old.accounts] == [("gpu1:*", "work")]
+    with pytest.raises(RegistryError, match="old name"):
+        parse_registry({"profiles": {"a": "x"}, "accounts": {"b": "y"}})
     with pytest.raises(RegistryError, match="bad pattern"):
         parse_registry({"profiles": {"a:b:c:d": "x"}})
 
@@ -72,36 +79,40 @@ def test_environment_names_the_config_directory() -> None:
     assert from_environment({"HOME": "/home/me"}) is None
 
 
-def _view(pid: str, session: str, state: PaneState, *, profile: str = "", agent: str | None = "claude",
+def _view(pid: str, session: str, state: PaneState, *, account: str = "", agent: str | None = "claude",
           reset: str | None = None) -> PaneView:  # fmt: skip
-    pane = PaneInfo(pid, session, 0, 0, command="claude", profile=profile)
-    return PaneView(pane, Screen(()), Classification(agent, state, reset=reset), profile=profile or None)
+    pane = PaneInfo(pid, session, 0, 0, command="claude", account=account)
+    return PaneView(pane, Screen(()), Classification(agent, state, reset=reset), account=account or None)
+
+
+def _no_host(machine: str) -> TmuxHost:
+    raise AssertionError(f"no process environment should be read here ({machine})")
 
 
 def test_tmux_option_beats_config_beats_environment() -> None:
-    resolver = ProfileResolver((ProfileRule("local:work*", "from-config"),))
-    tagged = _view("%1", "work", PaneState.IDLE, profile="from-tmux")
+    resolver = AccountResolver((AccountRule("local:work*", "from-config"),))
+    tagged = _view("%1", "work", PaneState.IDLE, account="from-tmux")
     ruled = _view("%2", "work2", PaneState.IDLE)
     none = _view("%3", "other", PaneState.IDLE)
     tagged = PaneView(tagged.pane, tagged.screen, tagged.cls)  # only the tmux option: nothing resolved yet
-    got = resolver.attach([tagged, ruled, none])
-    assert [(v.profile, v.profile_source) for v in got] == [
+    got = asyncio.run(resolver.attach(_no_host, [tagged, ruled, none]))
+    assert [(v.account, v.account_source) for v in got] == [
         ("from-tmux", "tmux option"), ("from-config", "config"), (None, None)
     ]  # fmt: skip
 
 
-def test_spread_takes_turns_across_profiles_and_passes_over_limits() -> None:
+def test_spread_takes_turns_across_accounts_and_passes_over_limits() -> None:
     views = [
-        _view("%1", "a", PaneState.IDLE, profile="work"),
-        _view("%2", "b", PaneState.IDLE, profile="work"),
-        _view("%3", "c", PaneState.IDLE, profile="work"),
-        _view("%4", "d", PaneState.RATE_LIMITED, profile="personal", reset="3pm"),
-        _view("%5", "e", PaneState.IDLE, profile="personal"),
-        _view("%6", "f", PaneState.WORKING, profile="team"),
-        _view("%7", "g", PaneState.IDLE, profile="team"),
+        _view("%1", "a", PaneState.IDLE, account="work"),
+        _view("%2", "b", PaneState.IDLE, account="work"),
+        _view("%3", "c", PaneState.IDLE, account="work"),
+        _view("%4", "d", PaneState.RATE_LIMITED, account="personal", reset="3pm"),
+        _view("%5", "e", PaneState.IDLE, account="personal"),
+        _view("%6", "f", PaneState.WORKING, account="team"),
+        _view("%7", "g", PaneState.IDLE, account="team"),
     ]
     result = spread(views, 3)
-    assert [v.pane.pane_id for v in result.picked] == ["%1", "%5", "%7"]  # one per profile first
+    assert [v.pane.pane_id for v in result.picked] == ["%1", "%5", "%7"]  # one per account first
     skipped = {v.pane.pane_id: why for v, why in result.skipped}
     assert skipped["%4"] == "rate-limited, resets 3pm"
     assert skipped["%6"].startswith("not ready")

@@ -1,14 +1,14 @@
-"""Subscription profiles: which account a pane's agent runs under, and when a rate limit lifts.
+"""Subscription accounts: which account a pane's agent runs under, and when a rate limit lifts.
 
 A fleet spread over several subscriptions must not let one account's rate limit stall everything,
-so each pane can carry a profile name, from (first wins):
+so each pane can carry a account name, from (first wins):
 
 1. the tmux user option `@dispatch_profile` (pane, window or session: `tmux set -p @dispatch_profile work`),
-2. the config's `[profiles]` rules (`"gpu1:*" = "work"`, `"local:api" = "personal"`), first match wins,
+2. the config's `[accounts]` rules (`"gpu1:*" = "work"`, `"local:api" = "personal"`), first match wins,
 3. the agent's config directory, when its environment is visible (`CLAUDE_CONFIG_DIR=~/.claude-work`
    → `claude-work`).
 
-Pure: the environment is read by the caller (services/profiles.py).
+Pure: the environment is read by the caller (services/accounts.py).
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ CONFIG_DIR_VARS = ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_CLI_HOME", "OPENCO
 
 
 @dataclass(frozen=True, slots=True)
-class ProfileRule:
+class AccountRule:
     """`pattern` is `machine`, `machine:session` or `machine:session:window.pane`, with * and ? wildcards."""
 
     pattern: str
-    profile: str
+    account: str
 
     def matches(self, machine: str, session: str, window: int, pane: int) -> bool:
         parts = self.pattern.split(":", 2)
@@ -37,12 +37,12 @@ class ProfileRule:
         return len(parts) < 3 or fnmatch.fnmatchcase(f"{window}.{pane}", parts[2])
 
 
-def match_rules(rules: tuple[ProfileRule, ...], machine: str, session: str, window: int, pane: int) -> str | None:
-    return next((r.profile for r in rules if r.matches(machine, session, window, pane)), None)
+def match_rules(rules: tuple[AccountRule, ...], machine: str, session: str, window: int, pane: int) -> str | None:
+    return next((r.account for r in rules if r.matches(machine, session, window, pane)), None)
 
 
 def from_environment(env: dict[str, str]) -> str | None:
-    """The profile an agent's config directory names (`~/.claude-work` → `claude-work`), if one is set."""
+    """The account an agent's config directory names (`~/.claude-work` → `claude-work`), if one is set."""
     for var in CONFIG_DIR_VARS:
         value = env.get(var, "").rstrip("/")
         if value:

@@ -1,0 +1,101 @@
+"""Giving each surveyed pane its account (subscription), and spreading a batch across accounts.
+
+An agent's environment is read on its own machine through the host port (the pane's process and
+its children), once per process, and cached: a config directory is how several accounts of one
+agent usually coexist (`CLAUDE_CONFIG_DIR=~/.claude-work`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from dashboard.core.accounts import AccountRule, from_environment, match_rules
+from dashboard.core.model import PaneState
+from dashboard.core.ports import TmuxError, TmuxHost
+from dashboard.services.panes import PaneView
+
+
+@dataclass
+class AccountResolver:
+    """tmux option, then config rules, then the agent's own environment (read on its machine)."""
+
+    rules: tuple[AccountRule, ...] = ()
+    _env_cache: dict[tuple[str, int], str | None] = field(default_factory=dict)
+
+    async def attach(self, host_of: Callable[[str], TmuxHost], views: Sequence[PaneView]) -> list[PaneView]:
+        """The views with their accounts; `host_of(machine)` reads a pane's process environment."""
+        found = await asyncio.gather(*(self.resolve(host_of, v) for v in views))
+        return [
+            v if (name, source) == (v.account, v.account_source) else
+            dataclasses.replace(v, account=name, account_source=source)
+            for v, (name, source) in zip(views, found, strict=True)
+        ]  # fmt: skip
+
+    async def resolve(self, host_of: Callable[[str], TmuxHost], view: PaneView) -> tuple[str | None, str | None]:
+        p = view.pane
+        if p.account:
+            return p.account, "tmux option"
+        ruled = match_rules(self.rules, p.machine, p.session, p.window_index, p.pane_index)
+        if ruled:
+            return ruled, "config"
+        if p.pid and view.cls.agent is not None:
+            found = await self._from_environment(host_of(p.machine), p.machine, p.pid)
+            if found:
+                return found, "environment"
+        return None, None
+
+    async def _from_environment(self, host: TmuxHost, machine: str, pid: int) -> str | None:
+        """The account the agent's config directory names: the pane's process, else its children."""
+        key = (machine, pid)
+        if key in self._env_cache:
+            return self._env_cache[key]
+        found = None
+        with contextlib.suppress(TmuxError):
+            for candidate in (pid, *await host.children(pid)):
+                env = await host.environ(candidate)
+                found = from_environment(env) if env else None
+                if found:
+                    break
+        if len(self._env_cache) > 4096:
+            self._env_cache.clear()
+        self._env_cache[key] = found
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """Which targets a spread batch picked, and which it passed over and why."""
+
+    picked: list[PaneView]
+    skipped: list[tuple[PaneView, str]]
+
+
+def spread(views: Sequence[PaneView], n: int) -> Spread:
+    """Up to `n` ready agent panes, taken round-robin across accounts (no one account takes the whole batch).
+
+    Rate-limited panes are passed over with their reset time; busy, dialog, stuck or non-agent panes too.
+    Within an account, panes keep the order they were given in.
+    """
+    queues: dict[str, list[PaneView]] = defaultdict(list)
+    skipped: list[tuple[PaneView, str]] = []
+    for v in views:
+        state = v.cls.state
+        if state is PaneState.RATE_LIMITED:
+            skipped.append((v, f"rate-limited{f', resets {v.cls.reset}' if v.cls.reset else ''}"))
+        elif v.cls.agent is None or state is not PaneState.IDLE:
+            skipped.append((v, f"not ready ({state})"))
+        else:
+            queues[v.account or "(no account)"].append(v)
+    picked: list[PaneView] = []
+    while len(picked) < n and any(queues.values()):
+        for name in list(queues):
+            if queues[name] and len(picked) < n:
+                picked.append(queues[name].pop(0))
+    leftover = [v for q in queues.values() for v in q]
+    skipped += [(v, "not needed: the spread was full") for v in leftover]
+    return Spread(picked, skipped)
