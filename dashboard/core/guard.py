@@ -174,3 +174,31 @@ def check_exec_target(
             f"{where}: the cursor is not at an empty prompt ({shown!r}): typed text is never cleared or run",
         )
     return None
+
+
+_SHELL_OPTION_VALUES = frozenset({"--rcfile", "--init-file", "-o", "+o", "-O", "+O"})
+"""Shell options whose next word is their value, not a script."""
+
+
+def foreground_job(cmdline: str | None) -> str | None:
+    """What holds a shell pane's terminal when it is not the interactive shell itself.
+
+    From the foreground process's command line; None when the shell is at its prompt or the line
+    could not be read. `pane_current_command` only names the process: `bash script.sh` waiting at
+    `read -p "$ "` looks like a shell at a prompt. An interactive shell has no script and no -c.
+    """
+    if not cmdline:
+        return None
+    argv = cmdline.split()
+    words, skip = [], False
+    for a in argv[1:]:
+        if skip:
+            skip = False
+        elif a in _SHELL_OPTION_VALUES:
+            skip = True
+        else:
+            words.append(a)
+    runs_c = any(a == "-c" or (a.startswith("-") and not a.startswith("--") and "c" in a) for a in words)
+    if runs_c or any(not a.startswith(("-", "+")) for a in words):
+        return " ".join(argv)[:60]
+    return None

@@ -15,12 +15,11 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from dashboard.core.agents import PROFILES
 from dashboard.core.blocklist import check_command
 from dashboard.core.classify import classify
-from dashboard.core.guard import check_command_text, check_exec_target
+from dashboard.core.guard import check_command_text, check_exec_target, foreground_job
 from dashboard.core.model import PaneInfo, SendRecord, Verdict
 from dashboard.core.ports import SendLog, TmuxHost
 from dashboard.core.screen import parse_capture, strip_ansi
@@ -89,7 +88,7 @@ async def _leased(
     refusal = check_exec_target(pane, cls, AGENT_PROCESSES, line, after)
     if refusal:
         raise Stop(Verdict.REFUSED, refusal.reason, [f"guard:{refusal.code}"])
-    job = _foreground_job(pane) if host.name == "local" else None
+    job = foreground_job(await host.foreground(pane))  # read on the pane's machine, local or over SSH
     if job:
         # the shell is not in the foreground (a script run by the same shell binary looks like a shell)
         reason = f"{pane.pane_id} ({pane.address}): a foreground job is running ({job}), not the prompt"
@@ -186,29 +185,6 @@ def _with_marker(command: str, token: str, shell: str) -> str:
         command = command[:-1].rstrip()  # `cmd;; printf` would be a syntax error
     joiner = " " if re.search(r"(?<!&)&$", command) else "; "
     return f"{command}{joiner}printf '\\n%s%s %s\\n' {_DONE} {token} {status}"
-
-
-def _foreground_job(pane: PaneInfo) -> str | None:
-    """On this machine: what holds the terminal's foreground when it is not an interactive shell.
-
-    pane_current_command only names the process: `bash script.sh` waiting at `read -p "$ "` looks
-    like a shell at a prompt. The foreground process group's leader tells: an interactive shell has
-    no script and no -c.
-    """
-    if not pane.pid:
-        return None
-    try:
-        stat = Path(f"/proc/{pane.pid}/stat").read_bytes().decode(errors="replace")
-        tpgid = int(stat.rsplit(")", 1)[1].split()[5])
-        argv = Path(f"/proc/{tpgid}/cmdline").read_bytes().split(b"\0")
-    except (OSError, IndexError, ValueError):
-        return None
-    args = [a.decode(errors="replace") for a in argv[1:] if a]
-    if any(a == "-c" or (a.startswith("-") and not a.startswith("--") and "c" in a) for a in args) or any(
-        not a.startswith("-") for a in args
-    ):
-        return " ".join([argv[0].decode(errors="replace"), *args])[:60]
-    return None
 
 
 def _has_comment(command: str) -> bool:

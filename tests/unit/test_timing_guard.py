@@ -136,3 +136,12 @@ def test_delays_above_a_minute_are_refused() -> None:
     with pytest.raises(TimingError, match="fixed_ms=70000"):
         DelayPolicy(fixed_ms=70_000).check()
     DelayPolicy().check()
+
+
+def test_foreground_job_tells_a_script_from_an_interactive_shell() -> None:
+    from dashboard.core.guard import foreground_job
+
+    for idle in (None, "", "-bash", "bash", "sh", "zsh -l", "bash --rcfile /tmp/rc/x.rc -i", "bash -o vi -i"):
+        assert foreground_job(idle) is None, idle
+    for busy in ("bash script.sh", "bash -c 'read x'", "sh -ec 'sleep 9'", "bash --rcfile rc deploy.sh"):
+        assert foreground_job(busy) == busy[:60], busy
