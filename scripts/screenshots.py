@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -19,6 +20,7 @@ from textual.widgets import DataTable, TextArea  # noqa: E402
 
 from dashboard.core.model import Verdict  # noqa: E402
 from dashboard.demo.fleet import DEMO_PROMPT, start_fleet, wait_ready  # noqa: E402
+from dashboard.services.bundle import services_for  # noqa: E402
 from dashboard.ui.app import DispatchApp  # noqa: E402
 from dashboard.ui.screens import DiffScreen, LogScreen  # noqa: E402
 from dashboard.ui.widgets import BatchPanel, PaneGrid  # noqa: E402
@@ -33,7 +35,7 @@ async def main() -> None:
     try:
         await wait_ready(fleet)
         with tempfile.TemporaryDirectory() as home:
-            app = DispatchApp(fleet.host, Path(home) / "dispatch.db", refresh_interval=0.5)
+            app = DispatchApp(services_for(fleet.host, Path(home) / "dispatch.db"), refresh_interval=0.5)
             async with app.run_test(size=SIZE) as pilot:
                 grid = app.query_one(PaneGrid)
                 while len(grid.cards) < len(fleet.agents):
@@ -82,26 +84,12 @@ async def main() -> None:
 
 
 def fleet_shot() -> None:
-    """The fleet view (gpu2 under another identity, gpu3 down, profiles) and the schedules screen."""
-    from tests.ui.scenes import fleet_scene_app, schedules_scene_app
+    """The fleet view (gpu2 under another identity, gpu3 down, accounts) and the schedules screen.
 
-    for make, name in ((fleet_scene_app, "fleet.svg"), (schedules_scene_app, "schedules.svg")):
-        with tempfile.TemporaryDirectory() as home:
-            app = make(Path(home))
-
-            async def go(app: DispatchApp = app, name: str = name) -> None:
-                async with app.run_test(size=SIZE) as pilot:
-                    grid = app.query_one(PaneGrid)
-                    while not grid.cards:
-                        await pilot.pause(0.05)
-                    app.query_one("#composer", TextArea).cursor_blink = False
-                    await pilot.pause(0.3)
-                    if name == "schedules.svg":
-                        await pilot.press("s")
-                        await pilot.pause(0.5)
-                    app.save_screenshot(name, str(OUT))
-
-            asyncio.run(go())
+    Their static scenes are test fixtures (tests/ui/scenes.py, built from real captures): the test
+    side draws them (tests/ui/pictures.py), run as its own process so nothing here imports tests/.
+    """
+    subprocess.run([sys.executable, "-m", "tests.ui.pictures", str(OUT)], cwd=ROOT, check=True)
 
 
 if __name__ == "__main__":

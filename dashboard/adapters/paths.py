@@ -19,11 +19,6 @@ class Paths:
         return self.data / "dispatch.db"
 
     @property
-    def pending(self) -> Path:
-        """Records that could not be written to the database are kept here as JSON."""
-        return self.data / "pending"
-
-    @property
     def config_file(self) -> Path:
         return self.config / "config.toml"
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from dashboard.core.agents import AgentProfile
 from dashboard.core.model import Classification, PaneState, Screen, Verdict
+from dashboard.core.screen import normalise
 
 _FINGERPRINT = 48
 _DECOR = str.maketrans("", "", "┃│▌▐")
@@ -35,7 +36,7 @@ class Judgement:
 
 def squash(text: str) -> str:
     """Whitespace and composer decorations removed, so wrapped or indented text still matches."""
-    return "".join(text.split()).translate(_DECOR)
+    return normalise(text).translate(_DECOR)
 
 
 def fingerprints(prompt: str) -> tuple[str, ...]:

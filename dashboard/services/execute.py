@@ -22,7 +22,7 @@ from dashboard.core.classify import classify
 from dashboard.core.guard import check_command_text, check_exec_target, foreground_job
 from dashboard.core.model import PaneInfo, SendRecord, Verdict
 from dashboard.core.ports import SendLog, TmuxHost
-from dashboard.core.screen import parse_capture, strip_ansi
+from dashboard.core.screen import normalise, parse_capture, strip_ansi
 from dashboard.services.delivery import Delivery, EventSink, Stop, deliver, leased, resolve
 
 AGENT_PROCESSES = frozenset(p for profile in PROFILES for p in profile.processes)
@@ -109,7 +109,7 @@ async def _leased(
     while not seen and (time.monotonic() - t) * 1000 < opts.paste_wait_ms:
         await asyncio.sleep(opts.poll_ms / 1000)
         text, _, _ = await _look(host, pane)
-        seen = _squash(typed)[-60:] in _squash(strip_ansi(text))
+        seen = normalise(typed)[-60:] in normalise(strip_ansi(text))
     rec.timings["paste_seen_ms"] = round((time.monotonic() - t) * 1000)
     rec.snapshots["after-paste"] = text
     if not seen:
@@ -170,7 +170,7 @@ async def _left_prompt(host: TmuxHost, pane: PaneInfo, typed: str) -> bool:
     _, line, after = await _look(host, pane)
     if line is None:
         return False
-    return _squash(typed)[-30:] not in _squash(line + after)
+    return normalise(typed)[-30:] not in normalise(line + after)
 
 
 def _with_marker(command: str, token: str, shell: str) -> str:
@@ -206,7 +206,3 @@ def _has_comment(command: str) -> bool:
 def _status(screen: str, token: str) -> int | None:
     m = re.search(rf"^{_DONE}{token} (\d+)\s*$", screen, re.MULTILINE)
     return int(m.group(1)) if m else None
-
-
-def _squash(text: str) -> str:
-    return "".join(text.split())

@@ -22,7 +22,7 @@ from dashboard.core.classify import classify
 from dashboard.core.fleet import RegistryError
 from dashboard.core.model import PaneInfo, PaneState, SendRecord, ServerRef, Verdict
 from dashboard.core.ports import HostError, TmuxError, TmuxHost
-from dashboard.core.screen import parse_capture
+from dashboard.core.screen import normalise, parse_capture
 from dashboard.services.fleet import Fleet
 
 HISTORY = 20_000
@@ -142,8 +142,8 @@ async def _one(host: TmuxHost, panes: dict[str, PaneInfo], rec: SendRecord) -> C
     state, agent = str(cls.state), cls.agent
     if cls.state is PaneState.SHELL:
         return _check(rec, "refuted", f"the agent has exited: {pane.command} runs there now", state_now=state)
-    prompt = _squash(rec.prompt)
-    composer = _squash(cls.composer or "")
+    prompt = normalise(rec.prompt)
+    composer = normalise(cls.composer or "")
     if composer and (prompt[:80] in composer or (len(composer) >= 20 and composer[:80] in prompt)):
         return _check(
             rec, "refuted", "the prompt is still in the composer, not submitted", state_now=state, agent_now=agent
@@ -151,9 +151,9 @@ async def _one(host: TmuxHost, panes: dict[str, PaneInfo], rec: SendRecord) -> C
     # the transcript is the scrollback plus the screen above the composer (the composer's text is not input)
     above = screen.lines[: cls.composer_span[0]] if cls.composer_span is not None else screen.lines
     transcript = "\n".join((*screen.history, *above))
-    flat = _squash(transcript)
+    flat = normalise(transcript)
     head, tail = prompt[:60], prompt[-60:]
-    before = _squash("\n".join(parse_capture(rec.snapshots["before"]).lines)) if "before" in rec.snapshots else ""
+    before = normalise("\n".join(parse_capture(rec.snapshots["before"]).lines)) if "before" in rec.snapshots else ""
     seen_before = max(before.count(head), before.count(tail)) if before else 0
     if seen_before and max(flat.count(head), flat.count(tail)) <= seen_before:
         # the same text was on screen before this send (a repeated prompt): it proves nothing now
@@ -162,7 +162,7 @@ async def _one(host: TmuxHost, panes: dict[str, PaneInfo], rec: SendRecord) -> C
     if head in flat or tail in flat:
         note = {"working": "working on it", "idle": "done, idle", "dialog": "now waiting on a dialog",
                 "rate-limited": "now rate-limited"}.get(state, state)  # fmt: skip
-        above_flat = _squash("\n".join(above))
+        above_flat = normalise("\n".join(above))
         where = "transcript" if head in above_flat or tail in above_flat else "scrollback"
         return _check(rec, "confirmed", f"the prompt is in the {where} as submitted input; agent {note}",
                       state_now=state, agent_now=agent)  # fmt: skip
@@ -220,8 +220,4 @@ def _reaches_back(earlier: Sequence[str], now: Sequence[str]) -> bool:
 
 def _content(lines: Iterable[str]) -> list[str]:
     """Lines with a letter or digit, blanks removed: rules, borders and empty rows say nothing about where."""
-    return [s for s in map(_squash, lines) if any(ch.isalnum() for ch in s)]
-
-
-def _squash(text: str) -> str:
-    return "".join(text.split())
+    return [s for s in map(normalise, lines) if any(ch.isalnum() for ch in s)]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
@@ -17,17 +16,16 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Input, Static, TextArea
 
-from dashboard.adapters.store import Store
 from dashboard.core.agents import BY_NAME
 from dashboard.core.blocklist import check_command
 from dashboard.core.fleet import LOCAL
 from dashboard.core.guard import check_command_text, check_prompt, check_target, normalise_prompt
 from dashboard.core.model import SendRecord
-from dashboard.core.ports import StoreError, TmuxError, TmuxHost
+from dashboard.core.ports import StoreError, TmuxError
 from dashboard.services.batch import run_batch
+from dashboard.services.bundle import Services
 from dashboard.services.delivery import SendEvent
 from dashboard.services.execute import ExecOptions, run_exec
-from dashboard.services.fleet import Fleet
 from dashboard.services.send import CannotResend, SendOptions, resend, send
 from dashboard.services.watch import FleetWatcher, PaneStatus
 from dashboard.ui.messages import DiffRequested, PanesRefreshed, ResendRequested, SendFinished, SendProgress
@@ -73,8 +71,7 @@ class DispatchApp(App[int]):
 
     def __init__(
         self,
-        host: TmuxHost | Fleet,
-        store_path: Path,
+        services: Services,
         *,
         refresh_interval: float = 1.0,
         clock: Callable[[], float] = time.time,
@@ -82,11 +79,12 @@ class DispatchApp(App[int]):
         on_ready: Callable[[DispatchApp], Awaitable[None]] | None = None,
         live: bool = True,
     ) -> None:
+        """`services`: the fleet, log and schedule book this dashboard works with (services/bundle.py)."""
         super().__init__()
-        self.fleet = Fleet.of(host)
+        self.services = services
+        self.fleet = services.fleet
         self.host = self.fleet.local
-        self.store_path = store_path
-        self.store = Store(store_path)
+        self.store = services.log
         self.watcher = FleetWatcher(self.fleet, clock)
         self.refresh_interval = refresh_interval
         self.clock = clock
@@ -138,7 +136,7 @@ class DispatchApp(App[int]):
         self.sub_title = self.host.describe() + (f" + {remote} machine{'s' * (remote > 1)}" if remote else "")
         self.refresh_panes()  # the first survey runs while the log opens
         try:
-            await self.store.open()
+            await self.services.open()
         except StoreError as exc:
             self.exit(1, message=f"dispatch: error: {exc}")
             return
@@ -148,8 +146,7 @@ class DispatchApp(App[int]):
             self.set_interval(1.0, self._tick)
 
     async def on_unmount(self) -> None:
-        await self.store.close()
-        await self.fleet.close()
+        await self.services.close()
 
     def _tick(self) -> None:
         """Age labels ("idle · 12s") move on between surveys; minute-old ones need no repaint per second."""
@@ -298,7 +295,7 @@ class DispatchApp(App[int]):
         self.push_screen(HelpScreen())
 
     def action_log(self) -> None:
-        self.push_screen(LogScreen())
+        self.push_screen(LogScreen(self.services.log))
 
     def action_verify_batch(self) -> None:
         panel = self.query_one(BatchPanel)
@@ -328,7 +325,7 @@ class DispatchApp(App[int]):
             self.notify(f"{report.counts['confirmed']} confirmed, {report.counts['unknown']} unknown", title="verified")
 
     def action_schedules(self) -> None:
-        self.push_screen(SchedulesScreen())
+        self.push_screen(SchedulesScreen(self.services.schedules, self.services.daemon_pid))
 
     # ----- sending ------------------------------------------------------------------------------
 

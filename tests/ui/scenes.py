@@ -8,9 +8,10 @@ from pathlib import Path
 
 from dashboard.adapters.store import Store
 from dashboard.core.model import PaneInfo, SendRecord, Verdict
-from dashboard.demo.static import STATIC_SERVER, StaticHost
+from dashboard.services.bundle import services_for
 from dashboard.ui.app import DispatchApp
 from tests.conftest import CAPTURES
+from tests.ui.static import STATIC_SERVER, StaticHost
 
 NOW = 1_795_500_000.0  # fixed clock (UTC)
 PANES = [
@@ -83,7 +84,7 @@ def scene_app(tmp: Path) -> DispatchApp:
     """The dashboard on fixed screens and a fixed log; nothing moves between frames."""
     db = tmp / "scene.db"
     asyncio.run(_fill(db))
-    return DispatchApp(static_host(), db, clock=lambda: NOW, live=False)
+    return DispatchApp(services_for(static_host(), db), clock=lambda: NOW, live=False)
 
 
 def fleet_scene_app(tmp: Path) -> DispatchApp:
@@ -110,7 +111,7 @@ def fleet_scene_app(tmp: Path) -> DispatchApp:
     fleet = Fleet(local, hosts={"gpu1": gpu1, "gpu2": gpu2, "gpu3": gpu3})
     db = tmp / "fleet.db"
     asyncio.run(_empty(db))
-    return DispatchApp(fleet, db, clock=lambda: NOW, live=False)
+    return DispatchApp(services_for(fleet, db), clock=lambda: NOW, live=False)
 
 
 async def _empty(db: Path) -> None:
@@ -158,4 +159,4 @@ def schedules_scene_app(tmp: Path) -> DispatchApp:
                         await sch.record_outcome(s, Run(s.id, run.scheduled, outcome, id=-1, detail=detail))
 
     asyncio.run(fill())
-    return DispatchApp(static_host(), db, clock=lambda: NOW, live=False)
+    return DispatchApp(services_for(static_host(), db), clock=lambda: NOW, live=False)

@@ -11,6 +11,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, TextArea
 
 from dashboard.core.model import PaneState, Verdict
+from dashboard.services.bundle import services_for
 from dashboard.ui.app import DispatchApp
 from dashboard.ui.messages import SendFinished
 from dashboard.ui.screens import DiffScreen, LogScreen
@@ -46,7 +47,7 @@ def shown(grid: PaneGrid, *pane_ids: str) -> Callable[[], bool]:
 
 
 def make_app(bench: Bench, tmp_path: Path) -> DispatchApp:
-    return DispatchApp(bench.host, tmp_path / "ui.db", refresh_interval=0.3)
+    return DispatchApp(services_for(bench.host, tmp_path / "ui.db"), refresh_interval=0.3)
 
 
 async def test_grid_shows_panes_with_states_and_filter(bench: Bench, tmp_path: Path) -> None:

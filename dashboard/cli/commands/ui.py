@@ -13,9 +13,10 @@ from dashboard.cli.render import human_line
 
 async def cmd_ui(args: argparse.Namespace) -> int:
     in_range("--interval", args.interval, 0.05, 3600, " seconds")
+    from dashboard.services.bundle import services_for
     from dashboard.ui.app import DispatchApp  # Textual only for the dashboard
 
-    app = DispatchApp(host_from(args), Paths.from_env().db, refresh_interval=args.interval)
+    app = DispatchApp(services_for(host_from(args), Paths.from_env().db), refresh_interval=args.interval)
     code = await app.run_async()
     return code or 0
 
@@ -26,6 +27,7 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     if args.script:
         code: int = await run_scripted_demo(keep=args.keep, as_json=args.json, human_line=human_line)
         return code
+    from dashboard.services.bundle import services_for
     from dashboard.ui.app import DispatchApp  # Textual only for the dashboard
 
     async def autoplay(app: DispatchApp) -> None:
@@ -38,7 +40,7 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     fleet = await start_fleet()
     try:
         # the demo's sends go to the demo's own log, never into the user's
-        app = DispatchApp(fleet.host, fleet.db, on_ready=None if args.no_autoplay else autoplay)
+        app = DispatchApp(services_for(fleet.host, fleet.db), on_ready=None if args.no_autoplay else autoplay)
         result = await app.run_async()
     finally:
         if not args.keep:

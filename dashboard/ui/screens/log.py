@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input
 
 from dashboard.core.model import SendRecord
+from dashboard.core.ports import SendLog
 from dashboard.ui.messages import DiffRequested, ResendRequested
 from dashboard.ui.widgets.pane_card import VERDICT_STYLE
 
@@ -29,8 +30,9 @@ class LogScreen(Screen[None]):
         Binding("f5", "reload", "Reload"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, log: SendLog) -> None:
         super().__init__()
+        self.send_log = log
         self.records: list[SendRecord] = []
 
     def compose(self) -> ComposeResult:
@@ -46,7 +48,7 @@ class LogScreen(Screen[None]):
 
     @work(exclusive=True, group="log")
     async def action_reload(self) -> None:
-        self.records = await self.app.store.recent(500)  # type: ignore[attr-defined]
+        self.records = await self.send_log.recent(500)
         self._fill()
 
     def _fill(self) -> None:

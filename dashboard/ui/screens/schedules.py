@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from rich.text import Text
 from textual import work
@@ -11,9 +12,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from dashboard.adapters.pidlock import PidLock
-from dashboard.adapters.schedules import Schedules
 from dashboard.core.model import Run
+from dashboard.core.ports import ScheduleBook
 
 MARKS = {"ok": ("✓", "bold green"), "failed": ("✗", "bold red"), "missed": ("·", "dim"),
          "interrupted": ("?", "bold #ff8700"), "running": ("…", "bold cyan")}  # fmt: skip
@@ -24,6 +24,11 @@ class SchedulesScreen(Screen[None]):
 
     AUTO_FOCUS = "#schedules-table"
     BINDINGS = [Binding("escape,q", "app.pop_screen", "Back"), Binding("f5", "reload", "Reload")]
+
+    def __init__(self, schedules: ScheduleBook, daemon_pid: Callable[[], int | None]) -> None:
+        super().__init__()
+        self.schedules = schedules
+        self.daemon_pid = daemon_pid
 
     def compose(self) -> ComposeResult:
         yield Static("", id="schedules-summary")
@@ -39,8 +44,7 @@ class SchedulesScreen(Screen[None]):
 
     @work(exclusive=True, group="schedules")
     async def action_reload(self) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
-        schedules = Schedules(store)
+        schedules = self.schedules
         items = await schedules.all()
         runs = {s.name: await schedules.runs(s.id or 0, 10) for s in items}
         table = self.query_one(DataTable)
@@ -68,18 +72,12 @@ class SchedulesScreen(Screen[None]):
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))
         summary = f"{len(items)} schedules" + (f" · {failing} FAILING" if failing else "")
-        pid = PidLock(store.path.parent / "daemon.pid").holder()
+        pid = self.daemon_pid()
         daemon = f"daemon running (pid {pid})" if pid else "NO DAEMON RUNNING (dispatch daemon start)"
         if not items:
             daemon = "no schedules yet: dispatch schedule add NAME --target T --every 30m PROMPT"
         self.query_one("#schedules-summary", Static).update(f"{summary} · {daemon}")
         self.query_one("#schedules-summary", Static).set_class(failing > 0, "-failing")
-
-
-def _check(canary: bool, expect: str | None) -> str:
-    if canary:
-        return " · canary"
-    return f" · expects {expect!r}" if expect else ""
 
 
 def _marks(runs: list[Run]) -> Text:
