@@ -218,7 +218,7 @@ class Fleet:
         return len(self.agents) + len(self.sleeps)
 
 
-async def start_fleet(tag: str, agents: int, sleeps: int, turn: float) -> Fleet:
+async def start_demo(tag: str, agents: int, sleeps: int, turn: float) -> Fleet:
     from dashboard.adapters.tmux import LocalTmux
 
     work = C.tempdir(f"dispatch-bench-ui-{tag}-")
@@ -545,7 +545,7 @@ async def run(args: argparse.Namespace) -> int:
     notes: list[str] = []
 
     # ---- 1. first grid with 12 fake agents (a server of its own) ----
-    small = await start_fleet("small", 12, 0, turn=1.0)
+    small = await start_demo("small", 12, 0, turn=1.0)
     try:
         await asyncio.sleep(0.5)
         label = "12 fake agents"
@@ -554,7 +554,7 @@ async def run(args: argparse.Namespace) -> int:
         small.server.kill()
 
     # ---- 100 panes: first grid, idle cost, change → UI ----
-    fleet = await start_fleet("big", agents_big, 100 - agents_big, turn=TURN_S)
+    fleet = await start_demo("big", agents_big, 100 - agents_big, turn=TURN_S)
     try:
         server_pid = fleet.server.server_pid()
         await asyncio.sleep(1.0)

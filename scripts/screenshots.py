@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 from textual.widgets import DataTable, TextArea  # noqa: E402
 
 from dashboard.core.model import Verdict  # noqa: E402
-from dashboard.demo.fleet import DEMO_PROMPT, start_fleet, wait_ready  # noqa: E402
+from dashboard.demo.server import DEMO_PROMPT, start_demo, wait_ready  # noqa: E402
 from dashboard.services.bundle import services_for  # noqa: E402
 from dashboard.ui.app import DispatchApp  # noqa: E402
 from dashboard.ui.screens import DiffScreen, LogScreen  # noqa: E402
@@ -31,7 +31,7 @@ SIZE = (160, 48)
 
 async def main() -> None:
     OUT.mkdir(exist_ok=True)
-    fleet = await start_fleet(turn=6.0)
+    fleet = await start_demo(turn=6.0)
     try:
         await wait_ready(fleet)
         with tempfile.TemporaryDirectory() as home:

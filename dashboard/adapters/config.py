@@ -15,7 +15,7 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from dashboard.core.fleet import (
+from dashboard.core.registry import (
     DEFAULT_COMMAND_TIMEOUT,
     DEFAULT_CONNECT_TIMEOUT,
     Machine,

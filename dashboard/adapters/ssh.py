@@ -25,8 +25,8 @@ import asyncssh
 
 from dashboard.adapters.lease import Locks
 from dashboard.adapters.tmux import TmuxClient
-from dashboard.core.fleet import Identity, Machine, Mismatch
 from dashboard.core.ports import HostError, LeaseUnavailable, WrongMachine
+from dashboard.core.registry import Identity, Machine, Mismatch
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -10,7 +10,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from dashboard.cli.exits import UsageError
-from dashboard.core.fleet import LOCAL, RegistryError, split_target
+from dashboard.core.registry import LOCAL, RegistryError, split_target
 from dashboard.core.timing import DelayPolicy
 
 # Upper bounds of numeric options: beyond them a value is a typo, not a wish (and some would overflow SQLite)

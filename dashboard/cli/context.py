@@ -11,7 +11,7 @@ from dashboard.adapters.config import load_registry
 from dashboard.adapters.paths import Paths
 from dashboard.adapters.tmux import LocalTmux
 from dashboard.cli.args import db_busy_ms
-from dashboard.core.fleet import RegistryError
+from dashboard.core.registry import RegistryError
 
 if TYPE_CHECKING:
     from dashboard.adapters.store import Store

@@ -7,9 +7,9 @@
 
 from __future__ import annotations
 
-from dashboard.core.fleet import RegistryError
 from dashboard.core.model import Verdict
 from dashboard.core.ports import HostError, LogNotWritten, StoreError, TmuxError
+from dashboard.core.registry import RegistryError
 from dashboard.core.timing import TimingError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_UNDELIVERED, EXIT_HOST, EXIT_CONFIG = 0, 1, 2, 3, 4, 5, 6

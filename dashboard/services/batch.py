@@ -7,10 +7,10 @@ from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
-from dashboard.core.fleet import RegistryError, resolve_target
 from dashboard.core.guard import normalise_prompt
 from dashboard.core.model import PaneInfo, SendRecord, Verdict
 from dashboard.core.ports import HostError, SendLog, TmuxHost
+from dashboard.core.registry import RegistryError, resolve_target
 from dashboard.services.delivery import EventSink, host_verdict
 from dashboard.services.fleet import Fleet
 from dashboard.services.send import SendOptions, send

@@ -21,7 +21,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from dashboard.adapters.process import owner, this_host
-from dashboard.core.fleet import resolve_target
 from dashboard.core.lease import holder_name
 from dashboard.core.model import PaneInfo, SendRecord, ServerRef, Verdict
 from dashboard.core.ports import (
@@ -36,6 +35,7 @@ from dashboard.core.ports import (
     TmuxHost,
     WrongMachine,
 )
+from dashboard.core.registry import resolve_target
 
 
 @dataclass(frozen=True, slots=True)

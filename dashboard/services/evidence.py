@@ -13,8 +13,8 @@ from pathlib import Path
 
 from dashboard import __version__
 from dashboard.adapters.process import this_machine
-from dashboard.core.fleet import Registry
 from dashboard.core.model import SendRecord, Verdict
+from dashboard.core.registry import Registry
 
 FORMAT = "dispatch-evidence"
 VERSION = 1

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 from dashboard.adapters.readonly import ReadOnlyHost
 from dashboard.adapters.tmux import TmuxClient
-from dashboard.core.fleet import LOCAL, Identity, Registry, split_target
 from dashboard.core.model import ServerRef
 from dashboard.core.ports import HostError, NoServer, TmuxError, TmuxHost, WrongMachine
+from dashboard.core.registry import LOCAL, Identity, Registry, split_target
 from dashboard.services.panes import survey
 
 if TYPE_CHECKING:

@@ -11,8 +11,8 @@ import dataclasses
 from collections.abc import Callable
 
 from dashboard.adapters.ssh import SshLink, UntrustedHostKey
-from dashboard.core.fleet import Identity, Machine
 from dashboard.core.ports import HostError
+from dashboard.core.registry import Identity, Machine
 
 
 async def enroll(

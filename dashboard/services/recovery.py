@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dashboard.adapters.process import owner_alive
 from dashboard.core.classify import classify
-from dashboard.core.fleet import RegistryError
 from dashboard.core.model import SendRecord, ServerRef, Verdict
 from dashboard.core.ports import SendLog, TmuxError
+from dashboard.core.registry import RegistryError
 from dashboard.core.screen import parse_capture
 from dashboard.core.verdict import composer_holds
 from dashboard.services.fleet import Fleet

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field, replace
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
-from dashboard.core.fleet import RegistryError
 from dashboard.core.model import Run, Schedule, SendRecord, ServerRef, Verdict
 from dashboard.core.ports import ScheduleBook, SendLog, StoreError
+from dashboard.core.registry import RegistryError
 from dashboard.core.schedule import ScheduleError, Spec, decide
 from dashboard.services.canary import canary_prompt, canary_token, wait_for_canary
 from dashboard.services.send import SendOptions, send

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from dashboard.core.classify import classify
-from dashboard.core.fleet import RegistryError
 from dashboard.core.model import PaneInfo, PaneState, SendRecord, ServerRef, Verdict
 from dashboard.core.ports import HostError, TmuxError, TmuxHost
+from dashboard.core.registry import RegistryError
 from dashboard.core.screen import normalise, parse_capture
 from dashboard.services.fleet import Fleet
 

@@ -18,10 +18,10 @@ from textual.widgets import Footer, Header, Input, Static, TextArea
 
 from dashboard.core.agents import BY_NAME
 from dashboard.core.blocklist import check_command
-from dashboard.core.fleet import LOCAL
 from dashboard.core.guard import check_command_text, check_prompt, check_target, normalise_prompt
 from dashboard.core.model import SendRecord
 from dashboard.core.ports import StoreError, TmuxError
+from dashboard.core.registry import LOCAL
 from dashboard.services.batch import run_batch
 from dashboard.services.bundle import Services
 from dashboard.services.delivery import SendEvent

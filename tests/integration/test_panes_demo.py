@@ -39,7 +39,7 @@ async def test_survey_survives_a_pane_vanishing(bench: Bench) -> None:
 
 
 def test_scripted_demo_is_honest(capsys: pytest.CaptureFixture[str]) -> None:
-    from dashboard.demo.fleet import run_scripted_demo
+    from dashboard.demo.server import run_scripted_demo
 
     code = asyncio.run(run_scripted_demo(as_json=True))
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

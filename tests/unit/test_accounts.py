@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dashboard.core.accounts import AccountRule, from_environment, match_rules, parse_reset, until
-from dashboard.core.fleet import RegistryError, parse_registry
 from dashboard.core.model import Classification, PaneInfo, PaneState, Screen
 from dashboard.core.ports import TmuxHost
+from dashboard.core.registry import RegistryError, parse_registry
 from dashboard.services.accounts import AccountResolver, spread
 from dashboard.services.panes import PaneView
 

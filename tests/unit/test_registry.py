@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.adapters.config import add_machine, load_registry, remove_machine
-from dashboard.core.fleet import Identity, Machine, RegistryError, parse_registry, qualify, split_target
+from dashboard.core.registry import Identity, Machine, RegistryError, parse_registry, qualify, split_target
 
 MID = "0123456789abcdef0123456789abcdef"
 FP = "SHA256:" + "A" * 43

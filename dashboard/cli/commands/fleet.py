@@ -22,7 +22,7 @@ async def cmd_fleet(args: argparse.Namespace) -> int:
 async def fleet_add(args: argparse.Namespace) -> int:
     """Trust on first use, like ssh: an unknown host key is shown and must be accepted explicitly."""
     from dashboard.adapters.config import add_machine
-    from dashboard.core.fleet import Machine, check_name
+    from dashboard.core.registry import Machine, check_name
     from dashboard.services.machines import enroll
 
     check_name(args.name, "machine name", malformed=False)

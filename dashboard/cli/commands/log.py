@@ -16,9 +16,9 @@ from dashboard.adapters.paths import Paths
 from dashboard.cli.args import MAX_ROW_ID
 from dashboard.cli.context import fleet_from, open_store
 from dashboard.cli.exits import EXIT_ERROR, EXIT_HOST, EXIT_OK, EXIT_UNDELIVERED, EXIT_USAGE, UsageError
-from dashboard.core.fleet import qualify
 from dashboard.core.model import SendRecord, Verdict
 from dashboard.core.ports import HostError
+from dashboard.core.registry import qualify
 
 if TYPE_CHECKING:
     from dashboard.adapters.store import Store

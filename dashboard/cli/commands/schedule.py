@@ -17,8 +17,8 @@ from dashboard.cli.args import MAX_FAIL_AFTER, MAX_WAIT_S, check_targets, in_ran
 from dashboard.cli.context import fleet_from, host_from, open_store, server_argv
 from dashboard.cli.exits import EXIT_ERROR, EXIT_OK, EXIT_UNDELIVERED, UsageError
 from dashboard.cli.render import RUN_MARKS, print_schedule
-from dashboard.core.fleet import LOCAL, split_target
 from dashboard.core.ports import StoreError
+from dashboard.core.registry import LOCAL, split_target
 
 if TYPE_CHECKING:
     from dashboard.adapters.store import Store

@@ -121,7 +121,7 @@ async def _spread_targets(fleet: Fleet, targets: list[str], n: int, as_json: boo
 
     views = [v for part in await asyncio.gather(*(one(m) for m in machines)) for v in part]
     if targets:
-        from dashboard.core.fleet import resolve_target
+        from dashboard.core.registry import resolve_target
 
         wanted = []
         for t in targets:

@@ -22,7 +22,7 @@ async def cmd_ui(args: argparse.Namespace) -> int:
 
 
 async def cmd_demo(args: argparse.Namespace) -> int:
-    from dashboard.demo.fleet import DEMO_PROMPT, run_scripted_demo, start_fleet
+    from dashboard.demo.server import DEMO_PROMPT, run_scripted_demo, start_demo
 
     if args.script:
         code: int = await run_scripted_demo(keep=args.keep, as_json=args.json, human_line=human_line)
@@ -37,14 +37,14 @@ async def cmd_demo(args: argparse.Namespace) -> int:
         app.query_one("#composer").text = DEMO_PROMPT  # type: ignore[attr-defined]
         app.dispatch_prompt(sorted(app.statuses, key=lambda p: int(p.lstrip("%"))), DEMO_PROMPT)
 
-    fleet = await start_fleet()
+    demo = await start_demo()
     try:
         # the demo's sends go to the demo's own log, never into the user's
-        app = DispatchApp(services_for(fleet.host, fleet.db), on_ready=None if args.no_autoplay else autoplay)
+        app = DispatchApp(services_for(demo.host, demo.db), on_ready=None if args.no_autoplay else autoplay)
         result = await app.run_async()
     finally:
         if not args.keep:
-            await fleet.stop()
+            await demo.stop()
     if args.keep:
-        print(f"the demo fleet is still running: tmux -L {fleet.socket} attach")
+        print(f"the demo fleet is still running: tmux -L {demo.socket} attach")
     return result or 0

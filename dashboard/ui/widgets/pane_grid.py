@@ -9,8 +9,8 @@ from textual.app import ComposeResult
 from textual.containers import Grid, Vertical, VerticalScroll
 from textual.widgets import Label
 
-from dashboard.core.fleet import LOCAL
 from dashboard.core.model import SendRecord
+from dashboard.core.registry import LOCAL
 from dashboard.services.watch import PaneStatus
 from dashboard.ui.widgets.pane_card import PaneCard
 

@@ -56,7 +56,7 @@ DEMO_PROMPT = "Summarise the open TODOs in this repository, then reply with exac
 
 
 @dataclass
-class DemoFleet:
+class DemoServer:
     """A running demo: its tmux host, its record files, and how to tear it down."""
 
     host: LocalTmux
@@ -90,7 +90,7 @@ class DemoFleet:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-async def start_fleet(socket: str | None = None, *, turn: float = 4.0, size: tuple[int, int] = (120, 40)) -> DemoFleet:
+async def start_demo(socket: str | None = None, *, turn: float = 4.0, size: tuple[int, int] = (120, 40)) -> DemoServer:
     """Start the demo tmux server with every FLEET agent (one chained tmux call)."""
     socket = socket or f"dispatch-demo-{os.getpid()}"
     host = LocalTmux(socket_name=socket)
@@ -128,10 +128,10 @@ async def start_fleet(socket: str | None = None, *, turn: float = 4.0, size: tup
             account = "work" if agent.session in ("api", "web") else "personal"
             args += [";", "set-option", "-p", "-t", target, "@dispatch_account", account]
     await host.run(*args)
-    return DemoFleet(host, workdir, agents)
+    return DemoServer(host, workdir, agents)
 
 
-async def wait_ready(fleet: DemoFleet, timeout: float = 5.0) -> None:
+async def wait_ready(fleet: DemoServer, timeout: float = 5.0) -> None:
     """Wait until the well-behaved agents show their composer (slow starters may still be starting)."""
     from dashboard.core.model import PaneState
     from dashboard.services.panes import survey
@@ -158,7 +158,7 @@ async def run_scripted_demo(
     from dashboard.services.send import SendOptions
 
     out = sys.stdout
-    fleet = await start_fleet()
+    fleet = await start_demo()
     try:
         await wait_ready(fleet)
         if not as_json:
