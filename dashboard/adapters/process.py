@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import socket
 
+from dashboard.core.model import Owner
+
 
 def _start_ticks(pid: int) -> int | None:
     try:
@@ -29,22 +31,19 @@ def this_host() -> str:
     return socket.gethostname()
 
 
-def owner() -> dict[str, object]:
+def owner() -> Owner:
     """This process as a record's owner."""
-    return {"host": this_host(), "pid": os.getpid(), "start": _start_ticks(os.getpid())}
+    return Owner(this_host(), os.getpid(), _start_ticks(os.getpid()))
 
 
-def owner_alive(info: object) -> bool | None:
+def owner_alive(who: Owner | None) -> bool | None:
     """True/False for an owner on this machine; None when it ran elsewhere (cannot tell from here)."""
-    if not isinstance(info, dict) or info.get("host") != this_host():
+    if who is None or who.host != this_host() or who.pid <= 0:
         return None
-    pid = info.get("pid")
-    if not isinstance(pid, int) or pid <= 0:
-        return None
-    ticks = _start_ticks(pid)
+    ticks = _start_ticks(who.pid)
     if ticks is None:
         return False
-    return info.get("start") is None or info.get("start") == ticks
+    return who.start is None or who.start == ticks
 
 
 def this_machine() -> tuple[str, str | None]:

@@ -21,7 +21,7 @@ from typing import Any
 
 import aiosqlite
 
-from dashboard.core.model import SendRecord, Verdict
+from dashboard.core.model import Owner, SendRecord, Verdict
 from dashboard.core.ports import StoreError
 
 __all__ = ["MIGRATIONS", "Store", "StoreError"]
@@ -286,7 +286,7 @@ class Store:
                     rec.pane_id,
                     rec.prompt,
                     str(Verdict.PENDING),
-                    json.dumps(rec.options),
+                    _options_json(rec),
                     rec.resend_of,
                     rec.kind,
                     rec.server,
@@ -304,7 +304,7 @@ class Store:
         async def op(db: aiosqlite.Connection) -> None:
             await db.execute(
                 "UPDATE sends SET target=?, pane_id=?, server=?, options=? WHERE id=?",
-                (rec.target, rec.pane_id, rec.server, json.dumps(rec.options), rec.id),
+                (rec.target, rec.pane_id, rec.server, _options_json(rec), rec.id),
             )
 
         await self._write(op)
@@ -371,7 +371,7 @@ class Store:
                     rec.reason,
                     rec.elapsed_ms,
                     json.dumps(rec.timings),
-                    json.dumps(rec.options),
+                    _options_json(rec),
                     rec.exit_status,
                     rec.id,
                 ),
@@ -454,7 +454,7 @@ def _record(row: sqlite3.Row) -> SendRecord:
         reason=row["reason"],
         elapsed_ms=row["elapsed_ms"],
         timings=json.loads(row["timings"]),
-        options=json.loads(row["options"]),
+        **_typed_options(json.loads(row["options"])),
         resend_of=row["resend_of"],
         kind=row["kind"],
         exit_status=row["exit_status"],
@@ -468,8 +468,8 @@ _SPILLED = ("id", "batch", "created", "machine", "target", "pane_id", "agent", "
 
 def _spill_json(rec: SendRecord) -> dict[str, object]:
     data: dict[str, object] = {k: getattr(rec, k) for k in _SPILLED}
-    data.update(verdict=str(rec.verdict), evidence=rec.evidence, timings=rec.timings, options=rec.options,
-                snapshots=rec.snapshots)  # fmt: skip
+    data.update(verdict=str(rec.verdict), evidence=rec.evidence, timings=rec.timings,
+                options=json.loads(_options_json(rec)), snapshots=rec.snapshots)  # fmt: skip
     return data
 
 
@@ -479,7 +479,9 @@ def _from_spill(data: dict[str, Any]) -> SendRecord:
         setattr(rec, k, data[k])
     rec.verdict = Verdict(data["verdict"])
     rec.evidence, rec.timings = list(data["evidence"]), dict(data["timings"])
-    rec.options, rec.snapshots = dict(data["options"]), dict(data["snapshots"])
+    typed = _typed_options(dict(data["options"]))
+    rec.options, rec.requested, rec.owner = typed["options"], typed["requested"], typed["owner"]
+    rec.snapshots = dict(data["snapshots"])
     return rec
 
 
@@ -488,6 +490,19 @@ def _lock(path: str) -> int:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
     return fd
+
+
+def _options_json(rec: SendRecord) -> str:
+    """The options column: the free-form knobs plus the typed fields kept in it (same keys as ever)."""
+    owner = rec.owner.to_json() if rec.owner else None
+    return json.dumps({**rec.options, "target_arg": rec.requested, "owner": owner})
+
+
+def _typed_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The options column back into `options`, `requested` and `owner` (SendRecord's keyword arguments)."""
+    requested = options.pop("target_arg", "")
+    owner = Owner.from_json(options.pop("owner", None))
+    return {"options": options, "requested": requested if isinstance(requested, str) else "", "owner": owner}
 
 
 def _explain(exc: BaseException, path: Path) -> str:

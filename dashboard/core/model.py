@@ -176,6 +176,28 @@ class Classification:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """The process that made a send: a record it left `pending` is concluded once this process is gone.
+
+    `start` (the pid's start time in clock ticks) tells a reused pid from the sender.
+    """
+
+    host: str
+    pid: int
+    start: int | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"host": self.host, "pid": self.pid, "start": self.start}
+
+    @classmethod
+    def from_json(cls, data: object) -> Owner | None:
+        if not isinstance(data, dict) or not isinstance(data.get("pid"), int) or not isinstance(data.get("host"), str):
+            return None
+        start = data.get("start")
+        return cls(data["host"], data["pid"], start if isinstance(start, int) else None)
+
+
 @dataclass(slots=True)
 class SendRecord:
     """Everything the log keeps about one send; the JSON contract is `to_json`."""
@@ -205,6 +227,15 @@ class SendRecord:
     """exec --wait: the command's exit status, when it was seen to finish."""
     server: str | None = None
     """`ServerRef.key` of the pane's tmux server; None for rows logged before servers were recorded."""
+    requested: str = ""
+    """The target as the caller named it (`web:1`, `gpu1:%3`); `target` becomes the pane's full address."""
+    owner: Owner | None = None
+    """The sending process (None for rows logged before owners were recorded)."""
+
+    @property
+    def command(self) -> str:
+        """An exec record's shell command (kept where a send keeps its prompt: one text column per row)."""
+        return self.prompt
 
     def to_json(self) -> dict[str, object]:
         extra: dict[str, object] = {"kind": "exec", "exit_status": self.exit_status} if self.kind == "exec" else {}

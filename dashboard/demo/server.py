@@ -183,7 +183,7 @@ async def run_scripted_demo(
             out.write("\nverdict vs. what each fake agent actually received:\n")
         honest = True
         for rec in sorted(results, key=lambda r: r.target):
-            name = next((t for t in fleet.agents if rec.options.get("target_arg") == t), rec.target)
+            name = next((t for t in fleet.agents if rec.requested == t), rec.target)
             got = any(text.rstrip() == DEMO_PROMPT for text in fleet.received(name))
             claim = rec.verdict.delivered
             honest &= claim <= got  # never claim a delivery the agent did not see

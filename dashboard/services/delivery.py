@@ -94,7 +94,7 @@ async def deliver(
     touched — nothing was sent then; LogNotWritten when the outcome is known but the log refused
     it (the record waits in a spill file). Host and tmux failures become the record's verdict.
     """
-    rec.options.setdefault("owner", owner())
+    rec.owner = rec.owner or owner()
     d = Delivery(host, store, rec, on_event, time.monotonic())
     if store is not None:
         await store.begin_send(rec)

@@ -59,7 +59,8 @@ async def run_exec(
     """
     opts = opts or ExecOptions()
     rec = SendRecord(target=target, prompt=command, machine=host.name, kind="exec")
-    rec.options = {"wait": opts.wait, "timeout": opts.timeout, "dry_run": opts.dry_run, "target_arg": target}
+    rec.requested = target
+    rec.options = {"wait": opts.wait, "timeout": opts.timeout, "dry_run": opts.dry_run}
 
     async def steps(d: Delivery) -> None:
         # the command itself first: a blocked command is refused before any pane is looked at

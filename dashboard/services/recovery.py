@@ -23,10 +23,9 @@ async def conclude_interrupted(store: SendLog, fleet: Fleet) -> list[SendRecord]
     """Conclude this machine's cut-off sends; returns them (already written to the log)."""
     done: list[SendRecord] = []
     for rec in await store.pending():
-        if owner_alive(rec.options.get("owner")) is not False:
+        if owner_alive(rec.owner) is not False:
             continue  # still running, or sent from another machine (its own commands conclude it)
-        who = rec.options.get("owner")
-        pid = who.get("pid") if isinstance(who, dict) else "?"
+        pid = rec.owner.pid if rec.owner else "?"
         rec.verdict = Verdict.INTERRUPTED
         rec.reason = f"the sending process (pid {pid}) stopped before a verdict; " + await _now(fleet, rec)
         rec.evidence = [*rec.evidence, "owner-gone"]

@@ -94,7 +94,8 @@ async def send(
     opts = opts or SendOptions()
     prompt = normalise_prompt(prompt)
     rec = SendRecord(target=target, prompt=prompt, machine=host.name, batch=batch, resend_of=resend_of)
-    rec.options = {**opts.to_dict(), "target_arg": target, **(meta or {})}
+    rec.requested = target
+    rec.options = {**opts.to_dict(), **(meta or {})}
 
     async def steps(d: Delivery) -> None:
         refusal = check_prompt(rec.prompt, opts.max_bytes)

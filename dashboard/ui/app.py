@@ -446,7 +446,7 @@ class DispatchApp(App[int]):
     def on_send_finished(self, message: SendFinished) -> None:
         rec = message.record
         pane_id = self._key_of(rec)
-        self.query_one(BatchPanel).finish(str(rec.options.get("target_arg", pane_id)), rec)
+        self.query_one(BatchPanel).finish(rec.requested or pane_id, rec)
         card = self.query_one(PaneGrid).cards.get(pane_id)
         if card is not None:
             card.progress = ""

@@ -140,17 +140,19 @@ def test_no_command_opens_the_dashboard_on_the_chosen_server(monkeypatch: pytest
     """`dispatch -L x` starts the dashboard with that server; the TUI itself is not run here."""
     import dashboard.ui.app as ui
 
-    made: list[tuple[object, object]] = []
+    made: list[object] = []
 
     class FakeApp:
-        def __init__(self, host: object, db: object, **kwargs: object) -> None:
-            made.append((host, db))
+        def __init__(self, services: object, **kwargs: object) -> None:
+            made.append(services)
 
         async def run_async(self) -> int:
             return 0
 
     monkeypatch.setattr(ui, "DispatchApp", FakeApp)
     assert main(["-L", "somesock"]) == 0
-    host, db = made[0]
+    services = made[0]
+    host = services.fleet.local  # type: ignore[attr-defined]
+    db = services.state_dir / "dispatch.db"  # type: ignore[attr-defined]
     assert getattr(host, "socket_name", None) == "somesock"
     assert str(db).startswith(os.environ["DISPATCH_HOME"])
