@@ -6,10 +6,9 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dashboard.adapters.config import load_registry
 from dashboard.adapters.paths import Paths
@@ -17,11 +16,11 @@ from dashboard.cli.args import MAX_FAIL_AFTER, MAX_WAIT_S, check_targets, in_ran
 from dashboard.cli.context import fleet_from, host_from, open_store, server_argv
 from dashboard.cli.exits import EXIT_ERROR, EXIT_OK, EXIT_UNDELIVERED, UsageError
 from dashboard.cli.render import RUN_MARKS, print_schedule
-from dashboard.core.ports import StoreError
-from dashboard.core.registry import LOCAL, split_target
 
 if TYPE_CHECKING:
     from dashboard.adapters.store import Store
+    from dashboard.core.model import Schedule
+    from dashboard.core.ports import ScheduleBook
 
 
 async def cmd_daemon(args: argparse.Namespace) -> int:
@@ -83,54 +82,25 @@ async def cmd_schedule(args: argparse.Namespace) -> int:
         return await schedule_run_now(args, store, s)
 
 
-async def schedule_add(args: argparse.Namespace, schedules: Any) -> int:
-    from datetime import datetime
-
-    from dashboard.core.model import Schedule
-    from dashboard.core.schedule import ScheduleError, next_fire, parse_spec
+async def schedule_add(args: argparse.Namespace, schedules: ScheduleBook) -> int:
+    from dashboard.core.schedule import ScheduleError
     from dashboard.services.daemon import local_tz
+    from dashboard.services.schedules import ScheduleRequest, add_schedule
 
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}", args.name):
-        raise UsageError(f"bad schedule name {args.name!r} (letters, digits, '-', '_', '.', ':')")
-    prompt = ""
-    if args.prompt is not None or args.file:
-        prompt = read_prompt(args)
-    if not prompt.strip() and not args.canary:
-        raise UsageError("no prompt: give it as an argument, with -f FILE, or use --canary")
-    if args.canary and args.expect:
-        raise UsageError("--canary generates its own expected token; do not combine it with --expect")
-    if args.expect is not None and not args.expect.strip():
-        raise UsageError("--expect needs a non-empty string")
+    prompt = read_prompt(args) if args.prompt is not None or args.file else ""
     in_range("--expect-timeout", args.expect_timeout, 0, MAX_WAIT_S, " seconds", above_low=True)
     in_range("--fail-after", args.fail_after, 1, MAX_FAIL_AFTER)
     registry = load_registry(Paths.from_env().config_file)
     check_targets([args.target], registry.machines, nothing="no schedule was added")
-    _, rest = split_target(args.target, registry.machines)
-    if not rest or rest.strip() != rest or any(c.isspace() for c in rest):
-        raise UsageError(f"--target {args.target!r} is not a pane address (%12, session:window.pane, machine:…)")
-    tz = local_tz()
-    now = datetime.now(tz)
-    kind, text = ("every", args.every) if args.every else ("cron", args.cron) if args.cron else ("at", args.at)
+    when = ("every", args.every) if args.every else ("cron", args.cron) if args.cron else ("at", args.at)
+    request = ScheduleRequest(
+        args.name, args.target, when, prompt, args.canary, args.expect, args.expect_timeout, args.missed,
+        args.when_idle, args.fail_after, args.on_failure,
+    )  # fmt: skip
     try:
-        spec = parse_spec(kind, text, now)
+        s = await add_schedule(schedules, request, registry, local_tz(), await host_from(args).socket())
     except ScheduleError as exc:
         raise UsageError(str(exc)) from None
-    s = Schedule(
-        name=args.name, target=args.target, kind=spec.kind, spec=spec.text, anchor=spec.anchor, tz=spec.tz,
-        prompt=prompt, canary=args.canary, expect=args.expect, expect_timeout=args.expect_timeout,
-        missed=args.missed, when_idle=args.when_idle, fail_after=args.fail_after, on_failure=args.on_failure,
-    )  # fmt: skip
-    s.next_fire = next_fire(spec, now.timestamp(), tz)
-    machine, _ = split_target(args.target, registry.machines)
-    if machine == LOCAL:
-        # runs go to the server this schedule was made on (-L/-S/$TMUX), whatever the daemon's own -L
-        s.server = await host_from(args).socket()
-    try:
-        await schedules.add(s)
-    except StoreError as exc:
-        if "already exists" in str(exc):
-            raise UsageError(str(exc)) from None
-        raise
     if args.json:
         print(json.dumps(s.to_json()))
     else:
@@ -138,7 +108,7 @@ async def schedule_add(args: argparse.Namespace, schedules: Any) -> int:
     return EXIT_OK
 
 
-async def schedule_list(args: argparse.Namespace, schedules: Any) -> int:
+async def schedule_list(args: argparse.Namespace, schedules: ScheduleBook) -> int:
     items = await schedules.all()
     if args.json:
         out = []
@@ -158,7 +128,7 @@ async def schedule_list(args: argparse.Namespace, schedules: Any) -> int:
     return EXIT_OK
 
 
-async def schedule_run_now(args: argparse.Namespace, store: Store, s: Any) -> int:
+async def schedule_run_now(args: argparse.Namespace, store: Store, s: Schedule) -> int:
     from dashboard.adapters.schedules import Schedules
     from dashboard.services.daemon import local_tz
     from dashboard.services.scheduler import Scheduler
