@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 
 from dashboard.core.accounts import AccountRule, from_environment, match_rules
 from dashboard.core.model import PaneState
-from dashboard.core.ports import TmuxError, TmuxHost
-from dashboard.services.panes import PaneView
+from dashboard.core.ports import HostError, TmuxError, TmuxHost
+from dashboard.core.registry import resolve_target
+from dashboard.services.fleet import Fleet
+from dashboard.services.panes import PaneView, survey
 
 
 @dataclass
@@ -99,3 +101,30 @@ def spread(views: Sequence[PaneView], n: int) -> Spread:
     leftover = [v for q in queues.values() for v in q]
     skipped += [(v, "not needed: the spread was full") for v in leftover]
     return Spread(picked, skipped)
+
+
+async def spread_over(fleet: Fleet, targets: Sequence[str], n: int) -> tuple[Spread, list[str]]:
+    """Survey the machines `targets` name (every machine when none) and spread `n` sends over their accounts.
+
+    Returns the spread and one line per machine that could not be surveyed (it is passed over).
+    """
+    resolver = AccountResolver(fleet.registry.accounts)
+    machines = sorted({fleet.route(t)[0].name for t in targets}) if targets else fleet.names
+    unreachable: list[str] = []
+
+    async def one(name: str) -> list[PaneView]:
+        try:
+            return await resolver.attach(fleet.host, await survey(fleet.host(name)))
+        except HostError as exc:
+            unreachable.append(str(exc))
+            return []
+
+    views = [v for part in await asyncio.gather(*(one(m) for m in machines)) for v in part]
+    if targets:
+        wanted = []
+        for t in targets:
+            host, local = fleet.route(t)
+            pane = resolve_target([v.pane for v in views if v.pane.machine == host.name], local)
+            wanted += [v for v in views if pane is not None and v.pane == pane]
+        views = wanted
+    return spread(views, n), unreachable

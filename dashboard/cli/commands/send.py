@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import time
@@ -14,7 +13,6 @@ from dashboard.cli.context import fleet_from, open_store
 from dashboard.cli.exits import EXIT_OK, EXIT_REFUSED, EXIT_UNDELIVERED, UsageError, batch_exit_code, exit_code
 from dashboard.cli.render import human_line
 from dashboard.core.model import Verdict
-from dashboard.core.ports import HostError
 
 if TYPE_CHECKING:
     from dashboard.services.fleet import Fleet
@@ -104,32 +102,13 @@ async def cmd_canary(args: argparse.Namespace) -> int:
 
 async def _spread_targets(fleet: Fleet, targets: list[str], n: int, as_json: bool) -> list[str]:
     """The keys of up to N ready agents, round-robin across accounts; what was passed over is said on stderr."""
-    from dashboard.services.accounts import AccountResolver, spread
-    from dashboard.services.panes import PaneView, survey
+    from dashboard.services.accounts import spread_over
 
     if n < 1:
         raise UsageError("--spread needs N >= 1")
-    resolver = AccountResolver(fleet.registry.accounts)
-    machines = sorted({fleet.route(t)[0].name for t in targets}) if targets else fleet.names
-
-    async def one(name: str) -> list[PaneView]:
-        try:
-            return await resolver.attach(fleet.host, await survey(fleet.host(name)))
-        except HostError as exc:
-            print(f"dispatch: {exc}", file=sys.stderr)
-            return []
-
-    views = [v for part in await asyncio.gather(*(one(m) for m in machines)) for v in part]
-    if targets:
-        from dashboard.core.registry import resolve_target
-
-        wanted = []
-        for t in targets:
-            host, local = fleet.route(t)
-            pane = resolve_target([v.pane for v in views if v.pane.machine == host.name], local)
-            wanted += [v for v in views if pane is not None and v.pane == pane]
-        views = wanted
-    result = spread(views, n)
+    result, unreachable = await spread_over(fleet, targets, n)
+    for line in unreachable:
+        print(f"dispatch: {line}", file=sys.stderr)
     for v, why in result.skipped:
         if why.startswith("rate-limited"):
             print(f"skipped {v.pane.address} ({v.account or 'no account'}): {why}", file=sys.stderr)
