@@ -7,11 +7,14 @@ import os
 import re
 import sys
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from dashboard.cli.exits import UsageError
 from dashboard.core.registry import LOCAL, RegistryError, split_target
 from dashboard.core.timing import DelayPolicy
+
+if TYPE_CHECKING:
+    from dashboard.services.send import SendOptions
 
 # Upper bounds of numeric options: beyond them a value is a typo, not a wish (and some would overflow SQLite)
 MAX_WAIT_S = 86_400.0
@@ -145,7 +148,7 @@ def read_prompt(args: argparse.Namespace, max_bytes: int = 256 * 1024) -> str:
     return str(args.prompt)
 
 
-def send_options(args: argparse.Namespace) -> Any:
+def send_options(args: argparse.Namespace) -> SendOptions:
     """The SendOptions of `send` and `batch`, every option checked: a contradiction or absurd value is a usage error."""
     from dashboard.services.send import SendOptions
 

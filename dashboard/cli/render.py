@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
-from dashboard.core.model import SendRecord
+from dashboard.core.model import Schedule, SendRecord
 
 
-def print_schedule(s: Any) -> None:
+def print_schedule(s: Schedule) -> None:
     nxt = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.next_fire)) if s.next_fire else "-"
     state = "paused" if s.paused else s.state
     what = "canary (fresh token each run)" if s.canary else (f"expects {s.expect!r}" if s.expect else "no canary")
