@@ -54,3 +54,8 @@ def this_machine() -> tuple[str, str | None]:
     except OSError:
         machine_id = None
     return os.uname().nodename, machine_id
+
+
+def pid_alive(pid: int) -> bool:
+    """Is that process on this machine still running? A zombie (killed, not yet reaped) is not."""
+    return _start_ticks(pid) is not None

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
+from dashboard.adapters.process import pid_alive
 from dashboard.core.model import Run, Schedule, SendRecord, ServerRef, Verdict
 from dashboard.core.ports import ScheduleBook, SendLog, StoreError
 from dashboard.core.registry import RegistryError
@@ -179,7 +180,7 @@ class Scheduler:
         settled: list[Run] = []
         now = self.clock()
         for run in await self.schedules.unfinished():
-            if run.daemon is not None and run.daemon != self.pid and _alive(run.daemon):
+            if run.daemon is not None and run.daemon != self.pid and pid_alive(run.daemon):
                 continue  # still being fired by a live process (`dispatch schedule run`)
             s = await self.schedules.by_id(run.schedule)
             if s is None:
@@ -294,18 +295,3 @@ class Scheduler:
         """After `drain()`: in-flight runs keep their connections until they are done."""
         if self._fleet is not None:
             await self._fleet.close()
-
-
-def _alive(pid: int) -> bool:
-    """Is that process still running? A zombie (killed, not yet reaped by its parent) is not."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return True
