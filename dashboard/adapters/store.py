@@ -167,11 +167,8 @@ class Store:
             self._db.row_factory = sqlite3.Row
             await self._db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
             await self._db.execute("PRAGMA foreign_keys = ON")
-            mode = await (await self._db.execute("PRAGMA journal_mode = WAL")).fetchone()
-            if mode is None or str(mode[0]).lower() != "wal":
-                raise StoreError(f"could not switch {self.path} to WAL mode")
             await self._db.execute("PRAGMA synchronous = NORMAL")
-            await self._migrate()
+            await self._prepare()
             await self._replay_spills()
         except (sqlite3.Error, OSError) as exc:
             await self.close()
@@ -185,17 +182,28 @@ class Store:
             db, self._db = self._db, None
             await db.close()
 
-    async def _migrate(self) -> None:
-        version = await self._version()
-        if version == len(MIGRATIONS):
+    async def _prepare(self) -> None:
+        """WAL mode and the newest schema, set up once however many commands open a new log at once.
+
+        Both steps need the database to themselves: SQLite answers "locked" at once (no busy wait) to a
+        second connection switching a new file to WAL, and two migrators would both see v0. The one
+        that gets this lock does them; the others then find them done.
+        """
+        if await self._journal_mode() == "wal" and await self._version() == len(MIGRATIONS):
             return
-        # two commands opening a new log at once would both see v0 and run the same script twice:
-        # the one that gets this lock migrates, the other then reads the new version
         fd = await asyncio.to_thread(_lock, f"{self.path}.migrate")
         try:
+            if await self._journal_mode() != "wal":
+                mode = await (await self.db.execute("PRAGMA journal_mode = WAL")).fetchone()
+                if mode is None or str(mode[0]).lower() != "wal":
+                    raise StoreError(f"could not switch {self.path} to WAL mode")
             await self._migrate_locked(await self._version())
         finally:
             os.close(fd)
+
+    async def _journal_mode(self) -> str:
+        row = await (await self.db.execute("PRAGMA journal_mode")).fetchone()
+        return str(row[0]).lower() if row else ""
 
     async def _version(self) -> int:
         row = await (await self.db.execute("PRAGMA user_version")).fetchone()

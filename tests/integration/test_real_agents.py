@@ -207,13 +207,26 @@ def _kit(script: str, *args: str, log: Path) -> None:
     written its tmux pidfile (stop.sh keeps the fake servers while a kit tmux server is alive), and
     two launches would race on creating the network namespace.
     """
-    env = {**os.environ, "AGENTBENCH_DIR": str(STATE), "BENCH_DELAY": str(TURN)}
+    env = {k: v for k, v in os.environ.items() if not _ci_marker(k)}
+    env.update(AGENTBENCH_DIR=str(STATE), BENCH_DELAY=str(TURN))
     with _lock("kit"), log.open("ab") as out:
         proc = subprocess.run(
             ["bash", str(KIT / script), *args], stdout=out, stderr=subprocess.STDOUT, env=env, timeout=120
         )
     if proc.returncode != 0:
         raise AssertionError(f"{script} {' '.join(args)} exited {proc.returncode}:\n{log.read_text()[-2000:]}")
+
+
+def _ci_marker(name: str) -> bool:
+    """A variable by which CLIs detect CI; the tmux server (so every pane) inherits launch.sh's environment.
+
+    Gemini CLI starts headless under CI=true (it then wants a prompt on stdin and exits): a person's
+    terminal has none of them.
+    """
+    return name in _CI_VARS or name.startswith("CI_")
+
+
+_CI_VARS = frozenset({"CI", "CONTINUOUS_INTEGRATION", "GITHUB_ACTIONS", "BUILD_NUMBER", "RUN_ID"})
 
 
 def _stop(socket: str, log: Path) -> None:

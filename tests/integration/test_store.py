@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,3 +65,34 @@ async def test_locked_database_refuses_begin(tmp_path: Path) -> None:
     finally:
         holder.rollback()
         holder.close()
+
+
+def _open_fresh(path: str, barrier: Any, results: Any) -> None:
+    """One process opening the log the instant the others do (a second `dispatch` on a fresh install)."""
+
+    async def go() -> None:
+        barrier.wait()
+        try:
+            async with Store(Path(path)) as s:
+                await s.recent(1)
+            results.put("ok")
+        except Exception as exc:
+            results.put(f"{type(exc).__name__}: {exc}")
+
+    asyncio.run(go())
+
+
+def test_several_processes_opening_a_new_log_at_once(tmp_path: Path) -> None:
+    """WAL switch and migrations happen once, whoever wins; nobody is told the log is locked."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    for i in range(8):
+        path = str(tmp_path / f"fresh-{i}.db")
+        barrier, results = ctx.Barrier(3), ctx.Queue()
+        procs = [ctx.Process(target=_open_fresh, args=(path, barrier, results)) for _ in range(3)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        assert [results.get(timeout=5) for _ in procs] == ["ok"] * 3
