@@ -16,13 +16,11 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import dashboard
 from dashboard.adapters.tmux import LocalTmux
-from dashboard.core.model import SendRecord
 from dashboard.core.ports import TmuxError
 
 
@@ -145,14 +143,10 @@ async def wait_ready(fleet: DemoServer, timeout: float = 5.0) -> None:
         await asyncio.sleep(0.1)
 
 
-async def run_scripted_demo(
-    *, keep: bool = False, as_json: bool = False, human_line: Callable[[SendRecord], str] = str
-) -> int:
-    """Start the fleet, show its panes, batch one prompt to all of them, compare with ground truth.
-
-    `human_line` renders one record for people (the command line's own wording).
-    """
+async def run_scripted_demo(*, keep: bool = False, as_json: bool = False) -> int:
+    """Start the fleet, show its panes, batch one prompt to all of them, compare with ground truth."""
     from dashboard.adapters.store import Store
+    from dashboard.core.wording import human_line
     from dashboard.services.batch import run_batch
     from dashboard.services.panes import survey
     from dashboard.services.send import SendOptions

@@ -8,8 +8,8 @@ import json
 from dashboard.cli.args import MAX_WAIT_S, check_targets, in_range
 from dashboard.cli.context import fleet_from, open_store
 from dashboard.cli.exits import EXIT_COMMAND_FAILED, EXIT_OK, EXIT_UNDELIVERED, UsageError, exit_code
-from dashboard.cli.render import human_line
 from dashboard.core.model import Verdict
+from dashboard.core.wording import human_line
 
 
 async def cmd_exec(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from dashboard.cli.exits import EXIT_ERROR, EXIT_HOST, EXIT_OK, EXIT_UNDELIVERED
 from dashboard.core.model import SendRecord, Verdict
 from dashboard.core.ports import HostError
 from dashboard.core.registry import qualify
+from dashboard.core.wording import CHECK_MARKS
 
 if TYPE_CHECKING:
     from dashboard.adapters.store import Store
@@ -90,7 +91,7 @@ async def cmd_verify(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_json()))
     else:
         for c in report.checks:
-            mark = {"confirmed": "✓", "refuted": "✗", "unknown": "?"}[c.result]
+            mark = CHECK_MARKS[c.result]
             where = f"{c.pane_id} ({c.target})" if c.pane_id else c.target
             print(f"{mark} {c.result:9} {where:28} claimed {c.claim:14} — {c.why}")
     counts = report.counts

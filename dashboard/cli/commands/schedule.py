@@ -15,7 +15,8 @@ from dashboard.adapters.paths import Paths
 from dashboard.cli.args import MAX_FAIL_AFTER, MAX_WAIT_S, check_targets, in_range, read_prompt
 from dashboard.cli.context import fleet_from, host_from, open_store, server_argv
 from dashboard.cli.exits import EXIT_ERROR, EXIT_OK, EXIT_UNDELIVERED, UsageError
-from dashboard.cli.render import RUN_MARKS, print_schedule
+from dashboard.cli.render import print_schedule
+from dashboard.core.wording import RUN_MARKS
 
 if TYPE_CHECKING:
     from dashboard.adapters.store import Store

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from dashboard.cli.args import MAX_LEASE_S, MAX_WAIT_S, check_targets, in_range, read_prompt, send_options
 from dashboard.cli.context import fleet_from, open_store
 from dashboard.cli.exits import EXIT_OK, EXIT_REFUSED, EXIT_UNDELIVERED, UsageError, batch_exit_code, exit_code
-from dashboard.cli.render import human_line
 from dashboard.core.model import Verdict
+from dashboard.core.wording import human_line
 
 if TYPE_CHECKING:
     from dashboard.services.fleet import Fleet

@@ -8,7 +8,6 @@ import asyncio
 from dashboard.adapters.paths import Paths
 from dashboard.cli.args import in_range
 from dashboard.cli.context import host_from
-from dashboard.cli.render import human_line
 
 
 async def cmd_ui(args: argparse.Namespace) -> int:
@@ -25,7 +24,7 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     from dashboard.demo.server import DEMO_PROMPT, run_scripted_demo, start_demo
 
     if args.script:
-        code: int = await run_scripted_demo(keep=args.keep, as_json=args.json, human_line=human_line)
+        code: int = await run_scripted_demo(keep=args.keep, as_json=args.json)
         return code
     from dashboard.services.bundle import services_for
     from dashboard.ui.app import DispatchApp  # Textual only for the dashboard

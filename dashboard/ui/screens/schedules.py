@@ -14,9 +14,10 @@ from textual.widgets import DataTable, Footer, Static
 
 from dashboard.core.model import Run
 from dashboard.core.ports import ScheduleBook
+from dashboard.core.wording import RUN_MARKS
 
-MARKS = {"ok": ("✓", "bold green"), "failed": ("✗", "bold red"), "missed": ("·", "dim"),
-         "interrupted": ("?", "bold #ff8700"), "running": ("…", "bold cyan")}  # fmt: skip
+RUN_STYLES = {"ok": "bold green", "failed": "bold red", "missed": "dim", "interrupted": "bold #ff8700",
+              "running": "bold cyan"}  # fmt: skip
 
 
 class SchedulesScreen(Screen[None]):
@@ -83,7 +84,7 @@ class SchedulesScreen(Screen[None]):
 def _marks(runs: list[Run]) -> Text:
     out = Text()
     for r in reversed(runs):
-        mark, style = MARKS.get(r.outcome, ("?", ""))
+        mark, style = RUN_MARKS.get(r.outcome, "?"), RUN_STYLES.get(r.outcome, "")
         out.append(mark, style=style)
     return out
 

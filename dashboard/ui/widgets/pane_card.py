@@ -13,6 +13,7 @@ from textual.widget import Widget
 
 from dashboard.core.accounts import parse_reset, until
 from dashboard.core.model import PaneState, SendRecord, Verdict
+from dashboard.core.wording import verdict_mark
 from dashboard.services.watch import PaneStatus
 
 STATE_STYLE: dict[str, str] = {
@@ -142,7 +143,7 @@ class PaneCard(Widget, can_focus=True):
             foot = Text(f"▸ {PHASE_LABEL.get(self.progress, self.progress)}", style="bold cyan")
         elif self.last is not None:
             v = self.last.verdict.value
-            sign = "✓" if self.last.verdict.delivered else ("·" if v == "pending" else "✗")
+            sign = verdict_mark(self.last.verdict)
             foot = Text()
             foot.append(f"{sign} {v}", style=VERDICT_STYLE.get(v, ""))
             foot.append(f" · #{self.last.id} · {ago(self.clock() - self.last.created)} ago", style="dim")
