@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_fleet(sub)
     add_log(sub)
     add_show(sub)
+    add_agents(sub)
     add_ui(sub)
     add_demo(sub)
     return parser
@@ -265,3 +266,17 @@ def add_demo(sub: Subparsers) -> None:
     p.add_argument("--no-autoplay", action="store_true", help="do not send the opening batch")
     p.add_argument("--keep", action="store_true", help="leave the demo tmux server running")
     p.add_argument("--json", action="store_true", help="with --script: JSON lines")
+
+
+def add_agents(sub: Subparsers) -> None:
+    p = sub.add_parser("agents", help="the agent profiles: list, show one, explain why a pane reads as it does")
+    agents = p.add_subparsers(dest="agents_command", metavar="ACTION", parser_class=_Parser, required=True)
+    f = agents.add_parser("list", help="every agent profile, the version it was checked against, where it comes from")
+    f.add_argument("--json", action="store_true")
+    f = agents.add_parser("show", help="one profile's markers (process names, composer, working, dialogs…)")
+    f.add_argument("name")
+    f.add_argument("--json", action="store_true")
+    f = agents.add_parser("explain", help="which process and markers made a pane's agent and state, and its composer")
+    server_options(f, top=False)
+    f.add_argument("target", help="pane: %%12, session:window.pane, machine:…")
+    f.add_argument("--json", action="store_true")

@@ -213,3 +213,39 @@ def profile_for_process(command: str) -> AgentProfile | None:
         if name in profile.processes:
             return profile
     return None
+
+
+def describe(profile: AgentProfile) -> dict[str, object]:
+    """A profile as plain data (every marker as its pattern text), for `dispatch agents show`."""
+
+    def pats(patterns: tuple[re.Pattern[str], ...]) -> list[str]:
+        return [p.pattern for p in patterns]
+
+    spec = profile.composer
+    return {
+        "name": profile.name,
+        "label": profile.label,
+        "checked_against": profile.version,
+        "source": "built-in",
+        "processes": sorted(profile.processes),
+        "launched": pats(profile.launched),
+        "signatures": pats(profile.signatures),
+        "composer": {
+            "bottom": spec.bottom.pattern,
+            "top": spec.top.pattern if spec.top else None,
+            "body": spec.body.pattern if spec.body else None,
+            "first_prefix": spec.first_prefix.pattern,
+            "prefix": spec.prefix.pattern,
+        },
+        "placeholders": pats(profile.placeholders),
+        "working": pats(profile.working),
+        "title_working": pats(profile.title_working),
+        "queued": pats(profile.queued),
+        "dialog": pats(profile.dialog),
+        "rate_limit": pats(profile.rate_limit),
+        "reset": profile.reset.pattern if profile.reset else None,
+        "picker_chars": profile.picker_chars,
+        "submit_key": profile.submit_key,
+        "queue_key": profile.queue_key,
+        "chrome": pats(profile.chrome),
+    }

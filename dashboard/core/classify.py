@@ -172,3 +172,41 @@ def classify_as(profile: AgentProfile, screen: Screen, last: str = "", *, title:
     if composer.text:
         return result(PaneState.STUCK, ["composer-text"])
     return result(PaneState.IDLE, ["composer-empty"])
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a pane classified as it did: what `dispatch agents explain` prints when a verdict surprises."""
+
+    command: str
+    cmdline: str | None
+    chosen: str | None
+    chosen_by: str
+    """"process" (the pane's program names the agent), "screen" (signatures), or "" (no agent)."""
+    scores: dict[str, int]
+    """Each profile's screen-signature score (3 or more is needed to pick by screen)."""
+    runs_agent: bool | None
+    """Is the pane's process the chosen agent (its program, or a launcher running it)? None: no agent."""
+    cls: Classification
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "command": self.command, "cmdline": self.cmdline, "agent": self.chosen, "chosen_by": self.chosen_by,
+            "scores": self.scores, "runs_agent": self.runs_agent, "state": str(self.cls.state),
+            "markers": list(self.cls.markers), "composer": self.cls.composer,
+            "composer_lines": list(self.cls.composer_span) if self.cls.composer_span else None,
+            "reset": self.cls.reset, "last_line": self.cls.last_line,
+        }  # fmt: skip
+
+
+def explain(pane: PaneInfo, screen: Screen, cmdline: str | None) -> Explanation:
+    """Classify `pane` and say why: the process, every profile's screen score, the markers that decided."""
+    text = "\n".join(screen.lines)
+    scores = {p.name: _signature_score(p, screen, text) for p in PROFILES} if text.strip() else {}
+    by_process = profile_for_process(pane.command)
+    cls = classify(pane, screen)
+    chosen = cls.agent
+    chosen_by = "" if chosen is None else ("process" if by_process is not None else "screen")
+    profile = next((p for p in PROFILES if p.name == chosen), None)
+    runs = None if profile is None else profile.runs_in(pane.command, cmdline)
+    return Explanation(pane.command, cmdline, chosen, chosen_by, scores, runs, cls)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Awaitable, Callable
 
+from dashboard.cli.commands.agents import cmd_agents
 from dashboard.cli.commands.exec import cmd_exec
 from dashboard.cli.commands.fleet import cmd_fleet
 from dashboard.cli.commands.log import cmd_evidence, cmd_log, cmd_panes, cmd_show, cmd_verify
@@ -28,6 +29,7 @@ COMMANDS: dict[str, Command] = {
     "fleet": cmd_fleet,
     "schedule": cmd_schedule,
     "daemon": cmd_daemon,
+    "agents": cmd_agents,
     "ui": cmd_ui,
     "demo": cmd_demo,
 }

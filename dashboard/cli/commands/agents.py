@@ -1,0 +1,68 @@
+"""`agents list | show NAME | explain TARGET`: what Dispatch knows about agents, and why a pane reads as it does."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from dashboard.cli.args import check_targets
+from dashboard.cli.context import fleet_from
+from dashboard.cli.exits import EXIT_OK, UsageError
+from dashboard.core.agents import BY_NAME, PROFILES, describe
+
+
+async def cmd_agents(args: argparse.Namespace) -> int:
+    if args.agents_command == "list":
+        rows = [{"name": p.name, "label": p.label, "checked_against": p.version, "source": "built-in"}
+                for p in PROFILES]  # fmt: skip
+        if args.json:
+            print(json.dumps(rows))
+        else:
+            for r in rows:
+                print(f"{r['name']:10} {r['label']:14} checked against {r['checked_against']:10} ({r['source']})")
+        return EXIT_OK
+    if args.agents_command == "show":
+        profile = BY_NAME.get(args.name)
+        if profile is None:
+            raise UsageError(f"no agent profile named {args.name!r} (known: {', '.join(BY_NAME)})")
+        data = describe(profile)
+        if args.json:
+            print(json.dumps(data, ensure_ascii=False))
+        else:
+            for key, value in data.items():
+                print(f"{key:16} {json.dumps(value, ensure_ascii=False)}")
+        return EXIT_OK
+    return await _explain(args)
+
+
+async def _explain(args: argparse.Namespace) -> int:
+    from dashboard.services.agents import explain_pane
+
+    async with fleet_from(args) as fleet:
+        check_targets([args.target], fleet.names)
+        host, local = fleet.route(args.target)
+        found = await explain_pane(host, local)
+    if found is None:
+        raise UsageError(f"no pane {args.target!r} on {host.describe()}")
+    pane, why = found
+    if args.json:
+        print(json.dumps({"pane_id": pane.pane_id, "target": pane.address, "server": pane.server.key
+                          if pane.server else None, **why.to_json()}, ensure_ascii=False))  # fmt: skip
+        return EXIT_OK
+    print(f"{pane.pane_id} ({pane.address}) runs {why.cmdline or why.command!r}")
+    if why.chosen is None:
+        print("  agent     none: no profile's process, and no screen scores 3 or more")
+    else:
+        runs = "yes" if why.runs_agent else "NO — a look-alike: sends are refused"
+        print(f"  agent     {why.chosen} (chosen by its {why.chosen_by}); the process is the agent: {runs}")
+    if why.scores:
+        print("  screen    " + ", ".join(f"{n} {s}" for n, s in sorted(why.scores.items(), key=lambda kv: -kv[1])))
+    print(f"  state     {why.cls.state}" + (f" (resets {why.cls.reset})" if why.cls.reset else ""))
+    for marker in why.cls.markers:
+        print(f"    because {marker}")
+    if why.cls.composer_span is not None:
+        start, end = why.cls.composer_span
+        print(f"  composer  screen lines {start}–{end - 1}: {why.cls.composer!r}")
+    else:
+        print("  composer  not found on screen")
+    return EXIT_OK
