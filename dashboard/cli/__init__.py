@@ -15,12 +15,14 @@ import os
 import sys
 from collections.abc import Sequence
 
+from dashboard.adapters.agent_files import load_agents
 from dashboard.adapters.paths import Paths
 from dashboard.cli.args import check_text_args
 from dashboard.cli.commands import COMMANDS
 from dashboard.cli.context import server_argv
-from dashboard.cli.exits import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, failure, os_error_line
+from dashboard.cli.exits import EXIT_INTERRUPTED, EXIT_OK, failure
 from dashboard.cli.parser import build_parser
+from dashboard.core.agents import AgentProfileError, use
 
 __all__ = ["main"]
 
@@ -50,10 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from dashboard.services.daemon import run_foreground
 
         try:
+            use(load_agents(Paths.from_env()))
             return run_foreground(Paths.from_env(), server_argv(args))
-        except OSError as exc:
-            print(f"dispatch: error: {os_error_line(exc)}", file=sys.stderr)
-            return EXIT_ERROR
+        except (OSError, AgentProfileError) as exc:
+            code, line = failure(exc, args.command)
+            print(line, file=sys.stderr)
+            return code
     try:
         return asyncio.run(_dispatch(args))
     except KeyboardInterrupt:
@@ -71,4 +75,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _dispatch(args: argparse.Namespace) -> int:
     check_text_args(args)
+    use(load_agents(Paths.from_env()))  # the user's agent profiles too (a bad one: exit 6, its file named)
     return await COMMANDS[args.command](args)

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from dashboard.core.agents import AgentProfileError
 from dashboard.core.model import Verdict
 from dashboard.core.ports import HostError, LogNotWritten, StoreError, TmuxError
 from dashboard.core.registry import RegistryError
@@ -57,6 +58,8 @@ def failure(exc: Exception, command: str) -> tuple[int, str]:
         return EXIT_USAGE, f"dispatch: error: {exc}"
     if isinstance(exc, RegistryError):
         return (EXIT_CONFIG if exc.malformed else EXIT_USAGE), f"dispatch: error: {exc}"
+    if isinstance(exc, AgentProfileError):
+        return EXIT_CONFIG, f"dispatch: error: {exc}"
     if isinstance(exc, LogNotWritten):  # the pane was reached: the message says how far
         return EXIT_ERROR, f"dispatch: error: {exc}"
     if isinstance(exc, StoreError):

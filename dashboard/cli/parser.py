@@ -276,6 +276,11 @@ def add_agents(sub: Subparsers) -> None:
     f = agents.add_parser("show", help="one profile's markers (process names, composer, working, dialogs…)")
     f.add_argument("name")
     f.add_argument("--json", action="store_true")
+    f = agents.add_parser(
+        "test", help="saved screens (NAME.txt + NAME.expect.toml) against the profiles: a regression run"
+    )
+    f.add_argument("dir", metavar="DIR")
+    f.add_argument("--json", action="store_true")
     f = agents.add_parser("explain", help="which process and markers made a pane's agent and state, and its composer")
     server_options(f, top=False)
     f.add_argument("target", help="pane: %%12, session:window.pane, machine:…")

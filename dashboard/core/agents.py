@@ -1,19 +1,20 @@
 """Agent profiles: everything the tool knows about one agent's screen, as data.
 
-Each marker was read off real captures (tests/fixtures/captures, 120x40, the versions named in
-`version`). Adding an agent is adding a profile here; the classifier has no agent-specific code.
+The built-ins are TOML files beside this module (core/agent_profiles/), their markers read off real
+captures (tests/fixtures/captures, 120x40, the version each names in `checked_against`). A user adds
+or overrides a profile with a file of the same shape (adapters/agent_files.py loads them); the
+classifier has no agent-specific code.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-
-def _rx(*patterns: str) -> tuple[re.Pattern[str], ...]:
-    # MULTILINE: a marker can be searched in one line or in a whole screen joined by newlines, so
-    # patterns say [ \t] where they mean blanks within a line (\s would run across line breaks)
-    return tuple(re.compile(p, re.MULTILINE) for p in patterns)
+from importlib import resources
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,151 +72,161 @@ class AgentProfile:
         return cmdline is not None and any(p.search(cmdline) for p in self.launched)
 
 
-def _launched(program: str) -> tuple[re.Pattern[str], ...]:
-    """An interpreter (node, bun, deno) running the agent's script, or this project's simulated agent."""
-    return (
-        re.compile(rf"^\S*\b(?:node|nodejs|bun|deno)\S*\s+(?:--?\S+\s+)*\S*\b{program}\b"),
-        re.compile(rf"^\S*python[0-9.]*\s+-m\s+dashboard\.demo\.fake_agent\b.*--style[ =]{program}\b"),
+class AgentProfileError(ValueError):
+    """A profile file that cannot be used; the message names the file, the profile and the field."""
+
+
+_LISTS = ("launched", "signatures", "placeholders", "working", "queued", "dialog", "rate_limit", "title_working",
+          "chrome")  # fmt: skip
+_TOP = {"name", "label", "checked_against", "processes", "submit_key", "queue_key", "picker_chars", "reset",
+        "composer", *_LISTS}  # fmt: skip
+_COMPOSER = {"bottom", "top", "body", "first_prefix", "prefix"}
+_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+
+
+def parse_profile(data: Mapping[str, Any], source: str) -> AgentProfile:
+    """One agent profile from its data (a TOML file's table), strictly: every field checked and named.
+
+    Unknown fields are errors (a misspelt `workng` must not silently never match); regexes must
+    compile; the composer needs a `bottom` and either a `top` or a `body`.
+    """
+    name = data.get("name")
+    where = f"{source}: profile {name!r}" if isinstance(name, str) else source
+
+    def fail(field: str, why: str) -> AgentProfileError:
+        return AgentProfileError(f"{where}: {field}: {why}")
+
+    unknown = sorted(set(data) - _TOP)
+    if unknown:
+        raise fail(unknown[0], f"unknown field (known: {', '.join(sorted(_TOP))})")
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise fail("name", "a lower-case name is required (letters, digits, - _; e.g. 'aider')")
+
+    def text(field: str, default: str | None = None, *, required: bool = False) -> str | None:
+        value = data.get(field, default)
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or (required and not value.strip()):
+            raise fail(field, "expected a non-empty string" if required else "expected a string")
+        return value
+
+    def pattern(field: str, value: object, flags: int = 0) -> re.Pattern[str]:
+        if not isinstance(value, str):
+            raise fail(field, "expected a regular expression (a string)")
+        try:
+            return re.compile(value, flags)
+        except re.error as exc:
+            raise fail(field, f"bad regular expression {value!r}: {exc}") from None
+
+    def patterns(field: str) -> tuple[re.Pattern[str], ...]:
+        values = data.get(field, [])
+        if not isinstance(values, list):
+            raise fail(field, "expected a list of regular expressions")
+        # MULTILINE: a marker can be searched in one line or in a whole screen joined by newlines, so
+        # patterns say [ \t] where they mean blanks within a line (\s would run across line breaks)
+        return tuple(pattern(field, v, re.MULTILINE) for v in values)
+
+    processes = data.get("processes", [])
+    if not isinstance(processes, list) or not all(isinstance(x, str) and x for x in processes):
+        raise fail("processes", "expected a list of program names")
+    spec = data.get("composer")
+    if not isinstance(spec, dict):
+        raise fail("composer", "a [composer] table is required (bottom, and top or body)")
+    unknown = sorted(set(spec) - _COMPOSER)
+    if unknown:
+        raise fail(f"composer.{unknown[0]}", f"unknown field (known: {', '.join(sorted(_COMPOSER))})")
+    if "bottom" not in spec or ("top" not in spec and "body" not in spec):
+        raise fail("composer", "needs `bottom` and either `top` or `body`")
+    composer = ComposerSpec(
+        bottom=pattern("composer.bottom", spec["bottom"]),
+        top=pattern("composer.top", spec["top"]) if "top" in spec else None,
+        body=pattern("composer.body", spec["body"]) if "body" in spec else None,
+        first_prefix=pattern("composer.first_prefix", spec.get("first_prefix", "^")),
+        prefix=pattern("composer.prefix", spec.get("prefix", "^ {0,3}")),
+    )
+    reset = text("reset")
+    picker = text("picker_chars", "/@!#")
+    assert picker is not None
+    return AgentProfile(
+        name=name,
+        label=text("label", name) or name,
+        version=text("checked_against", "") or "",
+        processes=frozenset(processes),
+        signatures=patterns("signatures"),
+        composer=composer,
+        placeholders=patterns("placeholders"),
+        working=patterns("working"),
+        queued=patterns("queued"),
+        dialog=patterns("dialog"),
+        rate_limit=patterns("rate_limit"),
+        reset=pattern("reset", reset) if reset is not None else None,
+        picker_chars=picker,
+        submit_key=text("submit_key", "Enter") or "Enter",
+        queue_key=text("queue_key"),
+        title_working=patterns("title_working"),
+        chrome=patterns("chrome"),
+        launched=patterns("launched"),
     )
 
 
-_RESET = re.compile(r"(?i)(?:resets?|try again)\s+(?:at|in)?\s*([0-9][^·\n)]*?)\s*(?:\(|·|$|\.)")
+@dataclass(frozen=True, slots=True)
+class AgentBook:
+    """The agent profiles in force, and where each came from (a built-in file, or the user's)."""
 
-CLAUDE = AgentProfile(
-    name="claude",
-    label="Claude Code",
-    version="2.1.197",
-    processes=frozenset({"claude"}),
-    launched=_launched("claude"),
-    signatures=_rx(r"Claude Code v\d", r"\? for shortcuts · ← for agents", r"^❯[ \u00a0]", r"/effort\s*$"),
-    composer=ComposerSpec(
-        bottom=re.compile(r"^─{20,}$"),
-        top=re.compile(r"^❯(?:[ \u00a0]|$)"),
-        first_prefix=re.compile(r"^❯[ \u00a0]?"),
-        prefix=re.compile(r"^ {0,2}"),
-    ),
-    working=_rx(r"^[✢✻✶✳✽·*⏺✦] \S+…", r"\besc to interrupt\b"),
-    placeholders=_rx(r"^Press up to edit queued messages$"),
-    queued=_rx(r"(?i)press up to edit queued messages"),
-    title_working=_rx(r"^[⠂⠐] "),
-    dialog=_rx(
-        r"Do you trust the files in this folder\?",
-        r"Do you want to (?:proceed|make this edit|create|run)",
-        r"^[ \t│]*[❯>]\s*1\.\s+Yes",
-        r"Enter to confirm · Esc to (?:exit|cancel)",
-    ),
-    rate_limit=_rx(r"(?i)usage limit", r"(?i)\blimit reached\b", r"(?i)rate limit(?:ed)?\b"),
-    reset=_RESET,
-    picker_chars="/@!#",
-    chrome=_rx(r"for shortcuts", r"esc to interrupt", r"/effort", r"focus-events", r"paste again to expand", r"Tip:"),
-)
+    profiles: tuple[AgentProfile, ...]
+    sources: Mapping[str, str]
 
-CODEX = AgentProfile(
-    name="codex",
-    label="Codex CLI",
-    version="0.169.0",
-    processes=frozenset({"codex"}),
-    launched=_launched("codex"),
-    signatures=_rx(r"OpenAI Codex \(v\d", r"^  \S+ .*· (?:/|~)", r"Ask Codex to do anything", r"^• Working \("),
-    composer=ComposerSpec(
-        bottom=re.compile(r"^  \S.* · (?:/|~)"),
-        top=re.compile(r"^›(?: |$)"),
-        first_prefix=re.compile(r"^› ?"),
-        prefix=re.compile(r"^ {0,2}"),
-    ),
-    placeholders=_rx(
-        r"^Ask Codex to do anything$",
-        r"^Find and fix a bug in @filename$",
-        r"^Explain this codebase$",
-        r"^Summarize recent commits$",
-        r"^Write tests for @filename$",
-        r"^Improve documentation in @filename$",
-        r"^Implement \{feature\}$",
-        r"^Run /review on my current changes$",
-        r"^Use /skills to list available skills$",
-    ),
-    working=_rx(r"^[•◦] Working \(\d", r"\besc to interrupt\b", r"^• Queued follow-up inputs$"),
-    queued=_rx(r"^• Queued follow-up inputs$", r"shift\+← edit last queued message"),
-    queue_key="Tab",
-    title_working=_rx(r"^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] "),
-    dialog=_rx(
-        r"(?i)allow codex to work in this folder",
-        r"(?i)press enter to (?:continue|confirm)",
-        r"^[ \t│]*›\s*1\.\s+(?:Yes|Allow|Approve)",
-        r"(?i)would you like to run the following command",
-    ),
-    rate_limit=_rx(r"(?i)usage limit", r"(?i)rate limit", r"(?i)try again at"),
-    reset=_RESET,
-    picker_chars="/@!",
-    chrome=_rx(r"for shortcuts", r"esc to interrupt", r"^  \S.* · (?:/|~)", r"f2 to view"),
-)
+    def __getitem__(self, name: str) -> AgentProfile:
+        found = self.get(name)
+        if found is None:
+            raise KeyError(name)
+        return found
 
-GEMINI = AgentProfile(
-    name="gemini",
-    label="Gemini CLI",
-    version="0.61.0",
-    processes=frozenset({"gemini"}),
-    launched=_launched("gemini"),
-    signatures=_rx(r"Gemini CLI v\d", r"Type your message or @path/to/file", r"^ workspace \(/directory\)"),
-    composer=ComposerSpec(
-        bottom=re.compile(r"^▀{10,}$"),
-        top=re.compile(r"^ >(?: |$)"),
-        first_prefix=re.compile(r"^ > ?"),
-        prefix=re.compile(r"^ {0,3}"),
-    ),
-    placeholders=_rx(r"^[ \t]*Type your message or @path/to/file$"),
-    working=_rx(r"^[ \t]*[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] .*\(esc to cancel", r"\besc to cancel\b"),
-    queued=_rx(r"^[ \t]*Queued \(press ↑ to edit\):"),
-    title_working=_rx(r"^✦\s+Working"),
-    dialog=_rx(
-        r"(?i)do you trust this folder",
-        r"(?i)allow execution",
-        r"^[ \t│]*[●○>]\s*1\.\s+(?:Yes|Allow|Trust)",
-        r"(?i)waiting for user confirmation",
-    ),
-    rate_limit=_rx(r"(?i)quota exceeded", r"(?i)rate limit", r"(?i)usage limit", r"(?i)resource.?exhausted"),
-    reset=_RESET,
-    picker_chars="/@!",
-    chrome=_rx(r"for shortcuts", r"Shift\+Tab", r"workspace \(/directory\)", r"sandbox", r"esc to cancel"),
-)
+    def get(self, name: str | None) -> AgentProfile | None:
+        return next((p for p in self.profiles if p.name == name), None) if name else None
 
-OPENCODE = AgentProfile(
-    name="opencode",
-    label="opencode",
-    version="1.18.33",
-    processes=frozenset({"opencode"}),
-    launched=_launched("opencode"),
-    signatures=_rx(r"ctrl\+p commands", r"^[ \t]*┃[ \t]+(?:Build|Plan) · ", r"^[ \t]*╹▀{10,}"),
-    composer=ComposerSpec(
-        bottom=re.compile(r"^[ \t]*┃[ \t]+(?:Build|Plan) · "),
-        body=re.compile(r"^[ \t]*┃"),
-        first_prefix=re.compile(r"^[ \t]*┃ {0,2}"),
-        prefix=re.compile(r"^[ \t]*┃ {0,2}"),
-    ),
-    placeholders=_rx(r'^Ask anything… ".*"$', r"^Ask anything…$"),
-    working=_rx(r"\besc interrupt\b", r"■{2,}⬝"),
-    queued=_rx(r"^[ \t]*┃[ \t]+QUEUED[ \t]*$"),
-    dialog=_rx(r"(?i)permission required", r"(?i)^[ \t]*┃?[ \t]*(?:Allow once|Allow always|Reject)\b"),
-    rate_limit=_rx(r"(?i)rate limit", r"(?i)usage limit", r"(?i)quota exceeded"),
-    reset=_RESET,
-    picker_chars="/@!",
-    chrome=_rx(r"ctrl\+p commands", r"tab agents", r"esc interrupt", r"\$\d+\.\d\d"),
-)
+    def for_process(self, command: str) -> AgentProfile | None:
+        """The profile whose process name matches `#{pane_current_command}` exactly (node/python don't)."""
+        name = command.rsplit("/", 1)[-1]
+        return next((p for p in self.profiles if name in p.processes), None)
 
-PROFILES: tuple[AgentProfile, ...] = (CLAUDE, CODEX, GEMINI, OPENCODE)
-BY_NAME: dict[str, AgentProfile] = {p.name: p for p in PROFILES}
+    def merged(self, extra: Sequence[tuple[AgentProfile, str]]) -> AgentBook:
+        """This book with `extra` profiles added, or replacing those of the same name (the user's win)."""
+        profiles = list(self.profiles)
+        sources = dict(self.sources)
+        for profile, source in extra:
+            profiles = [p for p in profiles if p.name != profile.name] + [profile]
+            sources[profile.name] = source
+        return AgentBook(tuple(profiles), sources)
 
 
-def profile_for_process(command: str) -> AgentProfile | None:
-    """The profile whose process name matches `#{pane_current_command}` exactly (node/python don't)."""
-    name = command.rsplit("/", 1)[-1]
-    for profile in PROFILES:
-        if name in profile.processes:
-            return profile
-    return None
+_BOOK: AgentBook | None = None
 
 
-def describe(profile: AgentProfile) -> dict[str, object]:
+def known() -> AgentBook:
+    """The profiles in force in this process: the built-ins, plus the user's once `use` was called."""
+    return _BOOK if _BOOK is not None else builtin()
+
+
+def use(book: AgentBook) -> None:
+    """Put `book` in force for this process (the entry points do, after loading the user's profiles)."""
+    global _BOOK
+    _BOOK = book
+
+
+@functools.cache
+def builtin() -> AgentBook:
+    """The profiles shipped in the package (core/agent_profiles/*.toml), read once, on first use."""
+    folder = resources.files("dashboard.core") / "agent_profiles"
+    found: list[tuple[AgentProfile, str]] = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            source = f"built-in ({entry.name})"
+            found.append((parse_profile(tomllib.loads(entry.read_text(encoding="utf-8")), source), source))
+    return AgentBook((), {}).merged(found)
+
+
+def describe(profile: AgentProfile, source: str = "built-in") -> dict[str, object]:
     """A profile as plain data (every marker as its pattern text), for `dispatch agents show`."""
 
     def pats(patterns: tuple[re.Pattern[str], ...]) -> list[str]:
@@ -226,7 +237,7 @@ def describe(profile: AgentProfile) -> dict[str, object]:
         "name": profile.name,
         "label": profile.label,
         "checked_against": profile.version,
-        "source": "built-in",
+        "source": source,
         "processes": sorted(profile.processes),
         "launched": pats(profile.launched),
         "signatures": pats(profile.signatures),

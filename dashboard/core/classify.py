@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dashboard.core.agents import PROFILES, AgentProfile, profile_for_process
+from dashboard.core.agents import AgentProfile, known
 from dashboard.core.model import Classification, PaneInfo, PaneState, Screen
 from dashboard.core.screen import without_dim
 
@@ -93,14 +93,14 @@ def _signature_score(profile: AgentProfile, screen: Screen, text: str) -> int:
 
 def identify(pane: PaneInfo, screen: Screen) -> AgentProfile | None:
     """Pick the profile: by process name when it is unambiguous, else by screen signatures."""
-    by_process = profile_for_process(pane.command)
+    by_process = known().for_process(pane.command)
     if by_process is not None:
         return by_process
     text = "\n".join(screen.lines)
     if not text.strip():
         return None
     best, best_score = None, 0
-    for profile in PROFILES:
+    for profile in known().profiles:
         score = _signature_score(profile, screen, text)
         if score > best_score:
             best, best_score = profile, score
@@ -202,11 +202,11 @@ class Explanation:
 def explain(pane: PaneInfo, screen: Screen, cmdline: str | None) -> Explanation:
     """Classify `pane` and say why: the process, every profile's screen score, the markers that decided."""
     text = "\n".join(screen.lines)
-    scores = {p.name: _signature_score(p, screen, text) for p in PROFILES} if text.strip() else {}
-    by_process = profile_for_process(pane.command)
+    scores = {p.name: _signature_score(p, screen, text) for p in known().profiles} if text.strip() else {}
+    by_process = known().for_process(pane.command)
     cls = classify(pane, screen)
     chosen = cls.agent
     chosen_by = "" if chosen is None else ("process" if by_process is not None else "screen")
-    profile = next((p for p in PROFILES if p.name == chosen), None)
+    profile = known().get(chosen)
     runs = None if profile is None else profile.runs_in(pane.command, cmdline)
     return Explanation(pane.command, cmdline, chosen, chosen_by, scores, runs, cls)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dashboard.core.agents import PROFILES
+from dashboard.core.agents import known
 from dashboard.core.blocklist import check_command
 from dashboard.core.classify import classify
 from dashboard.core.guard import check_command_text, check_exec_target, foreground_job
@@ -25,7 +25,6 @@ from dashboard.core.ports import SendLog, TmuxHost
 from dashboard.core.screen import normalise, parse_capture, strip_ansi
 from dashboard.services.delivery import Delivery, EventSink, Stop, deliver, leased, resolve
 
-AGENT_PROCESSES = frozenset(p for profile in PROFILES for p in profile.processes)
 _DONE = "DISPATCH_DONE_"
 
 
@@ -86,7 +85,8 @@ async def _leased(
     screen = parse_capture(before_text, height=pane.height)
     cls = classify(pane, screen)
     rec.agent, rec.state_before = cls.agent, str(cls.state)
-    refusal = check_exec_target(pane, cls, AGENT_PROCESSES, line, after)
+    agent_processes = frozenset(p for profile in known().profiles for p in profile.processes)
+    refusal = check_exec_target(pane, cls, agent_processes, line, after)
     if refusal:
         raise Stop(Verdict.REFUSED, refusal.reason, [f"guard:{refusal.code}"])
     job = foreground_job(await host.foreground(pane))  # read on the pane's machine, local or over SSH

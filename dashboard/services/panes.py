@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from dashboard.core.agents import BY_NAME
+from dashboard.core.agents import known as known_agents
 from dashboard.core.classify import classify
 from dashboard.core.model import Classification, PaneInfo, PaneState, Screen
 from dashboard.core.ports import TmuxHost
@@ -79,7 +79,7 @@ async def survey(
         screen = parse_capture(text, height=pane.height)
         cls = None
         if known is not None and key in known:
-            cls = classify(pane, screen, BY_NAME[known[key]])
+            cls = classify(pane, screen, known_agents().get(known[key]))
             if cls.state is PaneState.UNKNOWN:
                 cls = None
         if cls is None:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from dashboard.core.agents import BY_NAME, AgentProfile
+from dashboard.core.agents import AgentProfile, known
 from dashboard.core.classify import classify, classify_as
 from dashboard.core.guard import (
     DEFAULT_MAX_BYTES,
@@ -125,12 +125,12 @@ async def _leased(
     pane = fresh
     before_text, before = await _look(host, pane, opts.history, None)
     rec.snapshots["before"] = before_text
-    profile = BY_NAME.get(before.cls.agent or "")
+    profile = known().get(before.cls.agent)
     if before.cls.state in _NOT_READY_YET and opts.when_idle and not opts.queue:
         emit("waiting-idle", f"waiting up to {opts.idle_timeout:g}s for the agent to finish")
         before_text, before = await _wait_idle(host, pane, opts, profile, before_text, before)
         rec.snapshots["before"] = before_text
-        profile = BY_NAME.get(before.cls.agent or "")
+        profile = known().get(before.cls.agent)
     rec.agent, rec.state_before = before.cls.agent, str(before.cls.state)
     rec.timings["inspect_ms"] = _ms(started)
 
@@ -358,7 +358,7 @@ def leftover_of(rec: SendRecord) -> str | None:
     """
     if rec.verdict is Verdict.INTERRUPTED:
         return rec.prompt
-    profile = BY_NAME.get(rec.agent or "")
+    profile = known().get(rec.agent)
     after = rec.snapshots.get("after")
     if profile is None or after is None or rec.verdict is not Verdict.STUCK:
         return None

@@ -13,7 +13,7 @@ from textual import work
 from textual.app import App
 from textual.widgets import TextArea
 
-from dashboard.core.agents import BY_NAME
+from dashboard.core.agents import known
 from dashboard.core.blocklist import check_command
 from dashboard.core.guard import check_command_text, check_prompt, check_target, normalise_prompt
 from dashboard.core.model import SendRecord
@@ -72,7 +72,7 @@ class DeliveryActions(App[int]):
             if st is None:
                 continue
             cls = st.view.cls
-            r = check_target(st.view.pane, cls, BY_NAME.get(cls.agent or ""), prompt, raw=self.options.raw)
+            r = check_target(st.view.pane, cls, known().get(cls.agent), prompt, raw=self.options.raw)
             if r is not None:
                 warnings.append(f"{st.view.pane.address}: {r.reason}")
         if warnings:

@@ -41,7 +41,7 @@ def test_list_and_show(capsys: pytest.CaptureFixture[str]) -> None:
     code, out = _run(capsys, "agents", "list", "--json")
     names = {r["name"]: r for r in json.loads(out)}
     assert code == 0 and set(names) >= {"claude", "codex", "gemini", "opencode"}
-    assert names["claude"]["checked_against"] and names["claude"]["source"] == "built-in"
+    assert names["claude"]["checked_against"] and names["claude"]["source"] == "built-in (claude.toml)"
     code, out = _run(capsys, "agents", "show", "gemini", "--json")
     shown = json.loads(out)
     assert code == 0 and shown["processes"] == ["gemini"] and shown["composer"]["bottom"] and shown["working"]

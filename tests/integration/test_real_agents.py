@@ -40,7 +40,7 @@ import pytest
 
 from dashboard.adapters.store import Store
 from dashboard.adapters.tmux import LocalTmux
-from dashboard.core.agents import BY_NAME
+from dashboard.core.agents import known
 from dashboard.core.classify import classify
 from dashboard.core.model import Classification, PaneState, Verdict
 from dashboard.core.screen import parse_capture
@@ -365,7 +365,7 @@ async def _queue_behind_running_turn(agent: RealAgent, store: Store) -> None:
     Claude, Gemini and opencode queue on Enter; Codex queues on Tab (Enter there interrupts the
     running turn and sends at once, which the fake server logs as `client_disconnected`).
     """
-    profile = BY_NAME[agent.name]
+    profile = known()[agent.name]
     await agent.wait_state(PaneState.IDLE, START_TIMEOUT)
     offset = agent.log_offset()
     first = _canary(agent.name)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.core.agents import BY_NAME
+from dashboard.core.agents import known
 from dashboard.core.classify import classify, find_composer, identify
 from dashboard.core.model import PaneInfo, PaneState
 from dashboard.core.screen import parse_capture
@@ -78,7 +78,7 @@ def test_capture_classifies(name: str, path: Path, command: str) -> None:
 
 def test_multiline_composer_keeps_lines() -> None:
     screen = parse_capture((CAPTURES / "codex/pasted_not_submitted.txt").read_text(), height=40)
-    comp = find_composer(BY_NAME["codex"], screen)
+    comp = find_composer(known()["codex"], screen)
     assert comp is not None
     lines = comp.text.splitlines()
     assert lines[0].startswith("[Tcodexman] First line")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashboard.core.agents import PROFILES
+from dashboard.core.agents import known
 from dashboard.core.classify import classify, classify_as
 from dashboard.core.guard import check_prompt, normalise_prompt
 from dashboard.core.model import PaneInfo, Verdict
@@ -34,7 +34,7 @@ def test_classify_never_crashes(text: str, command: str) -> None:
 @given(SCREEN, st.text(min_size=1, max_size=200))
 def test_unchanged_screen_is_never_a_delivery(text: str, prompt: str) -> None:
     screen = parse_capture(text, height=10)
-    for profile in PROFILES:
+    for profile in known().profiles:
         obs = Observation(screen, classify_as(profile, screen))
         j = judge(profile, prompt, obs, obs)
         assert j.verdict not in (Verdict.SUBMITTED, Verdict.QUEUED)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.core.agents import BY_NAME
+from dashboard.core.agents import known
 from dashboard.core.guard import check_prompt, check_target, normalise_prompt
 from dashboard.core.model import Classification, PaneInfo, PaneState
 from dashboard.core.timing import MAX_DELAY_MS, DelayPolicy, TimingError
@@ -62,21 +62,21 @@ def _pane(**kw: object) -> PaneInfo:
 )
 def test_guard_refusals(state: PaneState, composer: str | None, code: str) -> None:
     cls = Classification("claude", state, composer)
-    refusal = check_target(_pane(), cls, BY_NAME["claude"], "do the thing")
+    refusal = check_target(_pane(), cls, known()["claude"], "do the thing")
     assert refusal is not None and refusal.code == code
 
 
 def test_guard_shows_operator_text() -> None:
     cls = Classification("claude", PaneState.STUCK, "my unfinished note")
-    refusal = check_target(_pane(), cls, BY_NAME["claude"], "x")
+    refusal = check_target(_pane(), cls, known()["claude"], "x")
     assert refusal is not None and "my unfinished note" in refusal.reason
 
 
 def test_guard_dead_copy_mode_unknown() -> None:
     idle = Classification("claude", PaneState.IDLE, "")
-    dead = check_target(_pane(dead=True, dead_status=1), idle, BY_NAME["claude"], "x")
+    dead = check_target(_pane(dead=True, dead_status=1), idle, known()["claude"], "x")
     assert dead is not None and dead.code == "dead"
-    mode = check_target(_pane(in_mode=True), idle, BY_NAME["claude"], "x")
+    mode = check_target(_pane(in_mode=True), idle, known()["claude"], "x")
     assert mode is not None and mode.code == "copy-mode"
     unknown = check_target(_pane(command="vim"), Classification(None, PaneState.UNKNOWN), None, "x")
     assert unknown is not None and unknown.code == "unknown"
@@ -85,15 +85,15 @@ def test_guard_dead_copy_mode_unknown() -> None:
 @pytest.mark.parametrize("prompt", ["/clear", "@file.py fix", "!rm -rf x", "#remember this", "  /model"])
 def test_picker_characters_need_raw(prompt: str) -> None:
     idle = Classification("claude", PaneState.IDLE, "")
-    refusal = check_target(_pane(), idle, BY_NAME["claude"], prompt)
+    refusal = check_target(_pane(), idle, known()["claude"], prompt)
     assert refusal is not None and refusal.code == "picker"
-    assert check_target(_pane(), idle, BY_NAME["claude"], prompt, raw=True) is None
+    assert check_target(_pane(), idle, known()["claude"], prompt, raw=True) is None
 
 
 def test_ready_composer_passes_and_busy_can_queue() -> None:
-    assert check_target(_pane(), Classification("claude", PaneState.IDLE, ""), BY_NAME["claude"], "go") is None
+    assert check_target(_pane(), Classification("claude", PaneState.IDLE, ""), known()["claude"], "go") is None
     working = Classification("claude", PaneState.WORKING, "")
-    assert check_target(_pane(), working, BY_NAME["claude"], "go", allow_busy=True) is None
+    assert check_target(_pane(), working, known()["claude"], "go", allow_busy=True) is None
 
 
 @pytest.mark.parametrize("bad", ["inf", "-inf", "1e400"])

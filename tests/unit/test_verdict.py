@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboard.core.agents import BY_NAME
+from dashboard.core.agents import known
 from dashboard.core.classify import classify_as
 from dashboard.core.model import Verdict
 from dashboard.core.screen import parse_capture
@@ -20,27 +20,27 @@ PASTE = (
 
 def obs(agent: str, name: str) -> Observation:
     screen = parse_capture((CAPTURES / agent / f"{name}.txt").read_text(), height=40)
-    return Observation(screen, classify_as(BY_NAME[agent], screen))
+    return Observation(screen, classify_as(known()[agent], screen))
 
 
 def test_working_indicator_is_submitted() -> None:
-    j = judge(BY_NAME["codex"], PASTE, obs("codex", "done"), obs("codex", "pasted_working"))
+    j = judge(known()["codex"], PASTE, obs("codex", "done"), obs("codex", "pasted_working"))
     assert j.verdict is Verdict.SUBMITTED
     assert any(e.startswith("working-indicator: • Working") for e in j.evidence) and "left-composer" in j.evidence
 
 
 def test_left_composer_without_spinner_is_submitted() -> None:
-    j = judge(BY_NAME["codex"], PASTE, obs("codex", "done"), obs("codex", "pasted_done"))
+    j = judge(known()["codex"], PASTE, obs("codex", "done"), obs("codex", "pasted_done"))
     assert j.verdict is Verdict.SUBMITTED and j.evidence == ("left-composer",)
 
 
 def test_text_in_composer_is_stuck_not_submitted() -> None:
-    j = judge(BY_NAME["codex"], PASTE, obs("codex", "done"), obs("codex", "pasted_not_submitted"))
+    j = judge(known()["codex"], PASTE, obs("codex", "done"), obs("codex", "pasted_not_submitted"))
     assert j.verdict is Verdict.STUCK
 
 
 def test_claude_collapsed_paste_is_stuck_then_submitted() -> None:
-    claude = BY_NAME["claude"]
+    claude = known()["claude"]
     prompt = PASTE.replace("[Tcodexman]", "[Tmanual]").replace("CANARY-codexpaste1", "CANARY-pastemanual1")
     before = obs("claude", "done")
     assert judge(claude, prompt, before, obs("claude", "pasted_not_submitted")).verdict is Verdict.STUCK
@@ -50,21 +50,21 @@ def test_claude_collapsed_paste_is_stuck_then_submitted() -> None:
 
 def test_unchanged_screen_is_not_received() -> None:
     before = obs("gemini", "idle")
-    assert judge(BY_NAME["gemini"], "hello there", before, before).verdict is None
+    assert judge(known()["gemini"], "hello there", before, before).verdict is None
     assert give_up(before, before, pasted_seen=False).verdict is Verdict.NOT_RECEIVED
 
 
 def test_old_copy_of_prompt_is_not_evidence() -> None:
     """The same prompt already on screen before the send proves nothing about this send."""
     before = obs("claude", "done")
-    j = judge(BY_NAME["claude"], "reply with exactly CANARY-typed001", before, before)
+    j = judge(known()["claude"], "reply with exactly CANARY-typed001", before, before)
     assert j.verdict is None
 
 
 def test_change_without_evidence_is_unrecognised() -> None:
     before = obs("claude", "idle")
     after = obs("claude", "done")  # changed, composer empty, but our prompt is nowhere
-    assert judge(BY_NAME["claude"], "something else entirely", before, after).verdict is None
+    assert judge(known()["claude"], "something else entirely", before, after).verdict is None
     assert give_up(before, after, pasted_seen=True).verdict is Verdict.UNRECOGNISED
 
 
@@ -105,5 +105,5 @@ def test_a_working_indicator_with_our_text_still_in_the_composer_is_not_a_delive
     # a screen that shows the working indicator AND our whole text still in the composer
     both = Observation(working.screen, dataclasses.replace(working.cls, composer=waiting.cls.composer))
     assert both.cls.state is PaneState.WORKING
-    j = judge(BY_NAME["codex"], PASTE, obs("codex", "done"), both)
+    j = judge(known()["codex"], PASTE, obs("codex", "done"), both)
     assert j.verdict is not Verdict.SUBMITTED

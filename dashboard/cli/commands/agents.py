@@ -4,35 +4,71 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from dashboard.cli.args import check_targets
 from dashboard.cli.context import fleet_from
-from dashboard.cli.exits import EXIT_OK, UsageError
-from dashboard.core.agents import BY_NAME, PROFILES, describe
+from dashboard.cli.exits import EXIT_ERROR, EXIT_OK, UsageError
+from dashboard.core.agents import describe, known
 
 
 async def cmd_agents(args: argparse.Namespace) -> int:
     if args.agents_command == "list":
-        rows = [{"name": p.name, "label": p.label, "checked_against": p.version, "source": "built-in"}
-                for p in PROFILES]  # fmt: skip
+        book = known()
+        rows = [{"name": p.name, "label": p.label, "checked_against": p.version, "source": book.sources[p.name]}
+                for p in book.profiles]  # fmt: skip
         if args.json:
             print(json.dumps(rows))
         else:
             for r in rows:
-                print(f"{r['name']:10} {r['label']:14} checked against {r['checked_against']:10} ({r['source']})")
+                print(f"{r['name']:10} {r['label']:14} checked against {r['checked_against'] or '-':10} {r['source']}")
         return EXIT_OK
     if args.agents_command == "show":
-        profile = BY_NAME.get(args.name)
+        book = known()
+        profile = book.get(args.name)
         if profile is None:
-            raise UsageError(f"no agent profile named {args.name!r} (known: {', '.join(BY_NAME)})")
-        data = describe(profile)
+            raise UsageError(
+                f"no agent profile named {args.name!r} (known: {', '.join(p.name for p in book.profiles)})"
+            )
+        data = describe(profile, book.sources[profile.name])
         if args.json:
             print(json.dumps(data, ensure_ascii=False))
         else:
             for key, value in data.items():
                 print(f"{key:16} {json.dumps(value, ensure_ascii=False)}")
         return EXIT_OK
+    if args.agents_command == "test":
+        return _test(args)
     return await _explain(args)
+
+
+def _test(args: argparse.Namespace) -> int:
+    from dashboard.services.agents import test_screens
+
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: not a directory of saved screens")
+    try:
+        checks, unexpected = test_screens(folder)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    failed = [c for c in checks if not c.ok]
+    if args.json:
+        for c in checks:
+            print(json.dumps(c.to_json(), ensure_ascii=False))
+        print(
+            json.dumps({"summary": True, "screens": len(checks), "failed": len(failed), "no_expectation": unexpected})
+        )
+    else:
+        for c in checks:
+            print(f"{'✓' if c.ok else '✗'} {c.screen}: {c.got['agent']} {c.got['state']}"
+                  + "".join(f"\n    {p}" for p in c.problems))  # fmt: skip
+        if unexpected:
+            print(f"{len(unexpected)} screen(s) without NAME.expect.toml: {', '.join(unexpected[:5])}")
+        print(f"{len(checks) - len(failed)}/{len(checks)} screens as expected")
+    if not checks:
+        raise UsageError(f"{folder}: no screen has an expectation (NAME.txt + NAME.expect.toml)")
+    return EXIT_OK if not failed else EXIT_ERROR
 
 
 async def _explain(args: argparse.Namespace) -> int:
