@@ -489,6 +489,7 @@ def _from_spill(data: dict[str, Any]) -> SendRecord:
     rec.evidence, rec.timings = list(data["evidence"]), dict(data["timings"])
     typed = _typed_options(dict(data["options"]))
     rec.options, rec.requested, rec.owner = typed["options"], typed["requested"], typed["owner"]
+    rec.reply, rec.reply_source = typed["reply"], typed["reply_source"]
     rec.snapshots = dict(data["snapshots"])
     return rec
 
@@ -503,14 +504,18 @@ def _lock(path: str) -> int:
 def _options_json(rec: SendRecord) -> str:
     """The options column: the free-form knobs plus the typed fields kept in it (same keys as ever)."""
     owner = rec.owner.to_json() if rec.owner else None
-    return json.dumps({**rec.options, "target_arg": rec.requested, "owner": owner})
+    reply = {"reply": rec.reply, "reply_source": rec.reply_source} if rec.reply_source is not None else {}
+    return json.dumps({**rec.options, "target_arg": rec.requested, "owner": owner, **reply})
 
 
 def _typed_options(options: dict[str, Any]) -> dict[str, Any]:
     """The options column back into `options`, `requested` and `owner` (SendRecord's keyword arguments)."""
     requested = options.pop("target_arg", "")
     owner = Owner.from_json(options.pop("owner", None))
-    return {"options": options, "requested": requested if isinstance(requested, str) else "", "owner": owner}
+    reply, source = options.pop("reply", None), options.pop("reply_source", None)
+    return {"options": options, "requested": requested if isinstance(requested, str) else "", "owner": owner,
+            "reply": reply if isinstance(reply, str) else None,
+            "reply_source": source if isinstance(source, str) else None}  # fmt: skip
 
 
 def _explain(exc: BaseException, path: Path) -> str:

@@ -34,7 +34,10 @@ def send_option_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a human line")
     p.add_argument("--raw", action="store_true", help="allow a prompt starting with a picker character (/ @ ! #)")
     p.add_argument("--when-idle", action="store_true", help="wait for a busy agent to go idle first")
-    p.add_argument("--timeout", type=float, default=120.0, metavar="S", help="how long --when-idle waits (120)")
+    p.add_argument(
+        "--timeout", type=float, default=120.0, metavar="S", help="how long --when-idle and --wait wait (120)"
+    )
+    p.add_argument("--wait", action="store_true", help="after delivery, wait for the turn to end and print the reply")
     p.add_argument("--queue", action="store_true", help="send to a busy agent; delivery then means queued")
     p.add_argument("--allow-limited", action="store_true", help="send even when the agent shows a rate limit")
     p.add_argument(

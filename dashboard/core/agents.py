@@ -60,6 +60,10 @@ class AgentProfile:
     launched: tuple[re.Pattern[str], ...] = ()
     """Command lines of the agent run by an interpreter (`node …/bin/gemini`): the pane's process is
     then the interpreter, and only its command line says which program it runs."""
+    reply_prefix: re.Pattern[str] | None = None
+    """What the agent draws before its answer (`● `, `• `, `✦ `), removed from a reply read off the screen."""
+    reply_noise: tuple[re.Pattern[str], ...] = ()
+    """Lines between the prompt and the composer that are not the answer (turn summaries, box rules)."""
 
     def runs_in(self, command: str, cmdline: str | None) -> bool:
         """Is the pane's process this agent? Its own name, or a launcher whose command line names it.
@@ -77,9 +81,9 @@ class AgentProfileError(ValueError):
 
 
 _LISTS = ("launched", "signatures", "placeholders", "working", "queued", "dialog", "rate_limit", "title_working",
-          "chrome")  # fmt: skip
+          "chrome", "reply_noise")  # fmt: skip
 _TOP = {"name", "label", "checked_against", "processes", "submit_key", "queue_key", "picker_chars", "reset",
-        "composer", *_LISTS}  # fmt: skip
+        "reply_prefix", "composer", *_LISTS}  # fmt: skip
 _COMPOSER = {"bottom", "top", "body", "first_prefix", "prefix"}
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
@@ -145,6 +149,7 @@ def parse_profile(data: Mapping[str, Any], source: str) -> AgentProfile:
         prefix=pattern("composer.prefix", spec.get("prefix", "^ {0,3}")),
     )
     reset = text("reset")
+    reply_prefix = text("reply_prefix")
     picker = text("picker_chars", "/@!#")
     assert picker is not None
     return AgentProfile(
@@ -165,6 +170,8 @@ def parse_profile(data: Mapping[str, Any], source: str) -> AgentProfile:
         queue_key=text("queue_key"),
         title_working=patterns("title_working"),
         chrome=patterns("chrome"),
+        reply_prefix=pattern("reply_prefix", reply_prefix) if reply_prefix is not None else None,
+        reply_noise=patterns("reply_noise"),
         launched=patterns("launched"),
     )
 
@@ -259,4 +266,6 @@ def describe(profile: AgentProfile, source: str = "built-in") -> dict[str, objec
         "submit_key": profile.submit_key,
         "queue_key": profile.queue_key,
         "chrome": pats(profile.chrome),
+        "reply_prefix": profile.reply_prefix.pattern if profile.reply_prefix else None,
+        "reply_noise": pats(profile.reply_noise),
     }

@@ -231,6 +231,10 @@ class SendRecord:
     """The target as the caller named it (`web:1`, `gpu1:%3`); `target` becomes the pane's full address."""
     owner: Owner | None = None
     """The sending process (None for rows logged before owners were recorded)."""
+    reply: str | None = None
+    """The agent's answer (`send --wait`), when one was read."""
+    reply_source: str | None = None
+    """Where the answer came from (`screen`), or why there is none (`timeout`, `dialog`…); None: not waited for."""
 
     @property
     def command(self) -> str:
@@ -239,6 +243,8 @@ class SendRecord:
 
     def to_json(self) -> dict[str, object]:
         extra: dict[str, object] = {"kind": "exec", "exit_status": self.exit_status} if self.kind == "exec" else {}
+        if self.reply_source is not None:
+            extra.update(reply=self.reply, reply_source=self.reply_source)
         return {
             "id": self.id,
             "batch": self.batch,

@@ -35,4 +35,9 @@ def human_line(rec: SendRecord) -> str:
     tail += f" · delay {rec.delay_ms} ms" if rec.delay_ms else ""
     tail += f" · {rec.elapsed_ms} ms"
     show = f" · dispatch show {rec.id}" if rec.id is not None else ""
-    return f"{rec.verdict}: {where(rec)}{agent} — {rec.reason}{evidence}{tail}{show}"
+    line = f"{rec.verdict}: {where(rec)}{agent} — {rec.reason}{evidence}{tail}{show}"
+    if rec.reply_source is None:
+        return line
+    if rec.reply is None:
+        return f"{line}\nno reply ({rec.reply_source})"
+    return f"{line}\n{rec.reply}"

@@ -44,6 +44,7 @@ from dashboard.core.agents import known
 from dashboard.core.classify import classify
 from dashboard.core.model import Classification, PaneState, Verdict
 from dashboard.core.screen import parse_capture
+from dashboard.services.reply import wait_for_reply
 from dashboard.services.send import SendOptions, send
 
 pytestmark = pytest.mark.realagents
@@ -313,7 +314,7 @@ def _canary(agent: str) -> str:
     return f"CANARY-{agent}{secrets.token_hex(4)}"
 
 
-async def _send_and_prove(agent: RealAgent, store: Store, prompt: str, canary: str) -> None:
+async def _send_and_prove(agent: RealAgent, store: Store, prompt: str, canary: str, *, reply: bool = False) -> None:
     await agent.wait_state(PaneState.IDLE, START_TIMEOUT)
     offset = agent.log_offset()
     rec = await send(agent.host, store, agent.pane_id, prompt, OPTS)
@@ -323,6 +324,10 @@ async def _send_and_prove(agent: RealAgent, store: Store, prompt: str, canary: s
     assert hit["path"].split("?")[0].endswith(("/messages", "/responses", "streamGenerateContent")), hit["path"]
     # the whole prompt arrived, not a prefix of it
     assert prompt.splitlines()[0] in hit["user"] or len(hit["user"]) >= 6000, hit["user"][-300:]
+    if reply:
+        # `send --wait`: the turn's end, and the fake model's exact answer read back off the screen
+        answer = await wait_for_reply(agent.host, rec, TURN_TIMEOUT)
+        assert (answer.text, answer.source) == (canary, "screen"), (answer, agent.screen())
     # the turn ends and the classifier sees the agent idle again, with the reply on screen
     await agent.wait_state(PaneState.IDLE, TURN_TIMEOUT)
     stored = await store.get(rec.id or 0)
@@ -333,7 +338,7 @@ async def test_real_agent(real_agent: RealAgent, store: Store) -> None:
     """One launch per agent: the guard, one line, four lines, then a prompt queued behind a running turn."""
     await _operator_text_is_refused_and_kept(real_agent, store)
     canary = _canary(real_agent.name)
-    await _send_and_prove(real_agent, store, f"reply with exactly {canary}", canary)
+    await _send_and_prove(real_agent, store, f"reply with exactly {canary}", canary, reply=True)
     # ~400 chars: Claude shows this paste as `[Pasted text #1 +3 lines]`, opencode as `[Pasted ~4 lines]`
     canary = _canary(real_agent.name)
     await _send_and_prove(real_agent, store, MULTI.format(canary=canary), canary)

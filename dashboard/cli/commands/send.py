@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 import time
@@ -15,6 +16,8 @@ from dashboard.core.model import Verdict
 from dashboard.core.wording import human_line
 
 if TYPE_CHECKING:
+    from dashboard.core.model import SendRecord
+    from dashboard.core.ports import SendLog, TmuxHost
     from dashboard.services.fleet import Fleet
 
 
@@ -27,8 +30,19 @@ async def cmd_send(args: argparse.Namespace) -> int:
         check_targets([args.target], fleet.names)  # an unknown machine: usage error, nothing recorded
         host, _ = fleet.route(args.target)
         rec = await send(host, store, args.target, prompt, opts)
+        if args.wait and rec.verdict.delivered:
+            await _with_reply(fleet.host_of(rec.machine, rec.server), store, rec, args.timeout)
     print(json.dumps(rec.to_json(), ensure_ascii=False) if args.json else human_line(rec))
     return exit_code(rec.verdict)
+
+
+async def _with_reply(host: TmuxHost, store: SendLog, rec: SendRecord, timeout: float) -> None:
+    """Wait for the turn `rec` started, put the agent's answer on the record, and log it."""
+    from dashboard.services.reply import wait_for_reply
+
+    reply = await wait_for_reply(host, rec, timeout)
+    rec.reply, rec.reply_source = reply.text, reply.source
+    await store.finish_send(rec)
 
 
 async def cmd_batch(args: argparse.Namespace) -> int:
@@ -49,11 +63,19 @@ async def cmd_batch(args: argparse.Namespace) -> int:
         elif not targets:
             raise UsageError("no targets: name the panes, or use --spread N")
         async with open_store() as store:
+            waits: list[asyncio.Task[None]] = []
+
+            async def report(rec: SendRecord) -> None:
+                if args.wait and rec.verdict.delivered:  # each pane's turn is waited for on its own
+                    await _with_reply(fleet.host_of(rec.machine, rec.server), store, rec, args.timeout)
+                print(json.dumps(rec.to_json(), ensure_ascii=False) if args.json else human_line(rec), flush=True)
+
             async for rec in run_batch(fleet, store, targets, prompt, opts):
                 assert rec.batch is not None
                 summary = summary or BatchSummary(rec.batch, len(targets))
                 summary.counts[str(rec.verdict)] += 1
-                print(json.dumps(rec.to_json(), ensure_ascii=False) if args.json else human_line(rec), flush=True)
+                waits.append(asyncio.create_task(report(rec)))
+            await asyncio.gather(*waits)
     assert summary is not None
     summary.elapsed_ms = round((time.monotonic() - started) * 1000)
     if args.json:
