@@ -83,6 +83,9 @@ class ReadOnlyHost:
     async def environ(self, pid: int) -> dict[str, str]:
         return await self._host.environ(pid)
 
+    async def receipts(self) -> bytes:
+        return await self._host.receipts()
+
     async def children(self, pid: int) -> list[int]:
         return await self._host.children(pid)
 

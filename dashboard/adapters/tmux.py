@@ -22,6 +22,7 @@ from dashboard.adapters.lease import LocalLocks, Locks, PaneLease
 from dashboard.core.lease import lease_path
 from dashboard.core.model import PaneInfo, ServerRef
 from dashboard.core.ports import LeaseUnavailable, NoServer, TmuxError
+from dashboard.core.receipts import SPOOL_DIR, SPOOL_FILE
 
 _FIELDS = (
     "pane_id",
@@ -158,6 +159,14 @@ class TmuxClient:
     async def children(self, pid: int) -> list[int]:
         text = (await self._read_proc(f"/proc/{int(pid)}/task/{int(pid)}/children")).decode(errors="replace")
         return [int(c) for c in text.split() if c.isdigit()]
+
+    async def receipts(self) -> bytes:
+        """The last 256 KB of the receipt spool on the server's machine (the receipts of the last minutes)."""
+        try:
+            rc, out, _ = await self._exec(["sh", "-c", _TAIL_SPOOL], None)
+        except TmuxError:
+            return b""
+        return out if rc == 0 else b""
 
     async def _read_proc(self, path: str) -> bytes:
         """A /proc file on the pane's machine (b"" when it cannot be read)."""
@@ -398,6 +407,15 @@ class TmuxClient:
 class LocalTmux(TmuxClient):
     """A tmux server on this machine, chosen like tmux's own -L NAME / -S PATH flags."""
 
+    async def receipts(self) -> bytes:
+        path = f"{SPOOL_DIR.format(uid=os.getuid())}/{SPOOL_FILE}"
+        try:
+            with open(path, "rb") as f:  # on this machine: no process needed
+                f.seek(max(0, os.fstat(f.fileno()).st_size - _SPOOL_TAIL))
+                return f.read()
+        except OSError:
+            return b""
+
     async def _read_proc(self, path: str) -> bytes:
         try:
             with open(path, "rb") as f:  # /proc on this machine: no process needed
@@ -426,6 +444,8 @@ class LocalTmux(TmuxClient):
 
 
 _LOCAL_LOCKS = LocalLocks()
+_SPOOL_TAIL = 256 * 1024
+_TAIL_SPOOL = f'f="/tmp/dispatch-receipts-$(id -u)/{SPOOL_FILE}"; [ -f "$f" ] && tail -c {_SPOOL_TAIL} "$f"; exit 0'
 
 
 def parse_environ(raw: bytes) -> dict[str, str]:

@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_log(sub)
     add_show(sub)
     add_agents(sub)
+    add_hooks(sub)
     add_ui(sub)
     add_demo(sub)
     return parser
@@ -288,3 +289,19 @@ def add_agents(sub: Subparsers) -> None:
     server_options(f, top=False)
     f.add_argument("target", help="pane: %%12, session:window.pane, machine:…")
     f.add_argument("--json", action="store_true")
+
+
+def add_hooks(sub: Subparsers) -> None:
+    p = sub.add_parser("hooks", help="the agent's own hooks write receipts: install, uninstall, status")
+    hooks = p.add_subparsers(dest="hooks_command", metavar="ACTION", parser_class=_Parser, required=True)
+    for action, text in (
+        ("install", "add receipt hooks (keeps the user's own, idempotent)"),
+        ("uninstall", "take them out (the settings as they were before, byte for byte, when nothing else changed)"),
+        ("status", "which receipt hooks are in place"),
+    ):
+        f = hooks.add_parser(action, help=text)
+        f.add_argument("--agent", default="claude", help="the agent whose hooks (claude)")
+        f.add_argument(
+            "--config-dir", metavar="DIR", help="its config directory (default $CLAUDE_CONFIG_DIR or ~/.claude)"
+        )
+        f.add_argument("--json", action="store_true")

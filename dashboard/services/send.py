@@ -24,6 +24,7 @@ from dashboard.core.guard import (
 )
 from dashboard.core.model import Classification, PaneInfo, PaneState, SendRecord, ServerRef, Verdict
 from dashboard.core.ports import Lease, SendLog, TmuxError, TmuxHost
+from dashboard.core.receipts import matching, pane_has_hooks, parse_receipts
 from dashboard.core.screen import parse_capture
 from dashboard.core.timing import DelayPolicy
 from dashboard.core.verdict import Judgement, Observation, composer_holds, give_up, judge
@@ -167,7 +168,9 @@ async def _leased(
     if leftover:
         rec.snapshots["after-paste"] = before_text
         still_held(lease, rec, "before the submit key")
+        keyed = time.time()
         judgement, last = await _submit_and_verify(host, pane, profile, rec, opts, before, emit)
+        judgement = await _reconcile(host, pane, rec, judgement, keyed)
         rec.snapshots["after"] = "\n".join(last.screen.ansi or last.screen.lines)
         assert judgement.verdict is not None
         rec.verdict, rec.reason = judgement.verdict, judgement.reason
@@ -202,10 +205,48 @@ async def _leased(
         raise Stop(*_not_ours(before, pasted))
     still_held(lease, rec, "before the submit key")
 
+    keyed = time.time()
     judgement, last = await _submit_and_verify(host, pane, profile, rec, opts, before, emit)
+    judgement = await _reconcile(host, pane, rec, judgement, keyed)
     rec.snapshots["after"] = "\n".join(last.screen.ansi or last.screen.lines)
     assert judgement.verdict is not None
     rec.verdict, rec.evidence, rec.reason = judgement.verdict, list(judgement.evidence), judgement.reason
+
+
+RECEIPT_GRACE = 1.0
+"""How long after the screen's verdict a pane whose agent writes receipts gets for this send's receipt."""
+CLOCK_SLACK = 2.0
+"""Seconds a receipt may predate our submit key (the pane's machine keeps its own clock)."""
+
+
+async def _reconcile(host: TmuxHost, pane: PaneInfo, rec: SendRecord, j: Judgement, keyed: float) -> Judgement:
+    """Screen evidence and the agent's own receipt, reconciled; a disagreement is recorded, never hidden.
+
+    A pane whose agent has never written a receipt has only the screen. Otherwise a receipt for our
+    pane, our server and our text's hash is the strongest evidence there is: it confirms a screen
+    verdict, or overrules a screen that showed nothing (`screen-disagrees:…`); a delivery the screen
+    saw with no receipt says `receipt-missing`. Queued prompts get their receipt when their turn comes.
+    """
+    if pane.server is None:
+        return j
+    where = {"pane": pane.pane_id, "socket": pane.server.socket}
+    receipts = parse_receipts(await host.receipts())
+    if not pane_has_hooks(receipts, **where):
+        return j
+    deadline = time.monotonic() + RECEIPT_GRACE
+    found = matching(receipts, **where, prompt=rec.prompt, since=keyed - CLOCK_SLACK)
+    while found is None and j.verdict is not Verdict.QUEUED and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+        found = matching(parse_receipts(await host.receipts()), **where, prompt=rec.prompt, since=keyed - CLOCK_SLACK)
+    if found is not None:
+        mark = f"receipt:{found.event}"
+        if j.verdict in (Verdict.SUBMITTED, Verdict.QUEUED):
+            return Judgement(j.verdict, (*j.evidence, mark), f"{j.reason}; the agent's hook received it")
+        why = f"the agent's own hook received this prompt ({found.event}); the screen showed {j.verdict}: {j.reason}"
+        return Judgement(Verdict.SUBMITTED, (mark, f"screen-disagrees:{j.verdict}"), why)
+    if j.verdict is Verdict.SUBMITTED:
+        return Judgement(j.verdict, (*j.evidence, "receipt-missing"), f"{j.reason}; no receipt from the agent's hook")
+    return j
 
 
 async def _look_alike(host: TmuxHost, rec: SendRecord, pane: PaneInfo, profile: AgentProfile | None) -> Refusal | None:

@@ -44,6 +44,7 @@ from dashboard.core.agents import known
 from dashboard.core.classify import classify
 from dashboard.core.model import Classification, PaneState, Verdict
 from dashboard.core.screen import parse_capture
+from dashboard.services.hooks import install_claude, uninstall_claude
 from dashboard.services.reply import wait_for_reply
 from dashboard.services.send import SendOptions, send
 
@@ -287,6 +288,12 @@ def launched(name: str, tmp_path: Path) -> Iterator[RealAgent]:
     socket = f"dispatch-rt-{name}-{os.getpid()}-{secrets.token_hex(3)}"
     out = tmp_path / f"kit-{name}.log"
     with _lock(name):  # its HOME and its fake server (port, delay, request log) are the kit's, one per agent
+        # Claude Code's own hooks write receipts for the run (settings read at start); the settings file is
+        # compared byte for byte after uninstall
+        config = STATE / "homes" / "claude" / ".claude"
+        before = (config / "settings.json").read_bytes() if name == "claude" else None
+        if name == "claude":
+            install_claude(config)
         try:
             _kit("launch.sh", name, socket, name, log=out)
             agent = RealAgent(name, socket, STATE / "logs" / f"fake_{_port(name)}.jsonl", LocalTmux(socket_name=socket))
@@ -302,6 +309,9 @@ def launched(name: str, tmp_path: Path) -> Iterator[RealAgent]:
             yield agent
         finally:
             _stop(socket, out)
+            if name == "claude":
+                uninstall_claude(config)
+                assert (config / "settings.json").read_bytes() == before, "uninstall must restore the settings"
 
 
 @pytest.fixture(params=AGENTS)
@@ -314,12 +324,16 @@ def _canary(agent: str) -> str:
     return f"CANARY-{agent}{secrets.token_hex(4)}"
 
 
-async def _send_and_prove(agent: RealAgent, store: Store, prompt: str, canary: str, *, reply: bool = False) -> None:
+async def _send_and_prove(
+    agent: RealAgent, store: Store, prompt: str, canary: str, *, reply: bool = False, receipt: bool = False
+) -> None:
     await agent.wait_state(PaneState.IDLE, START_TIMEOUT)
     offset = agent.log_offset()
     rec = await send(agent.host, store, agent.pane_id, prompt, OPTS)
     assert rec.agent == agent.name and rec.state_before == "idle", (rec.agent, rec.state_before)
     assert rec.verdict is Verdict.SUBMITTED, (rec.reason, rec.evidence, agent.screen())
+    if receipt:  # the agent's own hook received exactly this text in this pane (not the first send: see README)
+        assert "receipt:UserPromptSubmit" in rec.evidence, rec.evidence
     hit = await agent.wait_submitted(canary, offset)
     assert hit["path"].split("?")[0].endswith(("/messages", "/responses", "streamGenerateContent")), hit["path"]
     # the whole prompt arrived, not a prefix of it
@@ -341,7 +355,7 @@ async def test_real_agent(real_agent: RealAgent, store: Store) -> None:
     await _send_and_prove(real_agent, store, f"reply with exactly {canary}", canary, reply=True)
     # ~400 chars: Claude shows this paste as `[Pasted text #1 +3 lines]`, opencode as `[Pasted ~4 lines]`
     canary = _canary(real_agent.name)
-    await _send_and_prove(real_agent, store, MULTI.format(canary=canary), canary)
+    await _send_and_prove(real_agent, store, MULTI.format(canary=canary), canary, receipt=real_agent.name == "claude")
     await _queue_behind_running_turn(real_agent, store)
 
 

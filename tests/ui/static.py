@@ -76,5 +76,8 @@ class StaticHost:
     async def environ(self, pid: int) -> dict[str, str]:
         return {}
 
+    async def receipts(self) -> bytes:
+        return b""
+
     async def children(self, pid: int) -> list[int]:
         return []

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dashboard.cli.commands.agents import cmd_agents
 from dashboard.cli.commands.exec import cmd_exec
 from dashboard.cli.commands.fleet import cmd_fleet
+from dashboard.cli.commands.hooks import cmd_hooks
 from dashboard.cli.commands.log import cmd_evidence, cmd_log, cmd_panes, cmd_show, cmd_verify
 from dashboard.cli.commands.schedule import cmd_daemon, cmd_schedule
 from dashboard.cli.commands.send import cmd_batch, cmd_canary, cmd_resend, cmd_send
@@ -30,6 +31,7 @@ COMMANDS: dict[str, Command] = {
     "schedule": cmd_schedule,
     "daemon": cmd_daemon,
     "agents": cmd_agents,
+    "hooks": cmd_hooks,
     "ui": cmd_ui,
     "demo": cmd_demo,
 }

@@ -6,7 +6,10 @@ directly; the event loop in ``agent`` supplies key events and clock times.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
+import subprocess
 import time
 from dataclasses import dataclass
 
@@ -178,6 +181,7 @@ class Session:
 
     def start_turn(self, prompt: str, now: float) -> None:
         """Move the prompt into the transcript at once (as the real agents do) and start working."""
+        run_prompt_hooks(self.o.settings, prompt)
         self.items.append(("user", prompt))
         if self.o.rate_limit:
             self.items.append(("banner", RATE_LIMIT[self.o.style]))
@@ -217,3 +221,24 @@ class Session:
         if now >= turn.ends:
             self.finish_turn(now)
             self.dirty = True
+
+
+def run_prompt_hooks(settings: str | None, prompt: str) -> None:
+    """Run a Claude Code settings file's UserPromptSubmit commands with the hook's JSON on stdin.
+
+    As Claude Code does when a prompt is accepted: the command gets `session_id`, `hook_event_name`
+    and `prompt`, and the pane's environment (TMUX_PANE). Its output is ignored; a failing or slow
+    hook never stops the turn.
+    """
+    if not settings:
+        return
+    try:
+        with open(settings, encoding="utf-8") as f:
+            groups = json.load(f).get("hooks", {}).get("UserPromptSubmit", [])
+        commands = [h["command"] for g in groups for h in g.get("hooks", []) if h.get("type") == "command"]
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return
+    data = json.dumps({"session_id": "fake-session", "hook_event_name": "UserPromptSubmit", "prompt": prompt})
+    for command in commands:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(["sh", "-c", command], input=data, text=True, capture_output=True, timeout=5)

@@ -30,3 +30,5 @@ class Options:
     lf_newline: bool = False
     no_echo: bool = False
     """Reply "ok" even when asked for a CANARY token (an agent that did not do what was asked)."""
+    settings: str | None = None
+    """A Claude Code settings.json: its UserPromptSubmit hooks run when a prompt starts a turn, as Claude runs them."""

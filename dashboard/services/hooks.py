@@ -1,0 +1,160 @@
+"""Wiring an agent's own hook system to Dispatch's receipt command, and taking it out again cleanly.
+
+Claude Code: `settings.json` in its config directory gets a UserPromptSubmit and a Stop hook whose
+command runs `dispatch-receipt` (copied beside the settings: stdlib only, works without Dispatch on
+the path, a no-op when it cannot write its spool, always exit 0). Install keeps every hook the user
+has and is idempotent; the file as it was is kept beside it, and uninstall puts those exact bytes
+back when nothing else changed since (otherwise it removes only our entries).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+EVENTS = ("UserPromptSubmit", "Stop")
+SCRIPT = "dispatch-receipt"
+_BACKUP = ".dispatch-backup"
+_ABSENT = ".dispatch-absent"
+
+
+class HookError(ValueError):
+    """The agent's settings cannot be changed safely (unreadable, not a JSON object); nothing was written."""
+
+
+@dataclass(frozen=True, slots=True)
+class HookStatus:
+    """Which of our hooks an agent's settings carry, and whether the receipt command is in place."""
+
+    agent: str
+    settings: str
+    installed: list[str]
+    """The events whose hooks run our receipt command."""
+    script: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {"agent": self.agent, "settings": self.settings, "events": self.installed, "script": self.script,
+                "installed": self.installed == list(EVENTS) and self.script}  # fmt: skip
+
+
+def claude_config_dir(env: dict[str, str], given: str | None) -> Path:
+    """Where Claude Code keeps settings.json: --config-dir, else $CLAUDE_CONFIG_DIR, else ~/.claude."""
+    if given:
+        return Path(given)
+    if env.get("CLAUDE_CONFIG_DIR"):
+        return Path(env["CLAUDE_CONFIG_DIR"])
+    return Path(env.get("HOME", str(Path.home()))) / ".claude"
+
+
+def _command(folder: Path, event: str) -> str:
+    script = folder / SCRIPT
+    return f"'{script}' {event} 2>/dev/null || true"
+
+
+def _ours(hook: object) -> bool:
+    return isinstance(hook, dict) and SCRIPT in str(hook.get("command", ""))
+
+
+def _load(settings: Path) -> tuple[bytes | None, dict[str, Any]]:
+    try:
+        raw = settings.read_bytes()
+    except FileNotFoundError:
+        return None, {}
+    except OSError as exc:
+        raise HookError(f"{settings}: cannot read ({exc.strerror or exc}); nothing was changed") from None
+    try:
+        data = json.loads(raw.decode("utf-8")) if raw.strip() else {}
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise HookError(f"{settings}: not JSON ({exc}); nothing was changed") from None
+    if not isinstance(data, dict) or not isinstance(data.get("hooks", {}), dict):
+        raise HookError(f"{settings}: expected a JSON object with a 'hooks' object; nothing was changed")
+    return raw, data
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".dispatch-tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def install_claude(folder: Path) -> HookStatus:
+    settings = folder / "settings.json"
+    raw, data = _load(settings)
+    hooks = data.setdefault("hooks", {})
+    changed = False
+    for event in EVENTS:
+        groups = hooks.setdefault(event, [])
+        if not isinstance(groups, list):
+            raise HookError(f"{settings}: hooks.{event} is not a list; nothing was changed")
+        if any(_ours(h) for g in groups if isinstance(g, dict) for h in g.get("hooks", [])):
+            continue
+        groups.append({"hooks": [{"type": "command", "command": _command(folder, event), "timeout": 5}]})
+        changed = True
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / SCRIPT
+    shutil.copyfile(str(resources.files("dashboard.hooks") / "receipt.py"), script)
+    script.chmod(0o755)
+    if changed:
+        backup, absent = settings.with_name(settings.name + _BACKUP), settings.with_name(settings.name + _ABSENT)
+        if not backup.exists() and not absent.exists():
+            if raw is None:
+                absent.write_bytes(b"")
+            else:
+                backup.write_bytes(raw)
+        _write(settings, data)
+    return status_claude(folder)
+
+
+def uninstall_claude(folder: Path) -> HookStatus:
+    settings = folder / "settings.json"
+    raw, data = _load(settings)
+    hooks = data.get("hooks", {})
+    for event in EVENTS:
+        groups = hooks.get(event)
+        if not isinstance(groups, list):
+            continue
+        kept = []
+        for g in groups:
+            if isinstance(g, dict) and isinstance(g.get("hooks"), list):
+                g = {**g, "hooks": [h for h in g["hooks"] if not _ours(h)]}
+                if not g["hooks"]:
+                    continue
+            kept.append(g)
+        if kept:
+            hooks[event] = kept
+        else:
+            hooks.pop(event, None)
+    if not hooks:
+        data.pop("hooks", None)  # nothing of the user's is left under it
+    backup, absent = settings.with_name(settings.name + _BACKUP), settings.with_name(settings.name + _ABSENT)
+    restored = False
+    if backup.exists():
+        before = _load(backup)[1]
+        if before == data or (before.get("hooks") == {} and {**data, "hooks": {}} == before):
+            os.replace(backup, settings)  # nothing else changed since install: the exact bytes the user had
+            restored = True
+    elif absent.exists() and not data:
+        settings.unlink(missing_ok=True)  # there was no settings file before install
+        restored = True
+    if not restored and raw is not None:
+        _write(settings, data)
+    backup.unlink(missing_ok=True)
+    absent.unlink(missing_ok=True)
+    (folder / SCRIPT).unlink(missing_ok=True)
+    return status_claude(folder)
+
+
+def status_claude(folder: Path) -> HookStatus:
+    settings = folder / "settings.json"
+    _, data = _load(settings)
+    hooks = data.get("hooks", {})
+    installed = [
+        e for e in EVENTS
+        if any(_ours(h) for g in hooks.get(e, []) if isinstance(g, dict) for h in g.get("hooks", []))
+    ]  # fmt: skip
+    return HookStatus("claude", str(settings), installed, (folder / SCRIPT).exists())

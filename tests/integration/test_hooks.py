@@ -1,0 +1,97 @@
+"""Receipts: the agent's own hook says it accepted exactly our text in our pane, and the hook comes out clean."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dashboard.core.model import PaneState, Verdict
+from dashboard.core.receipts import SPOOL_DIR, SPOOL_FILE, prompt_hash
+from dashboard.services.hooks import install_claude, status_claude, uninstall_claude
+from dashboard.services.send import SendOptions, send
+from tests.integration.conftest import ROOT, Bench
+
+FAST = SendOptions(retry_ms=300, verify_ms=2500, paste_wait_ms=800)
+USER_HOOK = {"hooks": {"UserPromptSubmit": [{"hooks": [{"type": "command", "command": "echo mine"}]}]}}
+
+
+def test_install_keeps_the_users_hooks_is_idempotent_and_uninstall_restores_the_bytes(tmp_path: Path) -> None:
+    settings = tmp_path / "settings.json"
+    original = (json.dumps({"theme": "dark", **USER_HOOK}, indent=4) + "\n").encode()
+    settings.write_bytes(original)
+    st = install_claude(tmp_path)
+    assert st.installed == ["UserPromptSubmit", "Stop"] and st.script
+    once = settings.read_bytes()
+    install_claude(tmp_path)  # again: nothing added twice
+    assert settings.read_bytes() == once
+    data = json.loads(once)
+    assert data["theme"] == "dark" and data["hooks"]["UserPromptSubmit"][0] == USER_HOOK["hooks"]["UserPromptSubmit"][0]
+    assert len(data["hooks"]["UserPromptSubmit"]) == 2
+    uninstall_claude(tmp_path)
+    assert settings.read_bytes() == original  # byte for byte, formatting included
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.json"]
+
+
+def test_uninstall_with_no_file_before_and_with_later_user_edits(tmp_path: Path) -> None:
+    install_claude(tmp_path)
+    uninstall_claude(tmp_path)
+    assert not (tmp_path / "settings.json").exists()  # there was none
+    (tmp_path / "settings.json").write_text('{"a": 1}')
+    install_claude(tmp_path)
+    edited = json.loads((tmp_path / "settings.json").read_text())
+    edited["b"] = 2  # the user changed something while the hooks were in
+    (tmp_path / "settings.json").write_text(json.dumps(edited))
+    uninstall_claude(tmp_path)
+    assert json.loads((tmp_path / "settings.json").read_text()) == {"a": 1, "b": 2}  # only ours taken out
+    assert status_claude(tmp_path).installed == []
+
+
+def test_a_settings_file_that_is_not_json_is_left_alone(tmp_path: Path) -> None:
+    (tmp_path / "settings.json").write_text("{not json")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DISPATCH_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "dashboard", "hooks", "install", "--config-dir", str(tmp_path)],
+                          env=env, capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert done.returncode == 6 and "not JSON" in done.stderr and "nothing was changed" in done.stderr
+    assert (tmp_path / "settings.json").read_text() == "{not json"
+
+
+def test_the_receipt_command_never_hurts_the_agent(tmp_path: Path) -> None:
+    install_claude(tmp_path)
+    script = tmp_path / "dispatch-receipt"
+    for stdin in ("not json", "", '{"prompt": 5}'):
+        done = subprocess.run([str(script), "UserPromptSubmit"], input=stdin, capture_output=True, text=True)
+        assert done.returncode == 0 and done.stdout == ""  # Claude adds a UserPromptSubmit hook's output to the context
+    script.unlink()
+    hook = json.loads((tmp_path / "settings.json").read_text())["hooks"]["UserPromptSubmit"][0]["hooks"][0]
+    gone = subprocess.run(["sh", "-c", hook["command"]], input="{}", capture_output=True, text=True)
+    assert gone.returncode == 0 and gone.stdout == ""  # removed behind our back: still a no-op
+
+
+async def test_a_send_carries_the_agents_receipt(bench: Bench, store: object, tmp_path: Path) -> None:
+    install_claude(tmp_path)
+    agent = bench.agent("a", "--settings", str(tmp_path / "settings.json"), style="claude", turn=0.3)
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    first = await send(bench.host, store, "a:0.0", "first prompt CANARY-k1", FAST)  # type: ignore[arg-type]
+    assert first.verdict is Verdict.SUBMITTED
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    rec = await send(bench.host, store, "a:0.0", "second prompt CANARY-k2", FAST)  # type: ignore[arg-type]
+    assert rec.verdict is Verdict.SUBMITTED and "receipt:UserPromptSubmit" in rec.evidence, rec.evidence
+    spool = Path(SPOOL_DIR.format(uid=os.getuid())) / SPOOL_FILE
+    rows = [json.loads(line) for line in spool.read_text().splitlines()]
+    assert any(r["prompt_sha256"] == prompt_hash("second prompt CANARY-k2") and r["pane"] == agent.pane_id
+               for r in rows)  # fmt: skip
+
+
+async def test_a_missing_receipt_is_said(bench: Bench, store: object, tmp_path: Path) -> None:
+    """Agents on this server write receipts, this one did not: the screen's verdict stands, the gap is named."""
+    other = bench.agent("o", "--settings", str(tmp_path / "settings.json"), style="claude", turn=0.3)
+    install_claude(tmp_path)
+    plain = bench.agent("p", style="claude", turn=0.3)  # no hooks
+    for a in (other, plain):
+        await bench.wait_state(a.pane_id, PaneState.IDLE)
+    await send(bench.host, store, "o:0.0", "hooked one CANARY-m1", FAST)  # type: ignore[arg-type]
+    rec = await send(bench.host, store, "p:0.0", "plain one CANARY-m2", FAST)  # type: ignore[arg-type]
+    assert rec.verdict is Verdict.SUBMITTED and "receipt-missing" in rec.evidence, rec.evidence
