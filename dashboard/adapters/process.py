@@ -31,14 +31,41 @@ def this_host() -> str:
     return socket.gethostname()
 
 
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+def _pidns() -> str | None:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+
+
 def owner() -> Owner:
     """This process as a record's owner."""
-    return Owner(this_host(), os.getpid(), _start_ticks(os.getpid()))
+    return Owner(this_host(), os.getpid(), _start_ticks(os.getpid()), this_machine()[1],
+                 _read("/proc/sys/kernel/random/boot_id"), _pidns())  # fmt: skip
 
 
 def owner_alive(who: Owner | None) -> bool | None:
-    """True/False for an owner on this machine; None when it ran elsewhere (cannot tell from here)."""
+    """True/False for an owner this process can see; None when it cannot tell.
+
+    Another machine (a different machine-id, or hostname), or another pid namespace on this one (a
+    container), keeps its pids out of sight: that owner may well be running. The same machine after
+    a reboot (another boot id): it is not.
+    """
     if who is None or who.host != this_host() or who.pid <= 0:
+        return None
+    if who.machine is not None and who.machine != this_machine()[1]:
+        return None
+    if who.boot is not None and who.boot != _read("/proc/sys/kernel/random/boot_id"):
+        return False
+    if who.pidns is not None and who.pidns != _pidns():
         return None
     ticks = _start_ticks(who.pid)
     if ticks is None:

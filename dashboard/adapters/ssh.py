@@ -291,92 +291,127 @@ done
 """
 
 
+class _Keeper:
+    """One keeper process and the locks it holds: they all die with it."""
+
+    def __init__(self, proc: asyncssh.SSHClientProcess[str]) -> None:
+        self.proc = proc
+        self.answers: dict[int, asyncio.Future[str]] = {}
+        self.held: set[int] = set()
+        self.alive = True
+        self.reader: asyncio.Future[None] | None = None
+
+    def release(self, num: int) -> None:
+        self.held.discard(num)
+        if self.alive and not self.proc.is_closing():
+            with contextlib.suppress(OSError, asyncssh.Error):
+                self.proc.stdin.write(f"R\t{num}\n")
+
+
 class RemoteLocks(Locks):
-    """Leases on a remote machine: requests to its keeper, answers matched by request id."""
+    """Leases on a remote machine: requests to its keeper, answers matched by request id.
+
+    A token is (keeper, request id): a lock is held only while the keeper that took it lives, so a
+    keeper restarted after a lost connection never vouches for its predecessor's locks. An answer
+    that comes after its asker gave up is released at once (it would otherwise hold the pane until
+    the connection closes).
+    """
 
     def __init__(self, link: SshLink) -> None:
         self.link = link
-        self._proc: asyncssh.SSHClientProcess[str] | None = None
+        self._keeper_now: _Keeper | None = None
         self._starting: asyncio.Lock = asyncio.Lock()
-        self._answers: dict[int, asyncio.Future[str]] = {}
-        self._held: set[int] = set()
-        self._reader: asyncio.Task[None] | None = None
         self._seq = 0
 
-    async def _keeper(self) -> asyncssh.SSHClientProcess[str]:
+    async def _keeper(self) -> _Keeper:
         async with self._starting:
-            if self._proc is not None and not self._proc.is_closing():
-                return self._proc
+            k = self._keeper_now
+            if k is not None and k.alive and not k.proc.is_closing():
+                return k
             conn = await self.link.connection()
             # the keeper holds a channel for the connection's life, outside the exec gate
             try:
                 proc = await conn.create_process("exec bash -c " + shlex.quote(_KEEPER), encoding="utf-8")
             except (OSError, asyncssh.Error) as exc:
                 raise LeaseUnavailable(f"{self.link.where()}: cannot start the lease keeper ({exc})") from None
-            self._proc = proc
-            self._reader = asyncio.ensure_future(self._read(proc))
-            return proc
+            k = _Keeper(proc)
+            self._keeper_now = k
+            k.reader = asyncio.ensure_future(self._read(k))
+            return k
 
-    async def _read(self, proc: asyncssh.SSHClientProcess[str]) -> None:
+    async def _read(self, k: _Keeper) -> None:
         try:
-            async for line in proc.stdout:
+            async for line in k.proc.stdout:
                 kind, _, rest = line.rstrip("\n").partition(" ")
                 num, _, detail = rest.partition(" ")
-                fut = self._answers.pop(int(num), None) if num.isdigit() else None
+                if not num.isdigit():
+                    continue
+                fut = k.answers.pop(int(num), None)
                 if fut is not None and not fut.done():
                     fut.set_result(f"{kind} {detail}")
+                elif kind == "ok":
+                    k.release(int(num))  # its asker stopped waiting: never keep a lock nobody holds
         except (OSError, asyncssh.Error):
             pass
         finally:
-            if self._proc is proc:
-                self._proc = None
-                self._held.clear()  # the keeper is gone, and every lock with it
+            k.alive = False
+            k.held.clear()  # the keeper is gone, and every lock with it
             err = ""
             with contextlib.suppress(Exception):
-                err = (await asyncio.wait_for(proc.stderr.read(), 0.5)).strip()
-            for fut in self._answers.values():
+                err = (await asyncio.wait_for(k.proc.stderr.read(), 0.5)).strip()
+            for fut in k.answers.values():
                 if not fut.done():
                     fut.set_exception(LeaseUnavailable(f"{self.link.where()}: the lease keeper stopped {err}".strip()))
-            self._answers.clear()
+            k.answers.clear()
 
     async def try_lock(self, path: str, holder: str) -> tuple[object | None, str]:
-        proc = await self._keeper()
+        if "\t" in path or "\n" in path:
+            # the keeper's requests are tab-separated lines: such a path would lock another file
+            raise LeaseUnavailable(f"{self.link.where()}: the lease path {path!r} holds a tab or a newline")
+        k = await self._keeper()
         self._seq += 1
         num = self._seq
         fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._answers[num] = fut
+        k.answers[num] = fut
         clean = " ".join(holder.split())
-        proc.stdin.write(f"T\t{num}\t{path}\t{clean}\n")
         try:
+            k.proc.stdin.write(f"T\t{num}\t{path}\t{clean}\n")
             answer = await asyncio.wait_for(fut, self.link.machine.timeout)
         except TimeoutError:
-            self._answers.pop(num, None)
+            k.answers.pop(num, None)  # a late "ok" is released by the reader
             raise LeaseUnavailable(f"{self.link.where()}: the lease keeper did not answer") from None
+        except (OSError, asyncssh.Error) as exc:
+            k.answers.pop(num, None)
+            raise LeaseUnavailable(f"{self.link.where()}: the lease keeper cannot be reached ({exc})") from None
+        except asyncio.CancelledError:
+            k.answers.pop(num, None)
+            raise
         kind, _, detail = answer.partition(" ")
         if kind == "ok":
-            self._held.add(num)
-            return num, ""
+            k.held.add(num)
+            return (k, num), ""
         if kind == "busy":
             return None, detail.strip() or "another sender"
         raise LeaseUnavailable(f"{self.link.where()}: {detail or answer}")
 
     def release(self, token: object) -> None:
-        assert isinstance(token, int)
-        if token in self._held:
-            self._held.discard(token)
-            proc = self._proc
-            if proc is not None and not proc.is_closing():
-                with contextlib.suppress(OSError, asyncssh.Error):
-                    proc.stdin.write(f"R\t{token}\n")
+        assert isinstance(token, tuple)
+        k, num = token
+        assert isinstance(k, _Keeper) and isinstance(num, int)
+        if num in k.held:
+            k.release(num)
 
     def held(self, token: object) -> bool:
-        return token in self._held and self._proc is not None
+        assert isinstance(token, tuple)
+        k, num = token
+        return isinstance(k, _Keeper) and k.alive and num in k.held
 
     def close(self) -> None:
-        proc, self._proc = self._proc, None
-        self._held.clear()
-        if proc is not None:
-            proc.close()
+        k, self._keeper_now = self._keeper_now, None
+        if k is not None:
+            k.alive = False
+            k.held.clear()
+            k.proc.close()
 
 
 @dataclass

@@ -348,23 +348,39 @@ class Store:
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # half-written or foreign: leave it for a person to look at
             try:
-                await self.finish_send(rec)
+                # the sender's own verdict, over its row if that is still pending or was concluded as
+                # interrupted by another command meanwhile; a row gone (a new log) is not recreated
+                await self._finish(rec, over=("pending", "interrupted"))
             except StoreError:
                 return  # still locked: the next command tries again
             path.unlink(missing_ok=True)
 
     async def finish_send(self, rec: SendRecord) -> None:
         """Write the outcome and every snapshot (compressed) in one transaction."""
+        await self._finish(rec, over=())
+
+    async def conclude_send(self, rec: SendRecord) -> bool:
+        """Write an outcome decided by someone other than the sender, only if the row is still pending.
+
+        Another command concluding a cut-off send, or a spill being replayed, must never overwrite a
+        verdict its own sender wrote in the meantime. Returns whether the row was written.
+        """
+        return await self._finish(rec, over=("pending",))
+
+    async def _finish(self, rec: SendRecord, *, over: tuple[str, ...]) -> bool:
+        """`over`: the verdicts the row may hold for this write to apply (empty: any)."""
         if rec.id is None:
             await self.begin_send(rec)
         now = time.time()
         packed = [(rec.id, phase, now, _pack(text)) for phase, text in rec.snapshots.items()]
+        written = False
 
         async def op(db: aiosqlite.Connection) -> None:
-            await db.execute(
+            nonlocal written
+            cur = await db.execute(
                 "UPDATE sends SET finished=?, target=?, pane_id=?, server=?, agent=?, state_before=?, delay_ms=?,"
                 " attempts=?, verdict=?, evidence=?, reason=?, elapsed_ms=?, timings=?, options=?, exit_status=?"
-                " WHERE id=?",
+                " WHERE id=?" + (f" AND verdict IN ({', '.join('?' * len(over))})" if over else ""),
                 (
                     now,
                     rec.target,
@@ -382,13 +398,17 @@ class Store:
                     _options_json(rec),
                     rec.exit_status,
                     rec.id,
+                    *over,
                 ),
             )
-            await db.executemany(
-                "INSERT OR REPLACE INTO snapshots (send, phase, taken, data) VALUES (?, ?, ?, ?)", packed
-            )
+            written = cur.rowcount == 1
+            if written:
+                await db.executemany(
+                    "INSERT OR REPLACE INTO snapshots (send, phase, taken, data) VALUES (?, ?, ?, ?)", packed
+                )
 
         await self._write(op)
+        return written
 
     async def recent(
         self, limit: int = 50, *, batch: int | None = None, machine: str | None = None

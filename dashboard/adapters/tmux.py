@@ -437,7 +437,14 @@ class LocalTmux(TmuxClient):
             out, err = await asyncio.wait_for(proc.communicate(stdin), self.timeout)
         except TimeoutError:
             proc.kill()
-            await proc.wait()
+            # a tmux client hung on a stopped server may have handed its pipes to that server: waiting
+            # for them to close could take forever, so the wait is bounded and the pipes let go
+            try:
+                await asyncio.wait_for(proc.wait(), 1.0)
+            except TimeoutError:
+                transport = getattr(proc, "_transport", None)
+                if transport is not None:
+                    transport.close()
             what = argv[len(self.server_args) + 2]
             raise TmuxError(f"tmux did not answer within {self.timeout:g}s ({what})") from None
         return proc.returncode or 0, out, err

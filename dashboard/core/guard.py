@@ -98,6 +98,13 @@ def check_process(pane: PaneInfo, profile: AgentProfile | None, cmdline: str | N
     """
     if profile is None or profile.runs_in(pane.command, cmdline):
         return None
+    if cmdline is None:
+        return Refusal(
+            "look-alike",
+            f"{pane.pane_id} ({pane.address}) looks like {profile.label} and runs {_clip(pane.command or '?')}, but"
+            " its command line could not be read to tell whether that is the agent (another user or pid"
+            " namespace?)",
+        )
     runs = cmdline or pane.command or "an unknown process"
     return Refusal(
         "look-alike",

@@ -180,22 +180,35 @@ class Classification:
 class Owner:
     """The process that made a send: a record it left `pending` is concluded once this process is gone.
 
-    `start` (the pid's start time in clock ticks) tells a reused pid from the sender.
+    `start` (the pid's start time in clock ticks) tells a reused pid from the sender; `machine`
+    (/etc/machine-id), `boot` (the kernel's boot id) and `pidns` (the pid namespace) tell whether a
+    later command can see that pid at all — a container or a second machine with the same hostname
+    sharing the state directory cannot.
     """
 
     host: str
     pid: int
     start: int | None = None
+    machine: str | None = None
+    boot: str | None = None
+    pidns: str | None = None
 
     def to_json(self) -> dict[str, object]:
-        return {"host": self.host, "pid": self.pid, "start": self.start}
+        return {"host": self.host, "pid": self.pid, "start": self.start, "machine": self.machine, "boot": self.boot,
+                "pidns": self.pidns}  # fmt: skip
 
     @classmethod
     def from_json(cls, data: object) -> Owner | None:
         if not isinstance(data, dict) or not isinstance(data.get("pid"), int) or not isinstance(data.get("host"), str):
             return None
+
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return value if isinstance(value, str) else None
+
         start = data.get("start")
-        return cls(data["host"], data["pid"], start if isinstance(start, int) else None)
+        return cls(data["host"], data["pid"], start if isinstance(start, int) else None, text("machine"),
+                   text("boot"), text("pidns"))  # fmt: skip
 
 
 @dataclass(slots=True)

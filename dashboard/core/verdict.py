@@ -54,6 +54,7 @@ def fingerprints(prompt: str) -> tuple[str, ...]:
 
 
 _COLLAPSED = re.compile(r"^\[Pasted\b[^\[\]]*\]$")
+_COUNT = re.compile(r"(\d+) lines?\]$")
 """One collapsed paste, as agents show it: `[Pasted text #1 +3 lines]` (Claude Code), `[Pasted ~4 lines]`
 (opencode). Two placeholders, or one beside other text, is a merge."""
 
@@ -74,7 +75,12 @@ def composer_holds(composer: str | None, prompt: str) -> bool:
     if shown == ours:
         return True
     if _COLLAPSED.match(composer.strip()):
-        return True
+        # a placeholder is ours only if it could be: our text is long enough to collapse, and the line
+        # count it shows is ours (Claude counts line breaks, opencode lines)
+        count = _COUNT.search(composer.strip())
+        breaks = prompt.count("\n")
+        big = breaks > 0 or len(prompt) >= 200
+        return big and (count is None or int(count.group(1)) in (breaks, breaks + 1))
     return len(shown) >= _FINGERPRINT and ours.endswith(shown) and composer.count("\n") >= 2
 
 

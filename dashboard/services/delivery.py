@@ -115,6 +115,16 @@ async def deliver(
         if store is not None:
             await asyncio.shield(_finish(store, rec))
         raise
+    except StoreError:
+        raise  # the log refused the record or its pane before the pane was touched: nothing was sent
+    except (LeaseUnavailable, OSError, ValueError, RuntimeError) as exc:
+        # a fault this path did not foresee: the record says so (never `pending` for a live process), then it
+        # propagates so it is seen
+        rec.verdict, rec.reason = Verdict.ERROR, f"internal error: {type(exc).__name__}: {exc}"
+        rec.elapsed_ms = d.ms()
+        if store is not None:
+            await _finish(store, rec)
+        raise
     rec.elapsed_ms = d.ms()
     rec.timings["total_ms"] = rec.elapsed_ms
     if store is not None:

@@ -29,8 +29,10 @@ async def conclude_interrupted(store: SendLog, fleet: Fleet) -> list[SendRecord]
         rec.verdict = Verdict.INTERRUPTED
         rec.reason = f"the sending process (pid {pid}) stopped before a verdict; " + await _now(fleet, rec)
         rec.evidence = [*rec.evidence, "owner-gone"]
-        await store.finish_send(rec)
-        done.append(rec)
+        if owner_alive(rec.owner) is not False:
+            continue  # looked at again after reading the pane: never conclude a send whose sender lives
+        if await store.conclude_send(rec):  # only if still pending: its sender may have finished meanwhile
+            done.append(rec)
     return done
 
 

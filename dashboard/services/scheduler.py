@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from dashboard.adapters.process import pid_alive
 from dashboard.core.model import Run, Schedule, SendRecord, ServerRef, Verdict
-from dashboard.core.ports import ScheduleBook, SendLog, StoreError
+from dashboard.core.ports import LogNotWritten, ScheduleBook, SendLog, StoreError
 from dashboard.core.registry import RegistryError
 from dashboard.core.schedule import ScheduleError, Spec, decide
 from dashboard.services.canary import canary_prompt, canary_token, wait_for_canary
@@ -115,8 +115,12 @@ class Scheduler:
         )
         try:
             rec = await send(host, self.store, s.target, prompt, opts, meta={"schedule_run": run.id})
+        except LogNotWritten as exc:
+            # the pane was reached and the verdict is known (the record waits in a spill file): judge the run by it
+            assert isinstance(exc.record, SendRecord)
+            rec = exc.record
         except StoreError as exc:
-            return await self._finish(s, run, "failed", f"the log refused the send: {exc}")
+            return await self._finish(s, run, "failed", f"the log refused the send before it began: {exc}")
         except asyncio.CancelledError:
             run.detail = "cancelled (daemon stopping) before a verdict"
             await asyncio.shield(self._finish(s, run, "interrupted", run.detail))

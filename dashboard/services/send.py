@@ -120,9 +120,10 @@ async def _leased(
 ) -> None:
     """Everything that touches the pane, while this send holds its lease."""
     fresh = await _refresh(host, pane)  # facts read after the lease: another sender may have changed them
-    if fresh is None:
+    if fresh is None or fresh.server != pane.server:
+        # gone, or its server restarted since it was resolved (a new %N under the same id): not our pane
         rec.evidence = ["guard:vanished"]
-        raise Stop(Verdict.REFUSED, f"{pane.pane_id} went away before the send began")
+        raise Stop(Verdict.REFUSED, f"{pane.pane_id} went away (or its tmux server restarted) before the send began")
     pane = fresh
     before_text, before = await _look(host, pane, opts.history, None)
     rec.snapshots["before"] = before_text
