@@ -57,7 +57,7 @@ def find_composer(profile: AgentProfile, screen: Screen) -> Composer | None:
         if screen.ansi is not None and i < len(screen.ansi):
             line = without_dim(screen.ansi[i]).rstrip()
         pattern = spec.first_prefix if i == start else spec.prefix
-        body.append(pattern.sub("", line, count=1).replace("\u00a0", " ").rstrip())
+        body.append(pattern.sub("", line, count=1).replace("\u00a0", " ").replace("\u200b", "").rstrip())
     text = "\n".join(ln.rstrip() for ln in "\n".join(body).split("\n")).strip()
     if profile.placeholders:
         # placeholders are matched on the plain text too: a cursor cell drawn in reverse video over

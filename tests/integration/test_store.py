@@ -96,3 +96,17 @@ def test_several_processes_opening_a_new_log_at_once(tmp_path: Path) -> None:
         for p in procs:
             p.join(60)
         assert [results.get(timeout=5) for _ in procs] == ["ok"] * 3
+
+
+async def test_a_conclusion_never_overwrites_the_senders_own_verdict(tmp_path: Path) -> None:
+    """Another command concluding a cut-off send loses to the sender that finished meanwhile."""
+    async with Store(tmp_path / "x.db") as store:
+        rec = SendRecord(target="a:0.0", prompt="p")
+        await store.begin_send(rec)
+        late = SendRecord(target="a:0.0", prompt="p", id=rec.id)
+        late.verdict, late.reason = Verdict.INTERRUPTED, "the sending process stopped"
+        rec.verdict, rec.reason = Verdict.SUBMITTED, "working indicator appeared"
+        await store.finish_send(rec)  # the sender, just before the concluder writes
+        assert await store.conclude_send(late) is False
+        got = await store.get(rec.id or 0)
+        assert got is not None and got.verdict is Verdict.SUBMITTED

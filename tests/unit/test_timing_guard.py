@@ -145,3 +145,15 @@ def test_foreground_job_tells_a_script_from_an_interactive_shell() -> None:
         assert foreground_job(idle) is None, idle
     for busy in ("bash script.sh", "bash -c 'read x'", "sh -ec 'sleep 9'", "bash --rcfile rc deploy.sh"):
         assert foreground_job(busy) == busy[:60], busy
+
+
+def test_an_owner_out_of_sight_is_not_taken_for_dead() -> None:
+    from dashboard.adapters.process import owner, owner_alive
+    from dashboard.core.model import Owner
+
+    me = owner()
+    assert owner_alive(me) is True
+    assert owner_alive(Owner(me.host, 999_999_999, None, me.machine, me.boot, me.pidns)) is False  # gone
+    assert owner_alive(Owner(me.host, me.pid, me.start, me.machine, me.boot, "pid:[1]")) is None  # a container
+    assert owner_alive(Owner(me.host, me.pid, me.start, "another-machine-id", me.boot, me.pidns)) is None
+    assert owner_alive(Owner(me.host, me.pid, me.start, me.machine, "another-boot", me.pidns)) is False  # rebooted

@@ -90,6 +90,9 @@ def test_composer_holds_exactly_our_text_only() -> None:
     assert not composer_holds("typed by hand Refactor the parser.\nThen run the tests.", prompt)
     assert not composer_holds("[Pasted text #1 +1 lines][Pasted text #2 +1 lines]", prompt)
     assert not composer_holds("[Pasted text #1 +1 lines] and more", prompt)
+    # a placeholder is ours only if our text could be it: long enough, and its line count ours
+    assert not composer_holds("[Pasted text #1 +30 lines]", prompt)
+    assert not composer_holds("[Pasted ~400 lines]", "fix the bug")
     assert not composer_holds("Refactor the parser.", prompt)
     assert not composer_holds("", prompt) and not composer_holds(None, prompt)
 
