@@ -1,10 +1,12 @@
 """Wiring an agent's own hook system to Dispatch's receipt command, and taking it out again cleanly.
 
-Claude Code: `settings.json` in its config directory gets a UserPromptSubmit and a Stop hook whose
-command runs `dispatch-receipt` (copied beside the settings: stdlib only, works without Dispatch on
-the path, a no-op when it cannot write its spool, always exit 0). Install keeps every hook the user
-has and is idempotent; the file as it was is kept beside it, and uninstall puts those exact bytes
-back when nothing else changed since (otherwise it removes only our entries).
+Claude Code and Gemini CLI keep hooks the same way: `settings.json` in the agent's config directory,
+`hooks.<Event>` lists of `{"hooks": [{"type": "command", "command": …}]}`. Ours run `dispatch-receipt`
+(copied beside the settings: stdlib only, works without Dispatch on the path, a no-op when it cannot
+write its spool, always exit 0) when a prompt is accepted and when a turn ends — under each agent's
+own event names, recorded under one (UserPromptSubmit, Stop). Install keeps every hook the user has
+and is idempotent; the file as it was is kept beside it, and uninstall puts those exact bytes back
+when nothing else changed since (otherwise it removes only our entries).
 """
 
 from __future__ import annotations
@@ -17,8 +19,31 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-EVENTS = ("UserPromptSubmit", "Stop")
 SCRIPT = "dispatch-receipt"
+
+
+@dataclass(frozen=True, slots=True)
+class HookSystem:
+    """One agent's hook system: where its settings live and what its events are called."""
+
+    agent: str
+    config_env: str
+    """The environment variable that moves its config directory (Claude Code), or the home that holds it
+    (Gemini CLI's GEMINI_CLI_HOME, see `env_is_home`)."""
+    default_dir: str
+    """Its config directory under HOME."""
+    events: dict[str, str]
+    """Its event name → the receipt's event (a prompt accepted: UserPromptSubmit; a turn ended: Stop)."""
+    timeout: int | None = None
+    env_is_home: bool = False
+
+
+_CLAUDE_EVENTS = {"UserPromptSubmit": "UserPromptSubmit", "Stop": "Stop"}
+_GEMINI_EVENTS = {"BeforeAgent": "UserPromptSubmit", "AfterAgent": "Stop"}
+SYSTEMS = {
+    "claude": HookSystem("claude", "CLAUDE_CONFIG_DIR", ".claude", _CLAUDE_EVENTS, timeout=5),
+    "gemini": HookSystem("gemini", "GEMINI_CLI_HOME", ".gemini", _GEMINI_EVENTS, env_is_home=True),
+}
 _BACKUP = ".dispatch-backup"
 _ABSENT = ".dispatch-absent"
 
@@ -38,17 +63,19 @@ class HookStatus:
     script: bool
 
     def to_json(self) -> dict[str, object]:
+        full = self.installed == list(SYSTEMS[self.agent].events)
         return {"agent": self.agent, "settings": self.settings, "events": self.installed, "script": self.script,
-                "installed": self.installed == list(EVENTS) and self.script}  # fmt: skip
+                "installed": full and self.script}  # fmt: skip
 
 
-def claude_config_dir(env: dict[str, str], given: str | None) -> Path:
-    """Where Claude Code keeps settings.json: --config-dir, else $CLAUDE_CONFIG_DIR, else ~/.claude."""
+def config_dir(system: HookSystem, env: dict[str, str], given: str | None) -> Path:
+    """Where the agent keeps settings.json: --config-dir, else its environment variable, else ~/.<agent>."""
     if given:
         return Path(given)
-    if env.get("CLAUDE_CONFIG_DIR"):
-        return Path(env["CLAUDE_CONFIG_DIR"])
-    return Path(env.get("HOME", str(Path.home()))) / ".claude"
+    if env.get(system.config_env):
+        found = Path(env[system.config_env])
+        return found / system.default_dir if system.env_is_home else found
+    return Path(env.get("HOME", str(Path.home()))) / system.default_dir
 
 
 def _command(folder: Path, event: str) -> str:
@@ -82,18 +109,21 @@ def _write(path: Path, data: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-def install_claude(folder: Path) -> HookStatus:
+def install(system: HookSystem, folder: Path) -> HookStatus:
     settings = folder / "settings.json"
     raw, data = _load(settings)
     hooks = data.setdefault("hooks", {})
     changed = False
-    for event in EVENTS:
+    for event, receipt in system.events.items():
         groups = hooks.setdefault(event, [])
         if not isinstance(groups, list):
             raise HookError(f"{settings}: hooks.{event} is not a list; nothing was changed")
         if any(_ours(h) for g in groups if isinstance(g, dict) for h in g.get("hooks", [])):
             continue
-        groups.append({"hooks": [{"type": "command", "command": _command(folder, event), "timeout": 5}]})
+        hook: dict[str, object] = {"type": "command", "command": _command(folder, receipt)}
+        if system.timeout is not None:
+            hook["timeout"] = system.timeout
+        groups.append({"hooks": [hook]})
         changed = True
     folder.mkdir(parents=True, exist_ok=True)
     script = folder / SCRIPT
@@ -107,14 +137,14 @@ def install_claude(folder: Path) -> HookStatus:
             else:
                 backup.write_bytes(raw)
         _write(settings, data)
-    return status_claude(folder)
+    return status(system, folder)
 
 
-def uninstall_claude(folder: Path) -> HookStatus:
+def uninstall(system: HookSystem, folder: Path) -> HookStatus:
     settings = folder / "settings.json"
     raw, data = _load(settings)
     hooks = data.get("hooks", {})
-    for event in EVENTS:
+    for event in system.events:
         groups = hooks.get(event)
         if not isinstance(groups, list):
             continue
@@ -146,15 +176,15 @@ def uninstall_claude(folder: Path) -> HookStatus:
     backup.unlink(missing_ok=True)
     absent.unlink(missing_ok=True)
     (folder / SCRIPT).unlink(missing_ok=True)
-    return status_claude(folder)
+    return status(system, folder)
 
 
-def status_claude(folder: Path) -> HookStatus:
+def status(system: HookSystem, folder: Path) -> HookStatus:
     settings = folder / "settings.json"
     _, data = _load(settings)
     hooks = data.get("hooks", {})
     installed = [
-        e for e in EVENTS
+        e for e in system.events
         if any(_ours(h) for g in hooks.get(e, []) if isinstance(g, dict) for h in g.get("hooks", []))
     ]  # fmt: skip
-    return HookStatus("claude", str(settings), installed, (folder / SCRIPT).exists())
+    return HookStatus(system.agent, str(settings), installed, (folder / SCRIPT).exists())

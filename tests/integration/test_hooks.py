@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dashboard.core.model import PaneState, Verdict
 from dashboard.core.receipts import SPOOL_DIR, SPOOL_FILE, prompt_hash
-from dashboard.services.hooks import install_claude, status_claude, uninstall_claude
+from dashboard.services.hooks import SYSTEMS, install, status, uninstall
 from dashboard.services.send import SendOptions, send
 from tests.integration.conftest import ROOT, Bench
 
@@ -22,31 +22,31 @@ def test_install_keeps_the_users_hooks_is_idempotent_and_uninstall_restores_the_
     settings = tmp_path / "settings.json"
     original = (json.dumps({"theme": "dark", **USER_HOOK}, indent=4) + "\n").encode()
     settings.write_bytes(original)
-    st = install_claude(tmp_path)
+    st = install(SYSTEMS["claude"], tmp_path)
     assert st.installed == ["UserPromptSubmit", "Stop"] and st.script
     once = settings.read_bytes()
-    install_claude(tmp_path)  # again: nothing added twice
+    install(SYSTEMS["claude"], tmp_path)  # again: nothing added twice
     assert settings.read_bytes() == once
     data = json.loads(once)
     assert data["theme"] == "dark" and data["hooks"]["UserPromptSubmit"][0] == USER_HOOK["hooks"]["UserPromptSubmit"][0]
     assert len(data["hooks"]["UserPromptSubmit"]) == 2
-    uninstall_claude(tmp_path)
+    uninstall(SYSTEMS["claude"], tmp_path)
     assert settings.read_bytes() == original  # byte for byte, formatting included
     assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.json"]
 
 
 def test_uninstall_with_no_file_before_and_with_later_user_edits(tmp_path: Path) -> None:
-    install_claude(tmp_path)
-    uninstall_claude(tmp_path)
+    install(SYSTEMS["claude"], tmp_path)
+    uninstall(SYSTEMS["claude"], tmp_path)
     assert not (tmp_path / "settings.json").exists()  # there was none
     (tmp_path / "settings.json").write_text('{"a": 1}')
-    install_claude(tmp_path)
+    install(SYSTEMS["claude"], tmp_path)
     edited = json.loads((tmp_path / "settings.json").read_text())
     edited["b"] = 2  # the user changed something while the hooks were in
     (tmp_path / "settings.json").write_text(json.dumps(edited))
-    uninstall_claude(tmp_path)
+    uninstall(SYSTEMS["claude"], tmp_path)
     assert json.loads((tmp_path / "settings.json").read_text()) == {"a": 1, "b": 2}  # only ours taken out
-    assert status_claude(tmp_path).installed == []
+    assert status(SYSTEMS["claude"], tmp_path).installed == []
 
 
 def test_a_settings_file_that_is_not_json_is_left_alone(tmp_path: Path) -> None:
@@ -59,7 +59,7 @@ def test_a_settings_file_that_is_not_json_is_left_alone(tmp_path: Path) -> None:
 
 
 def test_the_receipt_command_never_hurts_the_agent(tmp_path: Path) -> None:
-    install_claude(tmp_path)
+    install(SYSTEMS["claude"], tmp_path)
     script = tmp_path / "dispatch-receipt"
     for stdin in ("not json", "", '{"prompt": 5}'):
         done = subprocess.run([str(script), "UserPromptSubmit"], input=stdin, capture_output=True, text=True)
@@ -71,7 +71,7 @@ def test_the_receipt_command_never_hurts_the_agent(tmp_path: Path) -> None:
 
 
 async def test_a_send_carries_the_agents_receipt(bench: Bench, store: object, tmp_path: Path) -> None:
-    install_claude(tmp_path)
+    install(SYSTEMS["claude"], tmp_path)
     agent = bench.agent("a", "--settings", str(tmp_path / "settings.json"), style="claude", turn=0.3)
     await bench.wait_state(agent.pane_id, PaneState.IDLE)
     first = await send(bench.host, store, "a:0.0", "first prompt CANARY-k1", FAST)  # type: ignore[arg-type]
@@ -88,7 +88,7 @@ async def test_a_send_carries_the_agents_receipt(bench: Bench, store: object, tm
 async def test_a_missing_receipt_is_said(bench: Bench, store: object, tmp_path: Path) -> None:
     """Agents on this server write receipts, this one did not: the screen's verdict stands, the gap is named."""
     other = bench.agent("o", "--settings", str(tmp_path / "settings.json"), style="claude", turn=0.3)
-    install_claude(tmp_path)
+    install(SYSTEMS["claude"], tmp_path)
     plain = bench.agent("p", style="claude", turn=0.3)  # no hooks
     for a in (other, plain):
         await bench.wait_state(a.pane_id, PaneState.IDLE)

@@ -44,7 +44,7 @@ from dashboard.core.agents import known
 from dashboard.core.classify import classify
 from dashboard.core.model import Classification, PaneState, Verdict
 from dashboard.core.screen import parse_capture
-from dashboard.services.hooks import install_claude, uninstall_claude
+from dashboard.services.hooks import SYSTEMS, install, uninstall
 from dashboard.services.reply import wait_for_reply
 from dashboard.services.send import SendOptions, send
 
@@ -288,12 +288,13 @@ def launched(name: str, tmp_path: Path) -> Iterator[RealAgent]:
     socket = f"dispatch-rt-{name}-{os.getpid()}-{secrets.token_hex(3)}"
     out = tmp_path / f"kit-{name}.log"
     with _lock(name):  # its HOME and its fake server (port, delay, request log) are the kit's, one per agent
-        # Claude Code's own hooks write receipts for the run (settings read at start); the settings file is
-        # compared byte for byte after uninstall
-        config = STATE / "homes" / "claude" / ".claude"
-        before = (config / "settings.json").read_bytes() if name == "claude" else None
-        if name == "claude":
-            install_claude(config)
+        # Claude Code's and Gemini CLI's own hooks write receipts for the run (settings read at start); the
+        # settings file is compared byte for byte after uninstall
+        hooked = SYSTEMS.get(name)
+        config = STATE / "homes" / name / f".{name}"
+        before = (config / "settings.json").read_bytes() if hooked else None
+        if hooked:
+            install(hooked, config)
         try:
             _kit("launch.sh", name, socket, name, log=out)
             agent = RealAgent(name, socket, STATE / "logs" / f"fake_{_port(name)}.jsonl", LocalTmux(socket_name=socket))
@@ -309,8 +310,8 @@ def launched(name: str, tmp_path: Path) -> Iterator[RealAgent]:
             yield agent
         finally:
             _stop(socket, out)
-            if name == "claude":
-                uninstall_claude(config)
+            if hooked:
+                uninstall(hooked, config)
                 assert (config / "settings.json").read_bytes() == before, "uninstall must restore the settings"
 
 
@@ -355,7 +356,7 @@ async def test_real_agent(real_agent: RealAgent, store: Store) -> None:
     await _send_and_prove(real_agent, store, f"reply with exactly {canary}", canary, reply=True)
     # ~400 chars: Claude shows this paste as `[Pasted text #1 +3 lines]`, opencode as `[Pasted ~4 lines]`
     canary = _canary(real_agent.name)
-    await _send_and_prove(real_agent, store, MULTI.format(canary=canary), canary, receipt=real_agent.name == "claude")
+    await _send_and_prove(real_agent, store, MULTI.format(canary=canary), canary, receipt=real_agent.name in SYSTEMS)
     await _queue_behind_running_turn(real_agent, store)
 
 

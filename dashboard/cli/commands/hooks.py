@@ -11,14 +11,15 @@ from dashboard.cli.exits import EXIT_CONFIG, EXIT_OK, UsageError
 
 
 async def cmd_hooks(args: argparse.Namespace) -> int:
-    from dashboard.services.hooks import HookError, claude_config_dir, install_claude, status_claude, uninstall_claude
+    from dashboard.services.hooks import SYSTEMS, HookError, config_dir, install, status, uninstall
 
-    if args.agent != "claude":
-        raise UsageError(f"hooks for {args.agent} are not wired yet (claude is); nothing was changed")
-    folder = claude_config_dir(dict(os.environ), args.config_dir)
-    action = {"install": install_claude, "uninstall": uninstall_claude, "status": status_claude}[args.hooks_command]
+    system = SYSTEMS.get(args.agent)
+    if system is None:
+        raise UsageError(f"hooks for {args.agent} are not wired (known: {', '.join(SYSTEMS)}); nothing was changed")
+    folder = config_dir(system, dict(os.environ), args.config_dir)
+    action = {"install": install, "uninstall": uninstall, "status": status}[args.hooks_command]
     try:
-        st = action(folder)
+        st = action(system, folder)
     except HookError as exc:
         print(f"dispatch: error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
