@@ -57,9 +57,9 @@ def matching(receipts: list[Receipt], *, pane: str, socket: str, prompt: str, si
 
 
 def pane_has_hooks(receipts: list[Receipt], *, pane: str, socket: str) -> bool:
-    """Whether agents on this tmux server write receipts (then one is waited for, and a missing one said).
+    """Whether this pane's agent writes receipts (then one is waited for, and a missing one said).
 
-    Until a server's first receipt the screen is all there is: waiting for receipts that never come
-    would slow every send on a fleet without hooks.
+    Until a pane's first receipt the screen is all there is: waiting for receipts that never come
+    would slow every send to an agent without hooks.
     """
-    return any(r.tmux == socket for r in receipts)
+    return any(r.pane == pane and r.tmux == socket for r in receipts)

@@ -33,7 +33,7 @@ class Reply:
 
 
 async def wait_for_reply(
-    host: TmuxHost, rec: SendRecord, timeout: float, *, poll: float = 0.25, settle: float = 0.5
+    host: TmuxHost, rec: SendRecord, timeout: float, *, poll: float = 0.15, settle: float = 0.3
 ) -> Reply:
     """Wait up to `timeout` seconds for the turn `rec` started to end, then read the answer after its prompt."""
     profile = known().get(rec.agent)

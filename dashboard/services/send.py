@@ -240,6 +240,7 @@ async def _reconcile(host: TmuxHost, pane: PaneInfo, rec: SendRecord, j: Judgeme
         await asyncio.sleep(0.1)
         found = matching(parse_receipts(await host.receipts()), **where, prompt=rec.prompt, since=keyed - CLOCK_SLACK)
     if found is not None:
+        rec.timings["receipt_ms"] = round((found.time - keyed) * 1000)  # submit key → the agent's hook (its clock)
         mark = f"receipt:{found.event}"
         if j.verdict in (Verdict.SUBMITTED, Verdict.QUEUED):
             return Judgement(j.verdict, (*j.evidence, mark), f"{j.reason}; the agent's hook received it")

@@ -86,12 +86,17 @@ async def test_a_send_carries_the_agents_receipt(bench: Bench, store: object, tm
 
 
 async def test_a_missing_receipt_is_said(bench: Bench, store: object, tmp_path: Path) -> None:
-    """Agents on this server write receipts, this one did not: the screen's verdict stands, the gap is named."""
-    other = bench.agent("o", "--settings", str(tmp_path / "settings.json"), style="claude", turn=0.3)
+    """This pane's agent wrote receipts before, not for this send: the screen's verdict stands, the gap is named."""
     install(SYSTEMS["claude"], tmp_path)
-    plain = bench.agent("p", style="claude", turn=0.3)  # no hooks
-    for a in (other, plain):
-        await bench.wait_state(a.pane_id, PaneState.IDLE)
-    await send(bench.host, store, "o:0.0", "hooked one CANARY-m1", FAST)  # type: ignore[arg-type]
-    rec = await send(bench.host, store, "p:0.0", "plain one CANARY-m2", FAST)  # type: ignore[arg-type]
+    agent = bench.agent("o", "--settings", str(tmp_path / "settings.json"), style="claude", turn=0.3)
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    first = await send(bench.host, store, "o:0.0", "hooked one CANARY-m1", FAST)  # type: ignore[arg-type]
+    assert first.verdict is Verdict.SUBMITTED
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    uninstall(SYSTEMS["claude"], tmp_path)  # the agent stops writing receipts (it reads its settings per turn)
+    rec = await send(bench.host, store, "o:0.0", "after the hooks went CANARY-m2", FAST)  # type: ignore[arg-type]
     assert rec.verdict is Verdict.SUBMITTED and "receipt-missing" in rec.evidence, rec.evidence
+    plain = bench.agent("p", style="claude", turn=0.3)  # an agent that never wrote one: nothing is waited for
+    await bench.wait_state(plain.pane_id, PaneState.IDLE)
+    other = await send(bench.host, store, "p:0.0", "plain one CANARY-m3", FAST)  # type: ignore[arg-type]
+    assert other.verdict is Verdict.SUBMITTED and not any("receipt" in e for e in other.evidence)
