@@ -324,3 +324,21 @@ def test_two_controllers_race_one_remote_pane(fleet3: Fleet3, tmp_path: Path) ->
     assert len(got) == len(claims) and len(claims) >= ROUNDS_SSH
     # the senders did collide: some send waited for the other's lease on m1
     assert any((r["lease_wait_ms"] or 0) > 0 or r["evidence"] == ["guard:leased"] for r in rows)
+
+
+def test_receipts_are_read_on_the_panes_machine(fleet3: Fleet3) -> None:
+    """The agent's hook writes its receipt into the spool of the machine it runs on; the controller reads it there."""
+    from dashboard.services.hooks import SYSTEMS, install
+
+    cfg = fleet3.records / "claude-cfg"  # a folder both sides see: the agent reads its settings from it
+    install(SYSTEMS["claude"], cfg)
+    m1 = fleet3.machines[0]
+    agent = fleet3.agent(m1, "hooked", "--settings", str(cfg / "settings.json"), "--turn", "0.3")
+    fleet3.wait_ready(agent)
+    code, [first], _ = run_cli("send", agent.target, "first over ssh CANARY-s1", "--json")
+    assert (code, first["verdict"]) == (0, "submitted")
+    time.sleep(1.0)
+    code, [second], _ = run_cli("send", agent.target, "second over ssh CANARY-s2", "--json")
+    assert (code, second["verdict"]) == (0, "submitted")
+    assert "receipt:UserPromptSubmit" in second["evidence"], second["evidence"]
+    assert "second over ssh CANARY-s2" in agent.received()
