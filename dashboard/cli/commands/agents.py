@@ -39,6 +39,8 @@ async def cmd_agents(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.agents_command == "test":
         return _test(args)
+    if args.agents_command == "learn":
+        return await _learn(args)
     return await _explain(args)
 
 
@@ -102,3 +104,36 @@ async def _explain(args: argparse.Namespace) -> int:
     else:
         print("  composer  not found on screen")
     return EXIT_OK
+
+
+async def _learn(args: argparse.Namespace) -> int:
+    from dashboard.adapters.paths import Paths
+    from dashboard.core.agents import AgentProfileError, parse_profile
+    from dashboard.services.learn import learn
+
+    try:
+        parse_profile({"name": args.name, "composer": {"bottom": "x", "top": "x"}}, "--name")
+    except AgentProfileError as exc:
+        raise UsageError(str(exc).replace("--name: profile", "--name")) from None
+    out = Path(args.out) if args.out else Paths.from_env().config / "agents"
+    async with fleet_from(args) as fleet:
+        check_targets([args.target], fleet.names)
+        host, local = fleet.route(args.target)
+        pane = await host.pane(local) if local.startswith("%") else None
+        if pane is None:
+            from dashboard.core.registry import resolve_target
+
+            pane = resolve_target(await host.list_panes(), local)
+        if pane is None or pane.is_shell or pane.dead:
+            raise UsageError(f"{args.target}: not a live agent pane (it is a shell, dead, or not there)")
+        result = await learn(host, pane, args.name, out)
+    for note in result.learned.notes:
+        print(f"note: {note}")
+    if not result.learned.ok:
+        print(f"no profile written for {args.name}")
+        return EXIT_ERROR
+    print(f"proposed profile: {result.profile_file}   screens: {result.screens}")
+    for stem, want, got in result.checks:
+        print(f"{'✓' if want == got else '✗'} {stem}: expected {want}, the proposal reads {got}")
+    print("then: dispatch agents test", result.screens, "· dispatch agents explain", args.target)
+    return EXIT_OK if result.ok else EXIT_ERROR
