@@ -24,6 +24,7 @@ from dashboard.core.lease import holder_name
 from dashboard.core.model import PaneInfo, PaneState
 from dashboard.core.ports import TmuxHost
 from dashboard.core.screen import parse_capture
+from dashboard.core.verdict import squash
 
 LEARN_PROMPT = "Reply with exactly: OK"
 
@@ -60,6 +61,10 @@ async def _settled(host: TmuxHost, pane: PaneInfo, quiet: float = 0.8, limit: fl
     return last
 
 
+def _stopped(name: str, why: str) -> LearnResult:
+    return LearnResult(Learned({"name": name}, [why], ok=False))
+
+
 async def learn(host: TmuxHost, pane: PaneInfo, name: str, out_dir: Path, prompt: str = LEARN_PROMPT) -> LearnResult:
     """Record `pane`, write `out_dir/NAME.toml` and `out_dir/NAME-screens/`, and check the proposal on them."""
     holder = holder_name(f"agents learn {name}", os.getpid(), this_host())
@@ -69,13 +74,20 @@ async def learn(host: TmuxHost, pane: PaneInfo, name: str, out_dir: Path, prompt
         await host.paste(pane.pane_id, marker)
         await asyncio.sleep(0.6)
         typed = await _screen(host, pane)
-        if any(marker in ln for ln in typed):
-            await host.send_keys(pane.pane_id, *(["BSpace"] * len(marker)))
-            await asyncio.sleep(0.4)
+        if not any(marker in ln for ln in typed):
+            # nothing to learn from, and nothing is submitted into a pane whose composer we cannot see
+            return LearnResult(derive(name, pane.command, None, idle, typed, marker, [], typed))
+        await host.send_keys(pane.pane_id, *(["BSpace"] * len(marker)))
+        await asyncio.sleep(0.4)
+        if any(marker in ln for ln in await _screen(host, pane)):
+            return _stopped(name, f"the marker {marker!r} could not be taken out again; nothing was submitted")
         cmdline = await host.foreground(pane)
         working: list[list[str]] = []
         await host.paste(pane.pane_id, prompt)
         await asyncio.sleep(0.4)
+        shown = squash("\n".join(await _screen(host, pane)))
+        if squash(prompt) not in shown:
+            return _stopped(name, "the learning prompt did not show on screen after its paste; no submit key was sent")
         await host.send_keys(pane.pane_id, "Enter")
         before, since, deadline = typed, time.monotonic(), time.monotonic() + 90
         while time.monotonic() < deadline:

@@ -50,3 +50,16 @@ def test_learn_refuses_what_is_not_an_agent(
     assert main([*cli_env, "agents", "learn", "sh:0.0", "--name", "x"]) == 2
     assert "not a live agent pane" in capsys.readouterr().err
     assert main([*cli_env, "agents", "learn", "sh:0.0", "--name", "Bad Name"]) == 2
+
+
+async def test_learn_submits_nothing_where_it_cannot_see_its_marker(bench: Bench, tmp_path: Path) -> None:
+    """A frozen agent never draws the paste: no profile, and no prompt submitted behind its back."""
+    agent = bench.agent("f", "--frozen", style="claude")
+    await asyncio.sleep(1.0)
+    pane = await bench.host.pane(agent.pane_id)
+    assert pane is not None
+    result = await learn(bench.host, pane, "frozen", tmp_path)
+    assert not result.ok and result.profile_file is None
+    assert any("marker never showed" in n for n in result.learned.notes)
+    await asyncio.sleep(0.5)
+    assert agent.received() == []
