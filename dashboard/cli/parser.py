@@ -305,8 +305,16 @@ def add_hooks(sub: Subparsers) -> None:
         ("status", "which receipt hooks are in place"),
     ):
         f = hooks.add_parser(action, help=text)
-        f.add_argument("--agent", default="claude", help="the agent whose hooks (claude)")
         f.add_argument(
-            "--config-dir", metavar="DIR", help="its config directory (default $CLAUDE_CONFIG_DIR or ~/.claude)"
+            "--agent",
+            action="append",
+            metavar="A",
+            help="only this agent (repeatable); default: every wired agent whose config directory exists",
+        )
+        f.add_argument("--machine", "-M", default="local", help="a fleet machine (over SSH; needs python3 there)")
+        f.add_argument(
+            "--config-dir",
+            metavar="DIR",
+            help="the agent's config directory on that machine (default its env variable, else ~/.claude, ~/.gemini)",
         )
         f.add_argument("--json", action="store_true")

@@ -4,7 +4,8 @@
 Installed as a standalone file (stdlib only) by `dispatch hooks install`, so it keeps working
 without Dispatch's package on the path, and does nothing at all when its spool cannot be written.
 It appends one JSON line — the event, the time, the tmux pane and server it runs in, the agent's
-session and a SHA-256 of the prompt — to /tmp/dispatch-receipts-UID/receipts.jsonl. It never prints
+session and a SHA-256 of the prompt (for a Notification, its message) — to
+/tmp/dispatch-receipts-UID/receipts.jsonl. It never prints
 (Claude Code adds a UserPromptSubmit hook's output to the model's context) and always exits 0: a
 receipt must never hurt the agent.
 """
@@ -42,6 +43,9 @@ def main() -> None:
         "session": data.get("session_id", ""),
         "prompt_sha256": prompt_hash(prompt) if isinstance(prompt, str) else None,
     }
+    if event == "Notification":  # the agent waits on a person: say for what, briefly
+        row["message"] = str(data.get("message") or "")[:200]
+        row["kind"] = str(data.get("notification_type") or "")[:40]
     os.makedirs(SPOOL, mode=0o700, exist_ok=True)
     fd = os.open(f"{SPOOL}/receipts.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:

@@ -1,190 +1,129 @@
-"""Wiring an agent's own hook system to Dispatch's receipt command, and taking it out again cleanly.
+"""Receipt hooks on this machine or on a fleet machine: the same wiring code runs in both places.
 
-Claude Code and Gemini CLI keep hooks the same way: `settings.json` in the agent's config directory,
-`hooks.<Event>` lists of `{"hooks": [{"type": "command", "command": …}]}`. Ours run `dispatch-receipt`
-(copied beside the settings: stdlib only, works without Dispatch on the path, a no-op when it cannot
-write its spool, always exit 0) when a prompt is accepted and when a turn ends — under each agent's
-own event names, recorded under one (UserPromptSubmit, Stop). Install keeps every hook the user has
-and is idempotent; the file as it was is kept beside it, and uninstall puts those exact bytes back
-when nothing else changed since (otherwise it removes only our entries).
+`dashboard/hooks/wiring.py` edits an agent's settings (stdlib only). Here it is imported for this
+machine and shipped over the machine's SSH link otherwise (on stdin, with the receipt command's
+source), so a fleet machine needs python3 but not Dispatch. Without `--agent`, every wired agent
+whose config directory exists on that machine is handled; the others are reported as absent.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 import os
-import shutil
+import shlex
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
-SCRIPT = "dispatch-receipt"
+from dashboard.core.ports import HostError
+from dashboard.core.registry import LOCAL
+from dashboard.hooks import wiring
+from dashboard.hooks.wiring import SYSTEMS, HookError, HookSystem, config_dir, run
+from dashboard.services.fleet import Fleet
 
+__all__ = ["SYSTEMS", "HookError", "HookStatus", "HookSystem", "apply", "config_dir", "install", "receipt_source",
+           "status", "uninstall"]  # fmt: skip
 
-@dataclass(frozen=True, slots=True)
-class HookSystem:
-    """One agent's hook system: where its settings live and what its events are called."""
-
-    agent: str
-    config_env: str
-    """The environment variable that moves its config directory (Claude Code), or the home that holds it
-    (Gemini CLI's GEMINI_CLI_HOME, see `env_is_home`)."""
-    default_dir: str
-    """Its config directory under HOME."""
-    events: dict[str, str]
-    """Its event name → the receipt's event (a prompt accepted: UserPromptSubmit; a turn ended: Stop)."""
-    timeout: int | None = None
-    env_is_home: bool = False
-
-
-_CLAUDE_EVENTS = {"UserPromptSubmit": "UserPromptSubmit", "Stop": "Stop"}
-_GEMINI_EVENTS = {"BeforeAgent": "UserPromptSubmit", "AfterAgent": "Stop"}
-SYSTEMS = {
-    "claude": HookSystem("claude", "CLAUDE_CONFIG_DIR", ".claude", _CLAUDE_EVENTS, timeout=5),
-    "gemini": HookSystem("gemini", "GEMINI_CLI_HOME", ".gemini", _GEMINI_EVENTS, env_is_home=True),
-}
-_BACKUP = ".dispatch-backup"
-_ABSENT = ".dispatch-absent"
-
-
-class HookError(ValueError):
-    """The agent's settings cannot be changed safely (unreadable, not a JSON object); nothing was written."""
+ACTIONS = ("install", "uninstall", "status")
 
 
 @dataclass(frozen=True, slots=True)
 class HookStatus:
-    """Which of our hooks an agent's settings carry, and whether the receipt command is in place."""
+    """Which of our hooks an agent's settings carry on a machine, or why they could not be changed."""
 
+    machine: str
     agent: str
     settings: str
-    installed: list[str]
-    """The events whose hooks run our receipt command."""
+    events: list[str]
     script: bool
+    installed: bool
+    present: bool
+    """The agent's config directory exists there (an agent without one is skipped when none was named)."""
+    error: str | None = None
+
+    @classmethod
+    def of(cls, machine: str, d: dict[str, object]) -> HookStatus:
+        events = d.get("events")
+        return cls(machine, str(d.get("agent", "")), str(d.get("settings", "")),
+                   [str(e) for e in events] if isinstance(events, list) else [], bool(d.get("script")),
+                   bool(d.get("installed")), bool(d.get("present", True)),
+                   str(d["error"]) if d.get("error") else None)  # fmt: skip
 
     def to_json(self) -> dict[str, object]:
-        full = self.installed == list(SYSTEMS[self.agent].events)
-        return {"agent": self.agent, "settings": self.settings, "events": self.installed, "script": self.script,
-                "installed": full and self.script}  # fmt: skip
-
-
-def config_dir(system: HookSystem, env: dict[str, str], given: str | None) -> Path:
-    """Where the agent keeps settings.json: --config-dir, else its environment variable, else ~/.<agent>."""
-    if given:
-        return Path(given)
-    if env.get(system.config_env):
-        found = Path(env[system.config_env])
-        return found / system.default_dir if system.env_is_home else found
-    return Path(env.get("HOME", str(Path.home()))) / system.default_dir
-
-
-def _command(folder: Path, event: str) -> str:
-    script = folder / SCRIPT
-    return f"'{script}' {event} 2>/dev/null || true"
-
-
-def _ours(hook: object) -> bool:
-    return isinstance(hook, dict) and SCRIPT in str(hook.get("command", ""))
-
-
-def _load(settings: Path) -> tuple[bytes | None, dict[str, Any]]:
-    try:
-        raw = settings.read_bytes()
-    except FileNotFoundError:
-        return None, {}
-    except OSError as exc:
-        raise HookError(f"{settings}: cannot read ({exc.strerror or exc}); nothing was changed") from None
-    try:
-        data = json.loads(raw.decode("utf-8")) if raw.strip() else {}
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise HookError(f"{settings}: not JSON ({exc}); nothing was changed") from None
-    if not isinstance(data, dict) or not isinstance(data.get("hooks", {}), dict):
-        raise HookError(f"{settings}: expected a JSON object with a 'hooks' object; nothing was changed")
-    return raw, data
-
-
-def _write(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".dispatch-tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+        return {"machine": self.machine, "agent": self.agent, "settings": self.settings, "events": self.events,
+                "script": self.script, "installed": self.installed, "present": self.present,
+                "error": self.error}  # fmt: skip
 
 
 def install(system: HookSystem, folder: Path) -> HookStatus:
-    settings = folder / "settings.json"
-    raw, data = _load(settings)
-    hooks = data.setdefault("hooks", {})
-    changed = False
-    for event, receipt in system.events.items():
-        groups = hooks.setdefault(event, [])
-        if not isinstance(groups, list):
-            raise HookError(f"{settings}: hooks.{event} is not a list; nothing was changed")
-        if any(_ours(h) for g in groups if isinstance(g, dict) for h in g.get("hooks", [])):
-            continue
-        hook: dict[str, object] = {"type": "command", "command": _command(folder, receipt)}
-        if system.timeout is not None:
-            hook["timeout"] = system.timeout
-        groups.append({"hooks": [hook]})
-        changed = True
-    folder.mkdir(parents=True, exist_ok=True)
-    script = folder / SCRIPT
-    shutil.copyfile(str(resources.files("dashboard.hooks") / "receipt.py"), script)
-    script.chmod(0o755)
-    if changed:
-        backup, absent = settings.with_name(settings.name + _BACKUP), settings.with_name(settings.name + _ABSENT)
-        if not backup.exists() and not absent.exists():
-            if raw is None:
-                absent.write_bytes(b"")
-            else:
-                backup.write_bytes(raw)
-        _write(settings, data)
-    return status(system, folder)
+    """Receipt hooks into the agent's settings in `folder` on this machine (HookError: nothing changed)."""
+    return HookStatus.of(LOCAL, wiring.install(system, folder, receipt_source()))
 
 
 def uninstall(system: HookSystem, folder: Path) -> HookStatus:
-    settings = folder / "settings.json"
-    raw, data = _load(settings)
-    hooks = data.get("hooks", {})
-    for event in system.events:
-        groups = hooks.get(event)
-        if not isinstance(groups, list):
-            continue
-        kept = []
-        for g in groups:
-            if isinstance(g, dict) and isinstance(g.get("hooks"), list):
-                g = {**g, "hooks": [h for h in g["hooks"] if not _ours(h)]}
-                if not g["hooks"]:
-                    continue
-            kept.append(g)
-        if kept:
-            hooks[event] = kept
-        else:
-            hooks.pop(event, None)
-    if not hooks:
-        data.pop("hooks", None)  # nothing of the user's is left under it
-    backup, absent = settings.with_name(settings.name + _BACKUP), settings.with_name(settings.name + _ABSENT)
-    restored = False
-    if backup.exists():
-        before = _load(backup)[1]
-        if before == data or (before.get("hooks") == {} and {**data, "hooks": {}} == before):
-            os.replace(backup, settings)  # nothing else changed since install: the exact bytes the user had
-            restored = True
-    elif absent.exists() and not data:
-        settings.unlink(missing_ok=True)  # there was no settings file before install
-        restored = True
-    if not restored and raw is not None:
-        _write(settings, data)
-    backup.unlink(missing_ok=True)
-    absent.unlink(missing_ok=True)
-    (folder / SCRIPT).unlink(missing_ok=True)
-    return status(system, folder)
+    return HookStatus.of(LOCAL, wiring.uninstall(system, folder))
 
 
 def status(system: HookSystem, folder: Path) -> HookStatus:
-    settings = folder / "settings.json"
-    _, data = _load(settings)
-    hooks = data.get("hooks", {})
-    installed = [
-        e for e in system.events
-        if any(_ours(h) for g in hooks.get(e, []) if isinstance(g, dict) for h in g.get("hooks", []))
-    ]  # fmt: skip
-    return HookStatus(system.agent, str(settings), installed, (folder / SCRIPT).exists())
+    return HookStatus.of(LOCAL, wiring.status(system, folder))
+
+
+def receipt_source() -> bytes:
+    return (resources.files("dashboard.hooks") / "receipt.py").read_bytes()
+
+
+_BOOT = (
+    "import base64, json, sys, types\n"
+    "d = json.load(sys.stdin)\n"
+    "m = types.ModuleType('dispatch_wiring'); sys.modules[m.__name__] = m\n"
+    "exec(compile(d['wiring'], 'dispatch_wiring.py', 'exec'), m.__dict__)\n"
+    "sys.exit(m.main(sys.argv[1:], base64.b64decode(d['receipt'])))\n"
+)
+"""Run on the fleet machine: the wiring module and the receipt command arrive together on stdin."""
+
+
+def _wiring_source() -> str:
+    return (resources.files("dashboard.hooks") / "wiring.py").read_text(encoding="utf-8")
+
+
+async def apply(
+    fleet: Fleet, machine: str, action: str, agents: list[str] | None, given_dir: str | None, timeout: float = 20.0
+) -> list[HookStatus]:
+    """`action` for the named agents (all wired ones when None) on `machine`, one status per agent.
+
+    With no agent named, install and uninstall touch only agents whose config directory exists
+    there (installing Gemini hooks on a machine without Gemini would make a directory for nothing).
+    Raises HostError when the machine cannot be reached or cannot run the wiring.
+    """
+    names = agents or list(SYSTEMS)
+    out = []
+    for agent in names:
+        if agents is None and action != "status":
+            probe = await _run(fleet, machine, "status", agent, given_dir, timeout)
+            if not probe.present:
+                out.append(probe)
+                continue
+        out.append(await _run(fleet, machine, action, agent, given_dir, timeout))
+    return out
+
+
+async def _run(fleet: Fleet, machine: str, action: str, agent: str, given: str | None, timeout: float) -> HookStatus:
+    if machine == LOCAL:
+        d = await asyncio.to_thread(run, action, agent, given, receipt_source(), dict(os.environ))
+        return HookStatus.of(machine, d)
+    link = fleet.link(machine)
+    if link is None:
+        raise HostError(f"{machine}: not reachable over SSH")
+    envelope = {"wiring": _wiring_source(), "receipt": base64.b64encode(receipt_source()).decode()}
+    argv = ["python3", "-c", _BOOT, action, agent, given or ""]
+    code, out, err = await link.exec(" ".join(shlex.quote(a) for a in argv), json.dumps(envelope).encode(), timeout)
+    if code == 127:
+        raise HostError(f"{machine}: python3 is not installed there (receipts need it); nothing was changed")
+    try:
+        d = json.loads(out.decode().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        why = err.decode(errors="replace").strip().splitlines()[-1:] or [f"exit {code}"]
+        raise HostError(f"{machine}: the hook wiring did not answer ({why[0][:200]}); state unknown") from None
+    return HookStatus.of(machine, d)

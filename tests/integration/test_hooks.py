@@ -23,7 +23,7 @@ def test_install_keeps_the_users_hooks_is_idempotent_and_uninstall_restores_the_
     original = (json.dumps({"theme": "dark", **USER_HOOK}, indent=4) + "\n").encode()
     settings.write_bytes(original)
     st = install(SYSTEMS["claude"], tmp_path)
-    assert st.installed == ["UserPromptSubmit", "Stop"] and st.script
+    assert st.events == ["UserPromptSubmit", "Stop", "Notification"] and st.script and st.installed
     once = settings.read_bytes()
     install(SYSTEMS["claude"], tmp_path)  # again: nothing added twice
     assert settings.read_bytes() == once
@@ -46,14 +46,14 @@ def test_uninstall_with_no_file_before_and_with_later_user_edits(tmp_path: Path)
     (tmp_path / "settings.json").write_text(json.dumps(edited))
     uninstall(SYSTEMS["claude"], tmp_path)
     assert json.loads((tmp_path / "settings.json").read_text()) == {"a": 1, "b": 2}  # only ours taken out
-    assert status(SYSTEMS["claude"], tmp_path).installed == []
+    assert status(SYSTEMS["claude"], tmp_path).events == []
 
 
 def test_a_settings_file_that_is_not_json_is_left_alone(tmp_path: Path) -> None:
     (tmp_path / "settings.json").write_text("{not json")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DISPATCH_HOME": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "dashboard", "hooks", "install", "--config-dir", str(tmp_path)],
-                          env=env, capture_output=True, text=True, timeout=30)  # fmt: skip
+    argv = [sys.executable, "-m", "dashboard", "hooks", "install", "--agent", "claude", "--config-dir", str(tmp_path)]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30)
     assert done.returncode == 6 and "not JSON" in done.stderr and "nothing was changed" in done.stderr
     assert (tmp_path / "settings.json").read_text() == "{not json"
 

@@ -9,6 +9,7 @@ import asyncio
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -328,11 +329,15 @@ def test_two_controllers_race_one_remote_pane(fleet3: Fleet3, tmp_path: Path) ->
 
 def test_receipts_are_read_on_the_panes_machine(fleet3: Fleet3) -> None:
     """The agent's hook writes its receipt into the spool of the machine it runs on; the controller reads it there."""
-    from dashboard.services.hooks import SYSTEMS, install
-
     cfg = fleet3.records / "claude-cfg"  # a folder both sides see: the agent reads its settings from it
-    install(SYSTEMS["claude"], cfg)
+    cfg.mkdir()
+    before = b'{\n    "theme": "light"\n}\n'
+    (cfg / "settings.json").write_bytes(before)
     m1 = fleet3.machines[0]
+    # installed from the controller, by the wiring run on m1 itself (no Dispatch there, only python3)
+    code, [st], _ = run_cli("hooks", "install", "--machine", m1.name, "--agent", "claude", "--config-dir", str(cfg),
+                            "--json")  # fmt: skip
+    assert (code, st["machine"], st["installed"], st["error"]) == (0, m1.name, True, None), st
     agent = fleet3.agent(m1, "hooked", "--settings", str(cfg / "settings.json"), "--turn", "0.3")
     fleet3.wait_ready(agent)
     code, [first], _ = run_cli("send", agent.target, "first over ssh CANARY-s1", "--json")
@@ -342,3 +347,19 @@ def test_receipts_are_read_on_the_panes_machine(fleet3: Fleet3) -> None:
     assert (code, second["verdict"]) == (0, "submitted")
     assert "receipt:UserPromptSubmit" in second["evidence"], second["evidence"]
     assert "second over ssh CANARY-s2" in agent.received()
+    uninstall = ("hooks", "uninstall", "-M", m1.name, "--agent", "claude", "--config-dir", str(cfg), "--json")
+    code, [st], _ = run_cli(*uninstall)
+    assert (code, st["events"], st["script"]) == (0, [], False)
+    assert (cfg / "settings.json").read_bytes() == before  # byte for byte, as the user had it
+
+
+def test_hooks_on_an_unknown_machine_or_a_bad_settings_file_say_so(fleet3: Fleet3, capsys: Any) -> None:
+    cfg = fleet3.records / "broken-cfg"
+    cfg.mkdir()
+    (cfg / "settings.json").write_text("{nope")
+    m1 = fleet3.machines[0]
+    code, _, _ = run_cli("hooks", "install", "-M", m1.name, "--agent", "claude", "--config-dir", str(cfg))
+    err = capsys.readouterr().err
+    assert code == 6 and f"{m1.name}: claude:" in err and "not JSON" in err and "nothing was changed" in err
+    assert (cfg / "settings.json").read_text() == "{nope"
+    assert run_cli("hooks", "status", "-M", "nosuch")[0] == 2

@@ -1,0 +1,210 @@
+"""Wiring an agent's own hook system to the receipt command, and taking it out again cleanly.
+
+Standalone (stdlib only, no Dispatch import): Dispatch imports it on its own machine, and runs the
+very same file on a fleet machine over SSH (`main(ACTION AGENT [DIR])`, the receipt command's
+source handed over with it), so a machine needs python3 but not Dispatch to carry receipts.
+
+Claude Code and Gemini CLI keep hooks the same way: `settings.json` in the agent's config
+directory, `hooks.<Event>` lists of `{"hooks": [{"type": "command", "command": …}]}`. Ours run
+`dispatch-receipt` (copied beside the settings) when a prompt is accepted, when a turn ends and when
+the agent asks for a person — under each agent's own event names, recorded under one
+(UserPromptSubmit, Stop, Notification). Install keeps every hook the user has and is idempotent;
+the file as it was is kept beside it, and uninstall puts those exact bytes back when nothing else
+changed since (otherwise it removes only our entries).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCRIPT = "dispatch-receipt"
+_BACKUP = ".dispatch-backup"
+_ABSENT = ".dispatch-absent"
+
+
+@dataclass(frozen=True, slots=True)
+class HookSystem:
+    """One agent's hook system: where its settings live and what its events are called."""
+
+    agent: str
+    config_env: str
+    """The environment variable that moves its config directory (Claude Code), or the home that holds it
+    (Gemini CLI's GEMINI_CLI_HOME, see `env_is_home`)."""
+    default_dir: str
+    """Its config directory under HOME."""
+    events: dict[str, str]
+    """Its event name → the receipt's event (a prompt accepted: UserPromptSubmit; a turn ended: Stop;
+    the agent waits on a person: Notification)."""
+    timeout: int | None = None
+    env_is_home: bool = False
+
+
+SYSTEMS = {
+    "claude": HookSystem(
+        "claude", "CLAUDE_CONFIG_DIR", ".claude",
+        {"UserPromptSubmit": "UserPromptSubmit", "Stop": "Stop", "Notification": "Notification"}, timeout=5,
+    ),
+    "gemini": HookSystem(
+        "gemini", "GEMINI_CLI_HOME", ".gemini",
+        {"BeforeAgent": "UserPromptSubmit", "AfterAgent": "Stop", "Notification": "Notification"}, env_is_home=True,
+    ),
+}  # fmt: skip
+
+
+class HookError(ValueError):
+    """The agent's settings cannot be changed safely (unreadable, not a JSON object); nothing was written."""
+
+
+def config_dir(system: HookSystem, env: dict[str, str], given: str | None) -> Path:
+    """Where the agent keeps settings.json: the given directory, else its environment variable, else ~/.<agent>."""
+    if given:
+        return Path(given).expanduser()
+    if env.get(system.config_env):
+        found = Path(env[system.config_env])
+        return found / system.default_dir if system.env_is_home else found
+    return Path(env.get("HOME") or str(Path.home())) / system.default_dir
+
+
+def _command(folder: Path, event: str) -> str:
+    return f"'{folder / SCRIPT}' {event} 2>/dev/null || true"
+
+
+def _ours(hook: object) -> bool:
+    return isinstance(hook, dict) and SCRIPT in str(hook.get("command", ""))
+
+
+def _load(settings: Path) -> tuple[bytes | None, dict[str, Any]]:
+    try:
+        raw = settings.read_bytes()
+    except FileNotFoundError:
+        return None, {}
+    except OSError as exc:
+        raise HookError(f"{settings}: cannot read ({exc.strerror or exc}); nothing was changed") from None
+    try:
+        data = json.loads(raw.decode("utf-8")) if raw.strip() else {}
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise HookError(f"{settings}: not JSON ({exc}); nothing was changed") from None
+    if not isinstance(data, dict) or not isinstance(data.get("hooks", {}), dict):
+        raise HookError(f"{settings}: expected a JSON object with a 'hooks' object; nothing was changed")
+    return raw, data
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".dispatch-tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def install(system: HookSystem, folder: Path, receipt: bytes) -> dict[str, Any]:
+    """Add our hook under each of the agent's events (once), put the receipt command beside the settings."""
+    settings = folder / "settings.json"
+    raw, data = _load(settings)
+    hooks = data.setdefault("hooks", {})
+    changed = False
+    for event, receipt_event in system.events.items():
+        groups = hooks.setdefault(event, [])
+        if not isinstance(groups, list):
+            raise HookError(f"{settings}: hooks.{event} is not a list; nothing was changed")
+        if any(_ours(h) for g in groups if isinstance(g, dict) for h in g.get("hooks", [])):
+            continue
+        hook: dict[str, object] = {"type": "command", "command": _command(folder, receipt_event)}
+        if system.timeout is not None:
+            hook["timeout"] = system.timeout
+        groups.append({"hooks": [hook]})
+        changed = True
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / SCRIPT
+    tmp = script.with_name(SCRIPT + ".dispatch-tmp")
+    tmp.write_bytes(receipt)
+    tmp.chmod(0o755)
+    tmp.replace(script)  # an agent running the hook right now sees the old file or the new, never half
+    if changed:
+        backup, absent = settings.with_name(settings.name + _BACKUP), settings.with_name(settings.name + _ABSENT)
+        if not backup.exists() and not absent.exists():
+            if raw is None:
+                absent.write_bytes(b"")
+            else:
+                backup.write_bytes(raw)
+        _write(settings, data)
+    return status(system, folder)
+
+
+def uninstall(system: HookSystem, folder: Path) -> dict[str, Any]:
+    """Take our hooks out; the user's bytes back when nothing else changed since install."""
+    settings = folder / "settings.json"
+    raw, data = _load(settings)
+    hooks = data.get("hooks", {})
+    for event in system.events:
+        groups = hooks.get(event)
+        if not isinstance(groups, list):
+            continue
+        kept = []
+        for g in groups:
+            if isinstance(g, dict) and isinstance(g.get("hooks"), list):
+                g = {**g, "hooks": [h for h in g["hooks"] if not _ours(h)]}
+                if not g["hooks"]:
+                    continue
+            kept.append(g)
+        if kept:
+            hooks[event] = kept
+        else:
+            hooks.pop(event, None)
+    if not hooks:
+        data.pop("hooks", None)  # nothing of the user's is left under it
+    backup, absent = settings.with_name(settings.name + _BACKUP), settings.with_name(settings.name + _ABSENT)
+    restored = False
+    if backup.exists():
+        before = _load(backup)[1]
+        if before == data or (before.get("hooks") == {} and {**data, "hooks": {}} == before):
+            os.replace(backup, settings)  # nothing else changed since install: the exact bytes the user had
+            restored = True
+    elif absent.exists() and not data:
+        settings.unlink(missing_ok=True)  # there was no settings file before install
+        restored = True
+    if not restored and raw is not None:
+        _write(settings, data)
+    backup.unlink(missing_ok=True)
+    absent.unlink(missing_ok=True)
+    (folder / SCRIPT).unlink(missing_ok=True)
+    return status(system, folder)
+
+
+def status(system: HookSystem, folder: Path) -> dict[str, Any]:
+    """Which of the agent's events run our receipt command, and whether the command is in place."""
+    settings = folder / "settings.json"
+    _, data = _load(settings)
+    hooks = data.get("hooks", {})
+    events = [
+        e for e in system.events
+        if any(_ours(h) for g in hooks.get(e, []) if isinstance(g, dict) for h in g.get("hooks", []))
+    ]  # fmt: skip
+    script = (folder / SCRIPT).exists()
+    return {"agent": system.agent, "settings": str(settings), "events": events, "script": script,
+            "installed": events == list(system.events) and script, "present": folder.is_dir()}  # fmt: skip
+
+
+def run(action: str, agent: str, given: str | None, receipt: bytes, env: dict[str, str]) -> dict[str, Any]:
+    """One action for one agent on this machine; a refusal comes back as {"agent", "error"}."""
+    system = SYSTEMS[agent]
+    folder = config_dir(system, env, given)
+    try:
+        if action == "install":
+            return install(system, folder, receipt)
+        if action == "uninstall":
+            return uninstall(system, folder)
+        return status(system, folder)
+    except HookError as exc:
+        return {"agent": agent, "settings": str(folder / "settings.json"), "error": str(exc)}
+    except OSError as exc:
+        return {"agent": agent, "settings": str(folder / "settings.json"), "error": f"{folder}: {exc.strerror or exc}"}
+
+
+def main(argv: list[str], receipt: bytes) -> int:
+    """`ACTION AGENT [DIR]` → one JSON line on stdout (how a fleet machine answers over SSH)."""
+    action, agent, given = argv[0], argv[1], (argv[2] if len(argv) > 2 and argv[2] else None)
+    print(json.dumps(run(action, agent, given, receipt, dict(os.environ))))
+    return 0
