@@ -64,6 +64,9 @@ class AgentProfile:
     """What the agent draws before its answer (`● `, `• `, `✦ `), removed from a reply read off the screen."""
     reply_noise: tuple[re.Pattern[str], ...] = ()
     """Lines between the prompt and the composer that are not the answer (turn summaries, box rules)."""
+    answered: tuple[re.Pattern[str], ...] = ()
+    """What the screen shows once the agent has answered (its reply marker, a turn summary): idle with one
+    of these above the composer is an agent waiting for its next prompt after a turn (needs-input)."""
 
     def runs_in(self, command: str, cmdline: str | None) -> bool:
         """Is the pane's process this agent? Its own name, or a launcher whose command line names it.
@@ -81,7 +84,7 @@ class AgentProfileError(ValueError):
 
 
 _LISTS = ("launched", "signatures", "placeholders", "working", "queued", "dialog", "rate_limit", "title_working",
-          "chrome", "reply_noise")  # fmt: skip
+          "chrome", "reply_noise", "answered")  # fmt: skip
 _TOP = {"name", "label", "checked_against", "processes", "submit_key", "queue_key", "picker_chars", "reset",
         "reply_prefix", "composer", *_LISTS}  # fmt: skip
 _COMPOSER = {"bottom", "top", "body", "first_prefix", "prefix"}
@@ -172,6 +175,7 @@ def parse_profile(data: Mapping[str, Any], source: str) -> AgentProfile:
         chrome=patterns("chrome"),
         reply_prefix=pattern("reply_prefix", reply_prefix) if reply_prefix is not None else None,
         reply_noise=patterns("reply_noise"),
+        answered=patterns("answered"),
         launched=patterns("launched"),
     )
 
@@ -268,4 +272,5 @@ def describe(profile: AgentProfile, source: str = "built-in") -> dict[str, objec
         "chrome": pats(profile.chrome),
         "reply_prefix": profile.reply_prefix.pattern if profile.reply_prefix else None,
         "reply_noise": pats(profile.reply_noise),
+        "answered": pats(profile.answered),
     }

@@ -171,7 +171,8 @@ def classify_as(profile: AgentProfile, screen: Screen, last: str = "", *, title:
         return result(PaneState.UNKNOWN, ["no-composer"])
     if composer.text:
         return result(PaneState.STUCK, ["composer-text"])
-    return result(PaneState.IDLE, ["composer-empty"])
+    answered = _matches(profile.answered, lines[: composer.start], "answered")
+    return result(PaneState.IDLE, ["composer-empty", *answered[-1:]])  # the latest answer: idle after a turn
 
 
 @dataclass(frozen=True, slots=True)

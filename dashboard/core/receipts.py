@@ -31,6 +31,8 @@ class Receipt:
     tmux: str
     session: str
     prompt_sha256: str | None
+    message: str = ""
+    """A Notification's message (what the agent waits on a person for)."""
 
 
 def parse_receipts(raw: bytes) -> list[Receipt]:
@@ -40,7 +42,8 @@ def parse_receipts(raw: bytes) -> list[Receipt]:
         try:
             d = json.loads(line)
             out.append(Receipt(str(d["event"]), float(d["time"]), str(d["pane"]), str(d["tmux"]),
-                               str(d.get("session", "")), d.get("prompt_sha256")))  # fmt: skip
+                               str(d.get("session", "")), d.get("prompt_sha256"),
+                               str(d.get("message") or "")))  # fmt: skip
         except (ValueError, KeyError, TypeError):
             continue
     return out
@@ -63,3 +66,42 @@ def pane_has_hooks(receipts: list[Receipt], *, pane: str, socket: str) -> bool:
     would slow every send to an agent without hooks.
     """
     return any(r.pane == pane and r.tmux == socket for r in receipts)
+
+
+TURN_END_EVENT = "Stop"
+NOTIFICATION_EVENT = "Notification"
+
+
+@dataclass(frozen=True, slots=True)
+class PaneHooks:
+    """What a pane's agent last said through its hooks: that it has them, and whether it waits on a person."""
+
+    last_event: str
+    last_time: float
+    waiting: str | None
+    """Since the last prompt it accepted: its latest notification's message, or "turn ended"; else None."""
+
+    def to_json(self) -> dict[str, object]:
+        return {"last_event": self.last_event, "last_time": self.last_time, "waiting": self.waiting}
+
+
+def by_pane(receipts: list[Receipt], *, socket: str, since: float) -> dict[str, PaneHooks]:
+    """Each pane of the server on `socket` whose agent wrote a receipt since `since`.
+
+    `since` is the server's start: pane ids start again after a restart, so an older receipt
+    belongs to another pane.
+    """
+    out: dict[str, PaneHooks] = {}
+    for r in receipts:
+        if r.tmux != socket or r.time < since or not r.pane:
+            continue
+        old = out.get(r.pane)
+        waiting = old.waiting if old else None
+        if r.event == SUBMIT_EVENT:
+            waiting = None
+        elif r.event == TURN_END_EVENT:
+            waiting = "turn ended"
+        elif r.event == NOTIFICATION_EVENT:
+            waiting = r.message or "the agent asks for attention"
+        out[r.pane] = PaneHooks(r.event, r.time, waiting)
+    return out

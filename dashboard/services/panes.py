@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dashboard.core.agents import known as known_agents
+from dashboard.core.attention import NEEDS_INPUT, NeedsInput, needs_input
 from dashboard.core.classify import classify
 from dashboard.core.model import Classification, PaneInfo, PaneState, Screen
 from dashboard.core.ports import TmuxHost
+from dashboard.core.receipts import PaneHooks, Receipt, by_pane, parse_receipts
 from dashboard.core.screen import parse_capture
 
 
@@ -22,6 +25,15 @@ class PaneView:
     account: str | None = None
     """The account (subscription) the agent runs under (see core/accounts.py), when known."""
     account_source: str | None = None
+    hooks: PaneHooks | None = None
+    """What the pane's agent last said through its hooks (None: it writes no receipts)."""
+    needs: NeedsInput | None = None
+    """Why the pane waits on a person (a dialog, a question, idle after its turn), or None."""
+
+    @property
+    def shown_state(self) -> str:
+        """The state as a person reads it: `needs-input` when the pane waits on one, else the screen's."""
+        return NEEDS_INPUT if self.needs is not None else str(self.cls.state)
 
     def to_json(self) -> dict[str, object]:
         p = self.pane
@@ -36,6 +48,8 @@ class PaneView:
             "in_mode": p.in_mode,
             "size": [p.width, p.height],
             **self.cls.to_dict(),
+            "needs_input": self.needs.to_json() if self.needs else None,
+            "receipts": self.hooks.to_json() if self.hooks else None,
         }
 
 
@@ -53,7 +67,7 @@ async def survey(
     capture and view per pane: an unchanged pane (the common case in an idle fleet) is not parsed
     or classified again.
     """
-    panes = await host.list_panes()
+    panes, spool = await asyncio.gather(host.list_panes(), host.receipts())
     quiet = _quiet(panes, memo)
     texts = await host.capture_many([p.pane_id for p in panes if p.pane_id not in quiet])
     views = []
@@ -95,7 +109,24 @@ async def survey(
     if known is not None:
         known.clear()
         known.update(seen)
-    return views
+    return _with_hooks(views, parse_receipts(spool))
+
+
+def _with_hooks(views: list[PaneView], receipts: list[Receipt]) -> list[PaneView]:
+    """Each view with what its agent's hooks last said and whether it waits on a person."""
+    hooks: dict[tuple[str, int], dict[str, PaneHooks]] = {}
+    out = []
+    for v in views:
+        server = v.pane.server
+        mine = None
+        if server is not None and receipts:
+            key = (server.socket, server.started)
+            if key not in hooks:
+                hooks[key] = by_pane(receipts, socket=server.socket, since=server.started)
+            mine = hooks[key].get(v.pane.pane_id)
+        needs = needs_input(v.cls, mine)
+        out.append(v if (mine, needs) == (v.hooks, v.needs) else replace(v, hooks=mine, needs=needs))
+    return out
 
 
 def _quiet(panes: list[PaneInfo], memo: dict[str, tuple[str, PaneView]] | None) -> set[str]:

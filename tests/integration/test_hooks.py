@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from dashboard.cli import main as cli_main
+from dashboard.core.attention import NeedsInput
 from dashboard.core.model import PaneState, Verdict
 from dashboard.core.receipts import SPOOL_DIR, SPOOL_FILE, prompt_hash
 from dashboard.services.hooks import SYSTEMS, install, status, uninstall
+from dashboard.services.panes import survey
 from dashboard.services.send import SendOptions, send
 from tests.integration.conftest import ROOT, Bench
 
@@ -100,3 +106,46 @@ async def test_a_missing_receipt_is_said(bench: Bench, store: object, tmp_path: 
     await bench.wait_state(plain.pane_id, PaneState.IDLE)
     other = await send(bench.host, store, "p:0.0", "plain one CANARY-m3", FAST)  # type: ignore[arg-type]
     assert other.verdict is Verdict.SUBMITTED and not any("receipt" in e for e in other.evidence)
+
+
+async def test_panes_show_receipts_and_which_panes_need_a_person(
+    bench: Bench, store: object, tmp_path: Path, cli_env: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Hooks say it where installed (a turn ended, a notification), the screen otherwise; a fresh agent needs no one."""
+    install(SYSTEMS["claude"], tmp_path)
+    settings = str(tmp_path / "settings.json")
+    hooked = bench.agent("h", "--settings", settings, style="claude", turn=0.3)
+    plain = bench.agent("p", style="codex", turn=0.3)
+    asking = bench.agent("d", "--settings", settings, "--dialog", style="claude")
+    for a in (hooked, plain):
+        await bench.wait_state(a.pane_id, PaneState.IDLE)
+    await bench.wait_state(asking.pane_id, PaneState.DIALOG)
+    views = {v.pane.pane_id: v for v in await survey(bench.host)}
+    assert views[hooked.pane_id].needs is None and views[plain.pane_id].needs is None  # nothing asked yet
+    assert views[asking.pane_id].needs == NeedsInput("Claude needs your permission to continue", "receipt")
+    for target, a in (("h:0.0", hooked), ("p:0.0", plain)):
+        rec = await send(bench.host, store, target, f"one turn for {target} CANARY-n1", FAST)  # type: ignore[arg-type]
+        assert rec.verdict is Verdict.SUBMITTED, rec.reason
+        working = {v.pane.pane_id: v for v in await survey(bench.host)}[a.pane_id]
+        assert working.needs is None or working.cls.state is not PaneState.WORKING
+        await bench.wait_state(a.pane_id, PaneState.IDLE)
+    views = {v.pane.pane_id: v for v in await survey(bench.host)}
+    assert views[hooked.pane_id].needs == NeedsInput("turn ended", "receipt") and views[hooked.pane_id].hooks
+    assert views[plain.pane_id].needs == NeedsInput("turn ended", "screen") and views[plain.pane_id].hooks is None
+    code, out, _ = await asyncio.to_thread(_run_cli, [*cli_env, "panes", "--json"], capsys)
+    assert code == 0
+    rows = {p["pane_id"]: p for p in json.loads(out)}
+    assert rows[asking.pane_id]["state"] == "dialog"  # the screen's reading stays; the need comes beside it
+    assert rows[asking.pane_id]["needs_input"] == {"why": "Claude needs your permission to continue",
+                                                   "source": "receipt"}  # fmt: skip
+    assert rows[hooked.pane_id]["receipts"]["last_event"] == "Stop" and rows[plain.pane_id]["receipts"] is None
+    code, out, _ = await asyncio.to_thread(_run_cli, [*cli_env, "panes"], capsys)
+    assert code == 0
+    line = next(ln for ln in out.splitlines() if ln.startswith(hooked.pane_id + " "))
+    assert "needs-input" in line and " yes " in line and "turn ended (receipt)" in line
+
+
+def _run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = cli_main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -140,7 +140,8 @@ async def cmd_panes(args: argparse.Namespace) -> int:
         print(f"no panes on {where}" if where else "no machine answered")
         return code
     width = 22 if len(names) > 1 else 18
-    print(f"{'PANE':6} {'TARGET':{width}} {'AGENT':9} {'PROFILE':12} {'STATE':18} {'COMMAND':10} COMPOSER / LAST LINE")
+    print(f"{'PANE':6} {'TARGET':{width}} {'AGENT':9} {'PROFILE':12} {'STATE':18} {'HOOKS':5} {'COMMAND':10} "
+          "COMPOSER / LAST LINE")  # fmt: skip
     now = datetime.now()
     for name, v in views:
         detail = v.cls.composer if v.cls.composer else v.cls.last_line
@@ -148,10 +149,12 @@ async def cmd_panes(args: argparse.Namespace) -> int:
         if v.cls.reset:
             when = parse_reset(v.cls.reset, now)
             detail = f"resets {v.cls.reset}" + (f" ({until(when, now)})" if when else "") + f" · {detail}"
+        if v.needs is not None:
+            detail = f"{v.needs.why} ({v.needs.source}) · {detail}"
         target = qualify(name, v.pane.target)
         print(
             f"{v.pane.pane_id:6} {target[:width]:{width}} {v.cls.agent or '-':9} {(v.account or '-')[:12]:12} "
-            f"{v.cls.state:18} {v.pane.command[:10]:10} {detail[:60]}"
+            f"{v.shown_state:18} {'yes' if v.hooks else '-':5} {v.pane.command[:10]:10} {detail[:60]}"
         )
     return code
 

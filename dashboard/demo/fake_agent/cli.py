@@ -55,7 +55,9 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         "--lf-newline", action="store_true", help="a raw LF (Ctrl-J) inserts a newline instead of submitting"
     )
     p.add_argument("--no-echo", action="store_true", help="never reply with a requested CANARY token")
-    p.add_argument("--settings", metavar="PATH", help="a Claude Code settings.json whose UserPromptSubmit hooks to run")
+    p.add_argument(
+        "--settings", metavar="PATH", help="a Claude Code settings.json whose hooks to run (prompt, turn end, dialog)"
+    )
     a = p.parse_args(argv)
     collapse = a.paste_collapse if a.paste_collapse is not None else (2 if a.style == "claude" else 0)
     return Options(

@@ -78,6 +78,9 @@ class Session:
         self.paste_hint = False
         self.frame = 0  # spinner frame, advanced by the event loop
         self.dirty = True  # the screen no longer matches the state
+        if self.mode == "dialog":  # the agent asks for a person, as Claude's Notification hook says
+            note = {"message": "Claude needs your permission to continue", "notification_type": "permission_prompt"}
+            run_hooks(opts.settings, "Notification", note)
         self.title: str | None = None
 
     @property
@@ -181,7 +184,7 @@ class Session:
 
     def start_turn(self, prompt: str, now: float) -> None:
         """Move the prompt into the transcript at once (as the real agents do) and start working."""
-        run_prompt_hooks(self.o.settings, prompt)
+        run_hooks(self.o.settings, "UserPromptSubmit", {"prompt": prompt})
         self.items.append(("user", prompt))
         if self.o.rate_limit:
             self.items.append(("banner", RATE_LIMIT[self.o.style]))
@@ -199,6 +202,7 @@ class Session:
         self.turn = None
         self.paste_hint = False
         if not interrupted:
+            run_hooks(self.o.settings, "Stop", {"stop_hook_active": False})
             secs = max(1, round(now - turn.started))
             self.items.append(("reply", "ok" if self.o.no_echo else reply_for(turn.prompt)))
             if self.o.style == "claude":
@@ -223,22 +227,23 @@ class Session:
             self.dirty = True
 
 
-def run_prompt_hooks(settings: str | None, prompt: str) -> None:
-    """Run a Claude Code settings file's UserPromptSubmit commands with the hook's JSON on stdin.
+def run_hooks(settings: str | None, event: str, fields: dict[str, object]) -> None:
+    """Run a Claude Code settings file's commands for `event` with the hook's JSON on stdin.
 
-    As Claude Code does when a prompt is accepted: the command gets `session_id`, `hook_event_name`
-    and `prompt`, and the pane's environment (TMUX_PANE). Its output is ignored; a failing or slow
-    hook never stops the turn.
+    As Claude Code does when a prompt is accepted (UserPromptSubmit), a turn ends (Stop) or it asks
+    for a person (Notification): the command gets `session_id`, `hook_event_name` and the event's
+    fields, and the pane's environment (TMUX_PANE). Its output is ignored; a failing or slow hook
+    never stops the agent.
     """
     if not settings:
         return
     try:
         with open(settings, encoding="utf-8") as f:
-            groups = json.load(f).get("hooks", {}).get("UserPromptSubmit", [])
+            groups = json.load(f).get("hooks", {}).get(event, [])
         commands = [h["command"] for g in groups for h in g.get("hooks", []) if h.get("type") == "command"]
     except (OSError, ValueError, AttributeError, KeyError, TypeError):
         return
-    data = json.dumps({"session_id": "fake-session", "hook_event_name": "UserPromptSubmit", "prompt": prompt})
+    data = json.dumps({"session_id": "fake-session", "hook_event_name": event, **fields})
     for command in commands:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             subprocess.run(["sh", "-c", command], input=data, text=True, capture_output=True, timeout=5)

@@ -31,4 +31,4 @@ class Options:
     no_echo: bool = False
     """Reply "ok" even when asked for a CANARY token (an agent that did not do what was asked)."""
     settings: str | None = None
-    """A Claude Code settings.json: its UserPromptSubmit hooks run when a prompt starts a turn, as Claude runs them."""
+    """A Claude Code settings.json: its UserPromptSubmit, Stop and Notification hooks run as Claude runs them."""
