@@ -15,6 +15,8 @@ from dashboard.core.guard import normalise_prompt
 SPOOL_DIR = "/tmp/dispatch-receipts-{uid}"
 SPOOL_FILE = "receipts.jsonl"
 SUBMIT_EVENT = "UserPromptSubmit"
+CLOCK_SLACK = 2.0
+"""Seconds a receipt may predate the send it matches (the pane's machine keeps its own clock)."""
 
 
 def prompt_hash(prompt: str) -> str:

@@ -24,7 +24,7 @@ from dashboard.core.guard import (
 )
 from dashboard.core.model import Classification, PaneInfo, PaneState, SendRecord, ServerRef, Verdict
 from dashboard.core.ports import Lease, SendLog, TmuxError, TmuxHost
-from dashboard.core.receipts import matching, pane_has_hooks, parse_receipts
+from dashboard.core.receipts import CLOCK_SLACK, matching, pane_has_hooks, parse_receipts
 from dashboard.core.screen import parse_capture
 from dashboard.core.timing import DelayPolicy
 from dashboard.core.verdict import Judgement, Observation, composer_holds, give_up, judge
@@ -216,8 +216,6 @@ async def _leased(
 
 RECEIPT_GRACE = 1.0
 """How long after the screen's verdict a pane whose agent writes receipts gets for this send's receipt."""
-CLOCK_SLACK = 2.0
-"""Seconds a receipt may predate our submit key (the pane's machine keeps its own clock)."""
 
 
 async def _reconcile(host: TmuxHost, pane: PaneInfo, rec: SendRecord, j: Judgement, keyed: float) -> Judgement:

@@ -8,6 +8,10 @@ dead, the agent has exited, the text still sits in the composer, or the prompt i
 transcript that provably reaches back to before the send, and *unknown* when the machine cannot be
 reached, the agent hides the prompt (a collapsed paste) or the prompt may simply have scrolled out
 of sight: what the verifier cannot see is never evidence that the send failed.
+
+Where the pane's agent writes receipts (its own hooks, see `hooks install`), the receipt for this
+pane, server and text is read too: it confirms a delivery the screen can no longer show, and every
+check says whether the agent's hook received the prompt (`receipt`: received / missing / none).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from itertools import pairwise
 from dashboard.core.classify import classify
 from dashboard.core.model import PaneInfo, PaneState, SendRecord, ServerRef, Verdict
 from dashboard.core.ports import HostError, TmuxError, TmuxHost
+from dashboard.core.receipts import CLOCK_SLACK, Receipt, matching, pane_has_hooks, parse_receipts
 from dashboard.core.registry import RegistryError
 from dashboard.core.screen import normalise, parse_capture
 from dashboard.services.fleet import Fleet
@@ -32,6 +37,7 @@ _ANCHOR_CHARS = 24
 _REDRAWN = 2
 """Lines right above a composer an agent may redraw away after a send (a spinner, a tip, a new path)."""
 _COLLAPSED = ("[Pasted text", "[Pasted ")
+_NOT_IN_TRANSCRIPT = "the prompt is not in the transcript"
 
 
 @dataclass(slots=True)
@@ -47,6 +53,9 @@ class Check:
     why: str
     state_now: str | None = None
     agent_now: str | None = None
+    receipt: str | None = None
+    """"received" (the agent's hook got exactly this text), "missing" (its hooks wrote receipts, not
+    this one), None (the pane's agent writes no receipts, or they could not be read)."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -59,6 +68,7 @@ class Check:
             "why": self.why,
             "state_now": self.state_now,
             "agent_now": self.agent_now,
+            "receipt": self.receipt,
         }
 
 
@@ -114,8 +124,35 @@ async def _machine(
         for rec in recs:
             out.append((id(rec), _check(rec, "unknown", f"cannot look: {exc}")))
         return machine, out
+    try:
+        receipts = parse_receipts(await host.receipts())
+    except (HostError, TmuxError):
+        receipts = []  # the screen alone, as for an agent without hooks
     checks = await asyncio.gather(*(_one(host, panes, rec) for rec in recs))
-    return machine, [(id(r), c) for r, c in zip(recs, checks, strict=True)]
+    return machine, [(id(r), _with_receipt(c, r, ref, receipts)) for r, c in zip(recs, checks, strict=True)]
+
+
+def _with_receipt(check: Check, rec: SendRecord, ref: ServerRef, receipts: list[Receipt]) -> Check:
+    """The agent's own word beside the screen's: it confirms what the screen can no longer show."""
+    if not rec.verdict.delivered or rec.kind == "exec" or not rec.pane_id:
+        return check
+    where = {"pane": rec.pane_id, "socket": ref.socket}
+    mine = [r for r in receipts if r.time >= ref.started]  # a restarted server's %N is another pane
+    if not pane_has_hooks(mine, **where):
+        return check
+    found = matching(mine, **where, prompt=rec.prompt, since=rec.created - CLOCK_SLACK)
+    if found is None:
+        check.receipt = "missing"
+        check.why += "; no receipt from the agent's hook for it"
+        return check
+    check.receipt = "received"
+    if check.result == "unknown" or check.why.startswith(_NOT_IN_TRANSCRIPT):
+        # the screen cannot show it (scrolled out, collapsed, repeated) or no longer does (cleared)
+        check.result = "confirmed"
+        check.why = f"the agent's own hook received it ({found.event}); the screen: {check.why}"
+    else:  # gone, dead, exited, or the text sits in the composer again: the screen's word stands
+        check.why += f"; the agent's hook received it ({found.event})"
+    return check
 
 
 def _check(rec: SendRecord, result: str, why: str, pane: PaneInfo | None = None, **kw: str | None) -> Check:
@@ -172,7 +209,7 @@ async def _one(host: TmuxHost, panes: dict[str, PaneInfo], rec: SendRecord) -> C
     # not found: that refutes the send only if the search reached back to before it
     earlier = _before_transcript(rec, pane)
     if earlier and _reaches_back(earlier, (*screen.history, *above)):
-        return _check(rec, "refuted", "the prompt is not in the transcript, which still shows what preceded the send "
+        return _check(rec, "refuted", f"{_NOT_IN_TRANSCRIPT}, which still shows what preceded the send "
                       "(cleared, or never submitted)", state_now=state, agent_now=agent)  # fmt: skip
     lines = len(screen.history)
     searched = f"in the last {lines} lines of scrollback" if lines >= HISTORY else f"in its {lines} lines of scrollback"

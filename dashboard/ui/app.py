@@ -33,6 +33,7 @@ STATE_COLOURS = {
     "state-working": "#5fafff",
     "state-stuck": "#d75f00",
     "state-dialog": "#ffd75f",
+    "state-needs-input": "#ffaf00",
     "state-limited": "#af5fd7",
     "state-dead": "#870000",
     "state-shell": "#bcbcbc",
@@ -194,7 +195,7 @@ class DispatchApp(DeliveryActions):
         await grid.update_panes(message.statuses, message.last, self.fleet.names)
         counts: dict[str, int] = {}
         for s in message.statuses:
-            counts[s.state.value] = counts.get(s.state.value, 0) + 1
+            counts[s.view.shown_state] = counts.get(s.view.shown_state, 0) + 1
         summary = " · ".join(f"{n} {state}" for state, n in sorted(counts.items(), key=lambda kv: -kv[1]))
         self.title = f"Dispatch — {len(message.statuses)} panes: {summary}" if message.statuses else "Dispatch"
         if self._first_refresh:

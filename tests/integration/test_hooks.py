@@ -11,13 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from dashboard.adapters.store import Store
 from dashboard.cli import main as cli_main
 from dashboard.core.attention import NeedsInput
 from dashboard.core.model import PaneState, Verdict
 from dashboard.core.receipts import SPOOL_DIR, SPOOL_FILE, prompt_hash
+from dashboard.services.fleet import Fleet
 from dashboard.services.hooks import SYSTEMS, install, status, uninstall
 from dashboard.services.panes import survey
 from dashboard.services.send import SendOptions, send
+from dashboard.services.verify import verify
 from tests.integration.conftest import ROOT, Bench
 
 FAST = SendOptions(retry_ms=300, verify_ms=2500, paste_wait_ms=800)
@@ -149,3 +152,36 @@ def _run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, 
     code = cli_main(argv)
     out, err = capsys.readouterr()
     return code, out, err
+
+
+async def test_the_verifier_reads_receipts_where_the_screen_cannot_show_the_prompt(
+    bench: Bench, store: Store, tmp_path: Path
+) -> None:
+    """A prompt out of sight is unknown to the screen: the receipt confirms it; a pane without hooks stays unknown."""
+    install(SYSTEMS["claude"], tmp_path)
+    hooked = bench.agent("h", "--settings", str(tmp_path / "settings.json"), style="claude", turn=0.3)
+    plain = bench.agent("p", style="claude", turn=0.3)
+    recs = []
+    for target, a in (("h:0.0", hooked), ("p:0.0", plain)):
+        await bench.wait_state(a.pane_id, PaneState.IDLE)
+        recs.append(await send(bench.host, store, target, "run the checks again CANARY-v1", FAST))
+        assert recs[-1].verdict is Verdict.SUBMITTED, recs[-1].reason
+    for name, a in (("h", hooked), ("p", plain)):
+        await bench.wait_state(a.pane_id, PaneState.IDLE)
+        bench.server.cmd("resize-window", "-t", f"{name}:", "-y", "7")  # the agent redraws: the prompt is gone
+    await asyncio.sleep(0.5)
+    for a in (hooked, plain):
+        bench.server.cmd("clear-history", "-t", a.pane_id)  # and the scrollback with it (a long session's limit)
+    report = await verify(Fleet(bench.host), recs)
+    by_pane = {c.pane_id: c for c in report.checks}
+    assert (by_pane[hooked.pane_id].result, by_pane[hooked.pane_id].receipt) == ("confirmed", "received")
+    assert "hook received it" in by_pane[hooked.pane_id].why
+    plain_check = by_pane[plain.pane_id]
+    assert (plain_check.result, plain_check.receipt) == ("unknown", None), plain_check.why
+    uninstall(SYSTEMS["claude"], tmp_path)  # the hooks are gone: the next send has no receipt, and it is said
+    bench.server.cmd("resize-window", "-t", "h:", "-y", "40")
+    await bench.wait_state(hooked.pane_id, PaneState.IDLE)
+    later = await send(bench.host, store, "h:0.0", "after the hooks went CANARY-v2", FAST)
+    await bench.wait_state(hooked.pane_id, PaneState.IDLE)
+    [check] = (await verify(Fleet(bench.host), [later])).checks
+    assert (check.result, check.receipt) == ("confirmed", "missing") and "no receipt" in check.why

@@ -11,6 +11,7 @@ import json
 import re
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dashboard.demo.fake_agent.composer import Composer, Pasted
@@ -227,7 +228,7 @@ class Session:
             self.dirty = True
 
 
-def run_hooks(settings: str | None, event: str, fields: dict[str, object]) -> None:
+def run_hooks(settings: str | None, event: str, fields: Mapping[str, object]) -> None:
     """Run a Claude Code settings file's commands for `event` with the hook's JSON on stdin.
 
     As Claude Code does when a prompt is accepted (UserPromptSubmit), a turn ends (Stop) or it asks

@@ -21,6 +21,7 @@ STATE_STYLE: dict[str, str] = {
     "working": "bold black on #5fafff",
     "stuck-in-composer": "bold white on #d75f00",
     "dialog": "bold black on #ffd75f",
+    "needs-input": "bold black on #ffaf00",
     "rate-limited": "bold white on #af5fd7",
     "dead": "bold white on #870000",
     "shell": "bold black on #bcbcbc",
@@ -89,6 +90,7 @@ class PaneCard(Widget, can_focus=True):
     def watch_status(self, status: PaneStatus | None) -> None:
         for state in PaneState:
             self.set_class(status is not None and status.state is state, f"-{state.value}")
+        self.set_class(status is not None and status.view.needs is not None, "-needs-input")
 
     def watch_selected(self, selected: bool) -> None:
         self.set_class(selected, "-selected")
@@ -127,14 +129,19 @@ class PaneCard(Widget, can_focus=True):
             # the survey predates the verdict (it may show our paste still in the composer)
             state.append(f" {last.verdict.value} ", style=STATE_STYLE["working"])
         else:
-            state.append(f" {cls.state.value} ", style=STATE_STYLE.get(cls.state.value, ""))
+            shown = st.view.shown_state
+            state.append(f" {shown} ", style=STATE_STYLE.get(shown, ""))
         state.append(f" {cls.agent or pane.command or '-'}", style="italic")
+        if st.view.hooks is not None:
+            state.append(" ⚓", style="#87d7af")  # its agent writes receipts: the strongest evidence a send gets
         state.append(f" · {ago(self.clock() - st.since)}", style="dim")
         if cls.reset:
             when = parse_reset(cls.reset, datetime.fromtimestamp(self.clock()))
             state.append(f" · resets {cls.reset}" + (f" ({until(when, datetime.fromtimestamp(self.clock()))})"
                                                      if when else ""), style="dim")  # fmt: skip
         detail = cls.composer if cls.composer else cls.last_line
+        if st.view.needs is not None and not cls.composer:
+            detail = f"{st.view.needs.why} · {detail}"
         body = Text(" ".join(" ⏎ ".join((detail or "").splitlines()).split()) or " ")
         body.stylize("" if cls.composer else "dim")
         if cls.composer:
@@ -161,7 +168,7 @@ class PaneCard(Widget, can_focus=True):
             return True
         pane, cls = st.view.pane, st.view.cls
         fields = {
-            "state": cls.state.value,
+            "state": st.view.shown_state,
             "agent": cls.agent or "",
             "session": pane.session,
             "machine": pane.machine,
