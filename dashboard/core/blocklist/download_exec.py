@@ -11,8 +11,8 @@ from typing import Any
 
 from dashboard.core.blocklist.model import Block, Blocked, Cmd
 from dashboard.core.blocklist.tree import command_words, find, find_commands
-from dashboard.core.blocklist.vocabulary import DOWNLOADERS, INTERPRETERS, SHELLS
-from dashboard.core.blocklist.words import base, interp
+from dashboard.core.blocklist.vocabulary import DOWNLOADERS, INTERPRETERS
+from dashboard.core.blocklist.words import base, interp, runs_stdin
 
 
 def check_computed_name(cmd: Cmd) -> None:
@@ -25,7 +25,7 @@ def check_computed_name(cmd: Cmd) -> None:
 
 def check_piped(cmd: Cmd, downloading: str) -> None:
     """A later pipeline stage: refused when an earlier one (`downloading`) downloads and this one runs stdin."""
-    if downloading and interp(base(cmd.words[0])) in INTERPRETERS and _runs_stdin(cmd.words):
+    if downloading and interp(base(cmd.words[0])) in INTERPRETERS and runs_stdin(cmd.words):
         part = f"{downloading} | … {cmd.text}"
         raise Blocked(Block("download-exec", part, "a download is piped into an interpreter"))
 
@@ -57,24 +57,3 @@ def _mentions_downloader(nodes: Sequence[Any]) -> bool:
                 if any(base(w) in DOWNLOADERS for w in command_words(c)):
                     return True
     return False
-
-
-def _runs_stdin(words: list[str]) -> bool:
-    """Does this interpreter invocation take its program from stdin?"""
-    name = interp(base(words[0]))
-    args = words[1:]
-    if any(a in ("/dev/stdin", "/dev/fd/0", "/proc/self/fd/0", "-") for a in args):
-        return True
-    if name in ("source", "."):
-        return any(a in ("/dev/stdin", "/proc/self/fd/0", "-") for a in args)
-    code_flags = {"-c", "-e", "-E", "-m", "-r", "--command", "--eval", "-p", "--print", "-n"}
-    if name in SHELLS:
-        if "-s" in args or "-" in args:
-            return True
-        operands = [a for a in args if not a.startswith("-")]
-        return not operands and not any(a == "-c" or (a.startswith("-") and "c" in a[1:]) for a in args)
-    if "-" in args or "/dev/stdin" in args:
-        return True
-    if any(a in code_flags or (a.startswith("-") and not a.startswith("--") and a[1:2] in "cemrEpn") for a in args):
-        return False
-    return not [a for a in args if not a.startswith("-")]

@@ -1,4 +1,4 @@
-"""Rule `fork-bomb`: a function that spawns itself in a pipeline or in the background, whatever its name.
+"""Rule `fork-bomb`: processes that multiply without end: self-spawning functions, spawning loops, floods.
 
 Found as a cycle in what functions run with `|` or `&` (f→f, or f→g→f, `$FUNCNAME` included), when
 such a function is defined or called; and in the raw text when bashlex cannot parse the bomb at all.
@@ -12,6 +12,7 @@ from typing import Any
 from dashboard.core.blocklist.model import Block, Blocked, Cmd
 from dashboard.core.blocklist.state import Shell
 from dashboard.core.blocklist.tree import command_name, text, walk
+from dashboard.core.blocklist.vocabulary import SHELLS
 
 _FORKBOMB_TEXT = re.compile(r"([^\s(){};|&]+)\s*\(\s*\)\s*\{[^}]*?\1\s*\|\s*\1\s*&")
 
@@ -71,3 +72,68 @@ def _in_cycle(calls: dict[str, set[str]], start: str) -> bool:
         seen.add(n)
         stack.extend(calls.get(n, ()))
     return False
+
+
+_ENDLESS = {"true", ":", "[ 1 ]", "[ 1 -eq 1 ]", "test 1", "sleep 0", "[ 1 = 1 ]", "((1))"}
+_SPAWNERS = SHELLS | {"$0", "${0}", "perl", "python", "python3", "ruby", "node"}
+
+
+def check_loop(node: Any, source: str) -> None:
+    """A loop that starts processes in the background without end, or starts shells in the background.
+
+    `while true; do bash & done`, `until false; do x & done`, `for i in $(seq 1 1000000); do sh & done`:
+    each is a fork bomb without a function. Background jobs over a list (`for f in *; do gzip "$f" & done`)
+    are fine.
+    """
+    parts = node.parts
+    words = [getattr(p, "word", None) for p in parts]
+    head = parts[1] if node.kind in ("while", "until") and len(parts) > 1 else None
+    condition = " ".join(text(head, source).rstrip(";& \n").split()) if head is not None else ""
+    endless = (node.kind == "while" and condition in _ENDLESS) or (node.kind == "until" and condition == "false")
+    body = parts[words.index("do") + 1] if "do" in words and words.index("do") + 1 < len(parts) else None
+    for name in _backgrounded(body) if body is not None else set():
+        if endless or base_name(name) in _SPAWNERS:
+            why = "a loop that starts processes in the background" + (" without end" if endless else "")
+            raise Blocked(Block("fork-bomb", text(node, source), why))
+
+
+def _backgrounded(body: Any) -> set[str]:
+    """Names of the commands a loop body starts with `&`."""
+    out: set[str] = set()
+    for node in walk(body):
+        if node.kind == "list":
+            for i, p in enumerate(node.parts[:-1]):
+                nxt = node.parts[i + 1]
+                if nxt.kind == "operator" and nxt.op == "&":
+                    out |= {w for c in walk(p) if (w := command_name(c))}
+    return out
+
+
+def check_flood(source_stage: str, cmd: Cmd) -> None:
+    """`yes | xargs -P0 …`, `seq 1 99999999 | parallel -j0`: endless input fanned out to unlimited processes."""
+    words = cmd.words
+    name = words[0].rsplit("/", 1)[-1] if words else ""
+    if name not in ("xargs", "parallel") or not source_stage:
+        return
+    flag = "-P" if name == "xargs" else "-j"
+    long = "--max-procs" if name == "xargs" else "--jobs"
+    unlimited = any(w in (f"{flag}0", f"{long}=0") for w in words) or any(
+        w in (flag, long) and i + 1 < len(words) and words[i + 1] in ("0", "0%") for i, w in enumerate(words)
+    )
+    first = source_stage.split()
+    numbers = [int(w) for w in first if w.isdigit()]
+    endless = first[:1] == ["yes"] or "/dev/zero" in source_stage or "/dev/urandom" in source_stage or (
+        first[:1] in (["seq"], ["jot"]) and numbers and max(numbers) > 10_000
+    )
+    if unlimited and endless:
+        raise Blocked(Block("fork-bomb", cmd.text, "an endless input fanned out to unlimited processes"))
+
+
+def check_watch(raw: Cmd) -> None:
+    """`watch -n 0.1 'cmd &'`: a process started in the background again and again, never waited for."""
+    if raw.words and raw.words[0].rsplit("/", 1)[-1] == "watch" and re.search(r"&\s*$|&\s*[;)]", raw.words[-1]):
+        raise Blocked(Block("fork-bomb", raw.text, "watch starts a background process at every interval"))
+
+
+def base_name(word: str) -> str:
+    return word.rsplit("/", 1)[-1]

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dashboard.core.blocklist.model import Cmd
 from dashboard.core.blocklist.paths import find_may_reach_ssh, is_home_ancestor
 from dashboard.core.blocklist.state import Shell
-from dashboard.core.blocklist.vocabulary import SHELLS, WRAPPERS
+from dashboard.core.blocklist.vocabulary import GIT_COMMAND_KEYS, SHELLS, WRAPPERS
 from dashboard.core.blocklist.words import base, interp
 
 
@@ -107,3 +107,17 @@ def strings(shell: Shell, cmd: Cmd, name: str, args: list[str]) -> Iterator[str]
                     yield shlex.join(inner)
     if name == "xargs" and len(args) > 0:
         yield shlex.join(args)
+    if name == "trap" and args and args[0] not in ("-", "-p", "-l", "--"):
+        yield args[0]  # `trap CODE SIGNAL`: the code runs when the signal comes (EXIT: when the shell ends)
+    if name == "git":
+        # `git -c alias.x='!cmd' x`, `git config alias.x '!cmd'`, core.sshCommand, core.pager…: shell commands
+        pairs = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "-c"]
+        if "config" in args:
+            rest = [a for a in args[args.index("config") + 1 :] if not a.startswith("-")]
+            pairs += [f"{rest[0]}={rest[1]}"] if len(rest) >= 2 else []
+        for pair in pairs:
+            key, _, value = pair.partition("=")
+            if key.lower().startswith("alias.") and value.startswith("!"):
+                yield value[1:]
+            elif key.lower() in GIT_COMMAND_KEYS or key.lower().endswith((".proxycommand", ".command")):
+                yield value

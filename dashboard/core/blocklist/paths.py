@@ -47,10 +47,10 @@ def is_ssh_path(path: str) -> bool:
             continue
         parts.append(comp)
     for comp in parts:
-        if comp == ".ssh":
+        if comp.lower() == ".ssh":  # macOS and Windows volumes ignore case: ~/.SSH is ~/.ssh
             return True
         # an unset or unknown variable inside a name could be anything: `.ss${x}h` may well be `.ssh`
-        pattern = VAR.sub("*", comp).replace("[^", "[!")
+        pattern = VAR.sub("*", comp).replace("[^", "[!").lower()
         if pattern[:1] in (".", "[") and any(ch in pattern for ch in "*?[") and fnmatch.fnmatchcase(".ssh", pattern):
             return True
     return False

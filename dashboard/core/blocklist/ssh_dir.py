@@ -12,7 +12,7 @@ from dashboard.core.blocklist.model import Block, Blocked, Cmd
 from dashboard.core.blocklist.paths import find_may_reach_ssh, is_home_ancestor, is_ssh_path
 from dashboard.core.blocklist.state import Shell
 from dashboard.core.blocklist.tree import text
-from dashboard.core.blocklist.vocabulary import EDITORS, RECURSIVE_DESTROYERS, SSH_WRITERS_ALL
+from dashboard.core.blocklist.vocabulary import EDITORS, RECURSIVE_DESTROYERS, SSH_READERS, SSH_WRITERS_ALL
 from dashboard.core.blocklist.words import base, cluster_values, value_of
 
 
@@ -27,6 +27,54 @@ def check_xargs_feed(raw: Cmd, cmd: Cmd, ssh_path: str) -> None:
     if base(raw.words[0]) == "xargs" and ssh_path and base(cmd.words[0]) in SSH_WRITERS_ALL | {"cp", "ln", "tee"}:
         part = f"… {ssh_path} … | {' '.join(raw.words[:3])}"
         raise Blocked(Block("ssh-dir", part, "feeds a .ssh path to a command that changes it"))
+
+
+def _extracting(args: list[str]) -> bool:
+    first = args[0] if args else ""
+    clusters = [a for a in args if a.startswith("-") and not a.startswith("--")]
+    extract = any(a in ("--extract", "--get") or "x" in a for a in clusters)
+    return extract or (not first.startswith("-") and "x" in first)
+
+
+_KNOWN_HERE = SSH_WRITERS_ALL | EDITORS | {"cp", "install", "ln", "rsync", "scp", "link", "rename", "tee", "sed",
+    "perl", "ruby", "dd", "curl", "wget", "wget2", "aria2c", "axel", "tar", "unzip", "7z", "bsdtar", "cpio",
+    "ssh-keygen", "find"}  # fmt: skip
+"""Commands the rules above judge by their own options; any other command is judged by `_unknown_writer`."""
+_OUTPUT_OPTIONS = ("-o", "--output", "-out", "--out", "-O", "--outfile", "--output-file", "-w", "--write")
+
+
+def _unknown_writer(shell: Shell, cmd: Cmd, name: str, args: list[str]) -> None:
+    """A .ssh path given to a command not known to only read it: it may well write there.
+
+    The rules above know how cp, tar, curl… write; a reader (`cat`, `grep`, `ssh -i`) only looks,
+    except through an output option (`sort -o`); anything else (`socat OPEN:…`, `gpg -o`, `7z -o…`,
+    `kubectl cp`, `sshfs`, `patch`, `split`) is refused when a .ssh path appears in its arguments.
+    """
+    if name in _KNOWN_HERE or name in shell.functions:
+        return  # a function defined on the line is judged by its body, read again with these arguments
+    if name in SSH_READERS:
+        for value in [value_of(args, (opt,)) for opt in _OUTPUT_OPTIONS] + cluster_values(args, "o"):
+            if value and shell.under_ssh(value):
+                raise Blocked(Block("ssh-dir", cmd.text, f"{name} writes its output under a .ssh directory ({value})"))
+        return
+    volumes = {args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-v", "--volume")}
+    for a in args:
+        if a in volumes or a.startswith(("--volume=", "--mount=")):
+            continue  # judged above: a read-only mount of a .ssh only looks
+        for piece in _pieces(a):
+            if shell.under_ssh(piece) and not (name in ("ssh", "scp", "sftp") and a.startswith("-")):
+                why = f"{name} is given a path under a .ssh directory ({piece}) and is not known to only read it"
+                raise Blocked(Block("ssh-dir", cmd.text, why))
+
+
+def _pieces(arg: str) -> list[str]:
+    """An argument and the paths inside it: `OPEN:~/.ssh/k,creat`, `-o$HOME/.ssh`, `--file=~/.ssh/x`."""
+    out = [arg]
+    if arg.startswith("-") and len(arg) > 2:
+        out.append(arg[2:] if not arg.startswith("--") else arg.partition("=")[2])
+    for sep in (":", "=", ","):
+        out += [p for part in list(out) for p in part.split(sep)[1:]]
+    return [p for p in out if p]
 
 
 def first_ssh_path(cmd: Cmd) -> str:
@@ -93,8 +141,10 @@ def check(shell: Shell, cmd: Cmd, name: str, args: list[str]) -> None:
         for value in cluster_values(args, "oOPd"):  # `curl -sSLo FILE`, `wget -qO FILE`
             if protected(value):
                 refuse(value, f"{name} downloads")
-    if name in ("tar", "unzip", "7z", "bsdtar", "cpio"):
-        value = value_of(args, ("-C", "--directory", "-d", "-o"))
+    if name in ("tar", "unzip", "7z", "bsdtar", "cpio") and (name not in ("tar", "bsdtar") or _extracting(args)):
+        value = value_of(args, ("-C", "--directory", "-d", "-o", "-D"))
+        if name == "7z":
+            value = value or next((a[2:] for a in args if a.startswith("-o") and len(a) > 2), None)
         if value and (protected(value) or is_home_ancestor(value)):
             refuse(value, f"{name} extracts (into a home directory, its .ssh included)")
     if name == "git" and args[:1] == ["clone"] and len(operands) >= 3 and protected(operands[-1]):
@@ -119,6 +169,19 @@ def check(shell: Shell, cmd: Cmd, name: str, args: list[str]) -> None:
         for path in operands:
             if protected(path):
                 refuse(path, f"{name} writes")
+    if name in ("tar", "bsdtar", "gtar") and _extracting(args):
+        for path in operands:
+            if protected(path):
+                refuse(path, f"{name} extracts a member")
+    if name in ("docker", "podman", "nerdctl"):
+        for i, a in enumerate(args):
+            volume = args[i + 1] if a in ("-v", "--volume") and i + 1 < len(args) else a.partition("=")[2]
+            if a in ("-v", "--volume") or a.startswith(("--volume=", "--mount=")):
+                src, _, rest = volume.partition(":")
+                if (protected(src) or is_home_ancestor(src)) and not rest.endswith((":ro", ",ro")) and rest != "ro" \
+                        and "readonly" not in volume:  # fmt: skip
+                    refuse(src, f"{name} mounts it writable")
+    _unknown_writer(shell, cmd, name, args)
     if name == "find" and "-delete" in args:
         starts = [p for p in args if not p.startswith(("-", "(", ")", "!"))]
         home = any(is_home_ancestor(p) or (shell.cwd_home and p in (".", "./")) for p in starts[:1])

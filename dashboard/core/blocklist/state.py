@@ -27,6 +27,34 @@ class Shell:
     functions: dict[str, Any] = field(default_factory=dict)
     calls: dict[str, set[str]] = field(default_factory=dict)
     """Per function, what it runs in a pipeline or in the background (for fork-bomb cycles)."""
+    cwd_unknown: bool = False
+    """A `cd` went to a directory built by an expansion the check cannot evaluate."""
+    written: set[str] = field(default_factory=set)
+    """Files and directories earlier commands on the line wrote (a program run from one is unreadable)."""
+    cwd_written: bool = False
+    """A `cd` went into a directory written earlier on the line."""
+    opaque: set[str] = field(default_factory=set)
+    """Variables whose value came from an expansion the check cannot evaluate (`c=$(which rm)`)."""
+    ssh_links: set[str] = field(default_factory=set)
+    """Symlinks to a .ssh directory made earlier on the line (`ln -s ~/.ssh /tmp/s`)."""
+
+    def assign(self, name: str, value: str, *, known: bool) -> None:
+        self.variables[name] = value
+        if known:
+            self.opaque.discard(name)
+        else:
+            self.opaque.add(name)
+
+    def note_written(self, path: str) -> None:
+        if path and path != "-" and not path.startswith("/dev/"):
+            self.written.add(posixpath.normpath(self.absolute(path)))
+
+    def wrote(self, path: str) -> bool:
+        """Is `path` (or a directory above it) something written earlier on this line?"""
+        if self.cwd_written and not path.startswith(("/", "~", "$")):
+            return True
+        p = posixpath.normpath(self.absolute(path))
+        return any(p == w or p.startswith(w.rstrip("/") + "/") for w in self.written)
 
     def expand(self, word: str) -> str:
         """Known variables substituted; unknown ones left as written."""
@@ -42,15 +70,31 @@ class Shell:
         return posixpath.join(self.cwd, path) if self.cwd and not path.startswith(("/", "~", "$")) else path
 
     def under_ssh(self, path: str) -> bool:
-        """Under a .ssh directory, spelled out or relative to a `cd` into one."""
-        return is_ssh_path(path) or (self.in_ssh_dir and not path.startswith(("/", "~", "$")))
+        """Under a .ssh directory, spelled out, relative to a `cd` into one, or through a link made to one."""
+        if is_ssh_path(path) or (self.in_ssh_dir and not path.startswith(("/", "~", "$"))):
+            return True
+        p = posixpath.normpath(path) if path else path
+        return any(p == link or p.startswith(link + "/") for link in self.ssh_links)
 
-    def declare(self, args: list[str]) -> None:
-        """`export`/`declare`/`local`…: remember `NAME=value` arguments."""
-        for a in args:
-            key, eq, value = a.partition("=")
-            if eq and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-                self.variables[key] = value
+    def split(self, value: str) -> list[str]:
+        """An unquoted expansion's value split into words on IFS (default: blanks), as bash does."""
+        ifs = self.variables.get("IFS", " \t\n")
+        if "IFS" in self.opaque:
+            ifs = " \t\n"
+        if not ifs:
+            return [value]
+        return [w for w in re.split("[" + re.escape(ifs) + "]+", value) if w] or [value]
+
+    def unknown_from(self, name: str, args: list[str]) -> None:
+        """`read D`, `printf -v D …`, `mapfile A`, `set -- …`: these variables now hold what the check cannot see."""
+        if name == "printf":
+            targets = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "-v"]
+        elif name == "set":
+            targets = [str(i) for i in range(1, 10)] + ["@", "*"] if "--" in args or args[:1] != [] else []
+        else:
+            targets = [a for a in args if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", a)]
+        for t in targets:
+            self.assign(t, "", known=False)
 
     def change_dir(self, name: str, args: list[str]) -> None:
         """`cd`/`pushd`/`popd`: follow the directory as far as it can be known from the text."""
@@ -60,4 +104,5 @@ class Shell:
         else:
             self.in_ssh_dir = self.under_ssh(target)
         self.cwd_home = is_home_ancestor(target) and not self.in_ssh_dir
+        self.cwd_written = self.wrote(target) if target not in ("-", "..") else False
         self.cwd = norm(target) if target.startswith("/") and "$" not in target else None

@@ -66,3 +66,35 @@ EDITORS = {"vi", "vim", "nvim", "nano", "emacs", "ed", "ex", "joe", "micro", "pi
 SSH_WRITERS_ALL = {"rm", "rmdir", "unlink", "shred", "truncate", "touch", "mkdir", "chmod", "chown", "chgrp",
                    "chattr", "setfacl", "mv", "srm", "wipe"}  # fmt: skip
 RECURSIVE_DESTROYERS = {"rm", "chmod", "chown", "chgrp", "shred", "srm", "wipe", "setfacl", "chattr"}
+PATH_WRITERS = SSH_WRITERS_ALL | {
+    "cp", "ln", "install", "rsync", "scp", "tee", "link", "rename", "dd", "tar", "unzip", "cpio", "sed", "git",
+    "mount", "patch", "socat", "ssh-copy-id", "ssh-keygen", "wipefs", "blkdiscard", "mkfifo", "mknod", "curl", "wget",
+}  # fmt: skip
+"""Commands that write, delete or change the paths they are given (`dynamic-path` needs to know where)."""
+SETUP_GENERATORS: dict[str, set[str]] = {
+    # programs that print their own shell setup for `eval "$(…)"`, and the first argument that asks for it
+    "ssh-agent": {"-s", "-c"}, "direnv": {"hook"}, "pyenv": {"init", "virtualenv-init"}, "rbenv": {"init"},
+    "nodenv": {"init"}, "goenv": {"init"}, "jenv": {"init"}, "plenv": {"init"}, "zoxide": {"init"},
+    "starship": {"init"}, "fnm": {"env"}, "mise": {"activate"}, "rtx": {"activate"}, "brew": {"shellenv"},
+    "opam": {"env"}, "thefuck": {"--alias"}, "keychain": {"--eval"}, "dircolors": {"-b"}, "gpg-agent": {"--daemon"},
+    "conda": {"shell.bash", "shell.zsh"}, "micromamba": {"shell"}, "luarocks": {"path"}, "atuin": {"init"},
+    "fzf": {"--bash", "--zsh"}, "oh-my-posh": {"init"}, "asdf": {"exec"}, "pipenv": {"--completion"},
+}  # fmt: skip
+SSH_READERS = {
+    # commands that only read what they are given (a .ssh path among their arguments is looked at, not changed)
+    "ls", "cat", "less", "more", "head", "tail", "grep", "egrep", "fgrep", "rg", "ag", "ack", "stat", "file", "wc",
+    "md5sum", "sha1sum", "sha256sum", "sha512sum", "b2sum", "cksum", "diff", "cmp", "comm", "ssh", "ssh-add",
+    "sftp", "du", "realpath", "readlink", "basename", "dirname", "echo", "printf", "test", "[", "bat", "batcat",
+    "jq", "yq", "od", "xxd", "hexdump", "strings", "sort", "uniq", "cut", "tr", "column", "nl", "fold", "tree",
+    "exa", "eza", "lsd", "getfacl", "lsattr", "namei", "cd", "pushd", "popd", "type", "which", "true", "false",
+    ":", "ssh-keyscan", "ssh-copy-id_", "view", "base64", "sha224sum", "sha384sum", "fmt", "pr", "tac", "rev",
+    "look", "zcat", "zless", "bzcat", "xzcat", "source_", "keychain", "pv",
+}  # fmt: skip
+"""Readers; `sort -o`, `base64 -o`… still write, so their output options are judged as writes."""
+CODE_VARIABLES = {"PROMPT_COMMAND", "PS0", "PS1", "PS2", "PS3", "PS4"}
+"""Variables whose value the shell runs (before each prompt, or inside the prompt's `$(…)`)."""
+GIT_COMMAND_KEYS = {
+    "core.sshcommand", "core.pager", "core.editor", "core.fsmonitor", "core.askpass", "sequence.editor",
+    "diff.external", "credential.helper", "gpg.program", "pager.log", "pager.diff", "interactive.difffilter",
+}  # fmt: skip
+"""git settings whose value git runs as a shell command."""

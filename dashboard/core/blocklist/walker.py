@@ -7,17 +7,29 @@ One `Shell` carries what earlier commands changed to the later ones.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import bashlex
 
-from dashboard.core.blocklist import disk_wipe, download_exec, fork_bomb, nested, ssh_dir
+from dashboard.core.blocklist import (
+    disk_wipe,
+    download_exec,
+    dynamic,
+    fork_bomb,
+    inline_code,
+    nested,
+    scheduler,
+    ssh_dir,
+    staged,
+)
 from dashboard.core.blocklist.model import Block, Blocked, Cmd
+from dashboard.core.blocklist.resolve import ansi_c, unresolved
 from dashboard.core.blocklist.state import Shell
 from dashboard.core.blocklist.tree import find, find_commands, text
-from dashboard.core.blocklist.vocabulary import DOWNLOADERS
+from dashboard.core.blocklist.vocabulary import CODE_VARIABLES, DOWNLOADERS, EDITORS, PATH_WRITERS
 from dashboard.core.blocklist.words import base, braces, history_expansion, lenient
 
 MAX_DEPTH = 8
@@ -57,8 +69,8 @@ class _Walker:
             bomb = fork_bomb.in_text(source)
             if bomb is not None:
                 raise Blocked(bomb) from None
-            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise Blocked(Block("unparseable", source[:80], f"cannot be parsed, so it is refused ({why})")) from None
+            why = f"cannot be parsed, so it is refused ({_why(exc)})"
+            raise Blocked(Block("unparseable", source[:80], why)) from None
         for tree in trees:
             self.visit(tree, source, depth, piped=False)
 
@@ -87,6 +99,8 @@ class _Walker:
             for redirect in getattr(node, "redirects", []) or []:
                 self._redirect_node(redirect, source)
         elif kind in ("for", "while", "until", "if"):
+            if kind != "if":
+                fork_bomb.check_loop(node, source)
             for part in node.parts:
                 if part.kind in ("reservedword", "word"):
                     if part.kind == "word":
@@ -106,12 +120,19 @@ class _Walker:
         body = node.parts[-1]
         self.shell.functions[name] = body
         fork_bomb.check_definition(self.shell, name, node, source)
-        self.visit(body, source, depth, piped=False)  # a body runs however it is reached (trap, alias, …)
+        # a body runs however it is reached (trap, alias, …); its arguments are judged at each call
+        saved = dict(self.shell.variables)
+        self.shell.variables.update({p: f"_arg{p}_" for p in (*"123456789", "@", "*", "#", "FUNCNAME")})
+        try:
+            self.visit(body, source, depth, piped=False)
+        finally:
+            self.shell.variables = saved
 
     def _pipeline(self, commands: list[Any], source: str, depth: int) -> None:
         """What one stage hands the next: a download (into an interpreter), a .ssh path (into `xargs rm`)."""
         downloading = ""
         ssh_path = ""
+        upstream = ""
         for stage in commands:
             for c in find_commands(stage):
                 raw = self._simple(c, source, depth)
@@ -120,9 +141,12 @@ class _Walker:
                     continue
                 ssh_dir.check_xargs_feed(raw, cmd, ssh_path)
                 download_exec.check_piped(cmd, downloading)
+                staged.check_piped(cmd, upstream)
+                fork_bomb.check_flood(upstream, raw)
                 if base(cmd.words[0]) in DOWNLOADERS and not downloading:
                     downloading = cmd.text
                 ssh_path = ssh_path or ssh_dir.first_ssh_path(cmd)
+            upstream = upstream or text(stage, source)
 
     def _command(self, node: Any, source: str, depth: int, *, piped: bool) -> None:
         raw = self._simple(node, source, depth)
@@ -139,15 +163,21 @@ class _Walker:
         nodes: list[Any] = []
         redirects: list[tuple[str, str]] = []
         nodes_redirect: list[Any] = []
-        assignments: list[tuple[str, str]] = []
+        assignments: list[tuple[str, str, bool]] = []
         for part in node.parts:
             if part.kind == "assignment":
                 self._substitutions(part, source, depth)
                 name, _, value = part.word.partition("=")
-                assignments.append((name, self.shell.expand(value)))
+                known = unresolved(part, source, self.shell) is None
+                assignments.append((name, self.shell.expand(value), known))
+                self._code_variable(name, self.shell.expand(value), known, text(part, source), depth)
             elif part.kind == "word":
                 self._substitutions(part, source, depth)
-                expanded = braces(self.shell.expand(part.word))
+                raw = text(part, source)
+                decoded = ansi_c(raw) if "$'" in raw else None  # bashlex misreads $'\x72\x6d'
+                expanded = [decoded] if decoded is not None else braces(self.shell.expand(part.word))
+                if decoded is None and "$" in raw and not any(q in raw for q in "'\"\\"):
+                    expanded = [w for e in expanded for w in self.shell.split(e)]  # unquoted: split as bash does
                 if re.search(r"\$\{?[@*]", part.word):  # "$@" is one word per argument
                     expanded = [w for e in expanded for w in e.split()]
                 for w in expanded:
@@ -160,8 +190,8 @@ class _Walker:
                     redirects.append((part.type, target))
                     nodes_redirect.append(part)
         if not words:
-            for name, value in assignments:  # `D=~/.ssh` on its own: remembered for later commands
-                self.shell.variables[name] = value
+            for name, value, known in assignments:  # `D=~/.ssh` on its own: remembered for later commands
+                self.shell.assign(name, value, known=known)
             if redirects:
                 return Cmd([":"], [], redirects, text(node, source), nodes_redirect)
             return None
@@ -176,6 +206,9 @@ class _Walker:
         if part.type in (">", ">>", ">|", "&>", "&>>", "<>", ">&") and not target.isdigit() and target != "-":
             disk_wipe.check_redirect(self.shell, target, part, source)
             ssh_dir.check_redirect(self.shell, target, part, source)
+            dynamic.check_redirect(self.shell, target, part, source)
+            if scheduler.is_schedule_path(target):
+                raise Blocked(Block("scheduled-job", text(part, source), f"writes where jobs are picked up ({target})"))
         return target
 
     def _substitutions(self, node: Any, source: str, depth: int) -> None:
@@ -187,6 +220,8 @@ class _Walker:
         """Strip wrappers (`sudo -u x env A=1 nohup …`); a wrapper that runs a string has it checked."""
         if cmd is None:
             return None
+        fork_bomb.check_watch(cmd)
+        _xargs_command(cmd)
         inner = nested.unwrap(cmd)
         if isinstance(inner, str):
             self.check_source(inner, depth + 1)
@@ -200,14 +235,39 @@ class _Walker:
             name = name[1:]  # bashlex reads ANSI-C quoting $'mkfs.ext4' as $mkfs.ext4
         args = cmd.words[1:]
         download_exec.check_computed_name(cmd)
+        dynamic.check_name(self.shell, cmd, source)
         fork_bomb.check_call(self.shell, cmd, name, piped=piped)
+        if name == "eval":
+            download_exec.check(cmd, name)
+            if staged.check_eval(self.shell, cmd, source):
+                return  # a setup generator's own output (`eval "$(ssh-agent -s)"`)
         for inner in nested.strings(self.shell, cmd, name, args):
             self.check_source(inner, depth + 1)
         download_exec.check(cmd, name)
+        staged.check(self.shell, cmd, name, source)
+        inline_code.check(cmd, name)
+        scheduler.check(cmd, name)
         disk_wipe.check(self.shell, cmd, name, args)
         ssh_dir.check(self.shell, cmd, name, args)
+        dynamic.check_paths(self.shell, cmd, name, source)
+        self._schedule_paths(cmd, name)
+        self._startup_files(cmd, name, depth)
+        staged.note_writes(self.shell, cmd, name)
+        if name == "alias":
+            self._aliases(cmd, source, depth)
         if name in ("export", "declare", "local", "readonly", "typeset"):
-            self.shell.declare(args)
+            for word, node in zip(args, cmd.nodes[1:], strict=False):
+                key, eq, value = word.partition("=")
+                if eq and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+                    known = unresolved(node, source, self.shell) is None
+                    self._code_variable(key, value, known, cmd.text, depth)
+                    self.shell.assign(key, value, known=known)
+        if name in ("read", "mapfile", "readarray", "printf", "getopts", "set"):
+            self.shell.unknown_from(name, args)  # `read D`, `printf -v D`, `set -- …`: values from outside
+        if name == "ln" and any(f.startswith("-") and "s" in f for f in args):
+            operands = [a for a in args if not a.startswith("-")]
+            if len(operands) >= 2 and any(self.shell.under_ssh(o) for o in operands[:-1]):
+                self.shell.ssh_links.add(posixpath.normpath(operands[-1]))
         if name in self.shell.functions and self._depth_fn < 4:
             # a call binds $1…, $@ and $FUNCNAME: check the body again with what it was given
             saved = dict(self.shell.variables)
@@ -221,3 +281,81 @@ class _Walker:
                 self.shell.variables = saved
         if name in ("cd", "pushd", "popd"):
             self.shell.change_dir(name, args)
+            target = cmd.nodes[-1] if len(cmd.nodes) > 1 else None
+            self.shell.cwd_unknown = target is not None and unresolved(target, source, self.shell) is not None
+
+    def _code_variable(self, name: str, value: str, known: bool, part: str, depth: int) -> None:
+        """Variables whose value the shell runs: a prompt's command, a startup file for every new shell."""
+        if name in CODE_VARIABLES:
+            if not known:
+                raise Blocked(Block("dynamic-command", part, f"{name} holds code the check cannot read"))
+            self.check_source(value, depth + 1)
+        if name in ("BASH_ENV", "ENV") and (not known or self.shell.wrote(value)):
+            raise Blocked(Block("staged-exec", part, f"every new shell runs {value}, which this line writes or builds"))
+
+    def _aliases(self, cmd: Cmd, source: str, depth: int) -> None:
+        """An alias's text is a command line that runs whenever the alias is used: read it now."""
+        for word, node in zip(cmd.words[1:], cmd.nodes[1:], strict=False):
+            _, eq, value = word.partition("=")
+            if not eq:
+                continue
+            part = unresolved(node, source, self.shell)
+            if part is not None:
+                raise Blocked(Block("dynamic-command", cmd.text, f"an alias whose text comes from {part!r}"))
+            self.check_source(value, depth + 1)
+
+    def _startup_files(self, cmd: Cmd, name: str, depth: int) -> None:
+        """Text written into a file every new shell runs (`>> ~/.bashrc`) is code that runs later: read it."""
+        targets = [t for kind, t in cmd.redirects if kind in (">", ">>", ">|", "&>", "&>>")]
+        if name == "tee":
+            targets += [a for a in cmd.words[1:] if not a.startswith("-")]
+        if not any(scheduler.is_startup_file(t) for t in targets):
+            return
+        heredoc = next((getattr(r, "heredoc", None) for r in cmd.redirect_nodes if getattr(r, "heredoc", None)), None)
+        if name in ("echo", "printf") and name != "tee":
+            content = " ".join(a for a in cmd.words[1:] if not (name == "echo" and a in ("-e", "-n", "-E")))
+        elif heredoc is not None and name == "cat":
+            content = str(getattr(heredoc, "value", "")).rsplit("\n", 1)[0]
+        else:
+            why = "writes text the check cannot read into a file every new shell runs"
+            raise Blocked(Block("scheduled-job", cmd.text, why))
+        try:
+            self.check_source(content.replace("\\n", "\n"), depth + 1)
+        except Blocked as exc:
+            why = f"writes code every new shell will run ({exc.block.rule}: {exc.block.reason})"
+            raise Blocked(Block("scheduled-job", cmd.text, why)) from None
+
+    def _schedule_paths(self, cmd: Cmd, name: str) -> None:
+        """Copying, linking or editing into cron, systemd or launchd directories."""
+        if name in PATH_WRITERS or name in EDITORS:
+            for path in cmd.words[1:]:
+                if not path.startswith("-") and scheduler.is_schedule_path(path):
+                    why = f"{name} writes where jobs are picked up ({path})"
+                    raise Blocked(Block("scheduled-job", cmd.text, why))
+
+
+def _xargs_command(cmd: Cmd) -> None:
+    """`… | xargs -I% % -rf x`, `… | parallel`: the command to run comes from the input."""
+    name = base(cmd.words[0])
+    if name == "parallel" and not [w for w in cmd.words[1:] if not w.startswith("-") and not w.isdigit()]:
+        raise Blocked(Block("staged-exec", cmd.text, "parallel runs the lines it reads as commands"))
+    if name != "xargs":
+        return
+    words = cmd.words
+    marks = [words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-I", "-i", "--replace")]
+    marks += [w[2:] for w in words if w.startswith(("-I", "-i")) and len(w) > 2]
+    if "-i" in words:
+        marks.append("{}")
+    inner = nested.unwrap(cmd)
+    first = inner.words[0] if isinstance(inner, Cmd) and inner.words else ""
+    if any(m and m in first for m in marks):
+        raise Blocked(Block("dynamic-command", cmd.text, f"the command to run comes from xargs' input ({first})"))
+
+
+def _why(exc: Exception) -> str:
+    """The parser's complaint in a person's words: never its internal node dump."""
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    token = re.search(r"token = \{([^}]*)\}", first)
+    if token and ("Node(" in first or "parts = " in first):
+        return f"'{token.group(1)}' is not a construct the checker reads; write the command without it"
+    return first if len(first) <= 120 else first[:117] + "…"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from dashboard.core.blocklist.vocabulary import INTERPRETERS
+from dashboard.core.blocklist.vocabulary import INTERPRETERS, SHELLS
 
 VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*|[0-9@*]+)(?:\[[^]]*\])?\}|\$([A-Za-z_][A-Za-z0-9_]*|[0-9@*])")
 """`$NAME`, `${NAME}`, `${NAME[…]}`, `$1`, `$@`: group 1 or 2 is the name."""
@@ -50,6 +50,8 @@ def history_expansion(source: str) -> str | None:
 
 
 _ARITH = re.compile(r"\$\(\(([^()]*(?:\([^()]*\)[^()]*)*)\)\)")
+_C_FOR = re.compile(r"(^|[;&|(]\s*|\s)for\s*\(\(([^;()]*);([^;()]*);([^()]*)\)\)")
+_ARRAY = re.compile(r"(?<![\w$])([A-Za-z_][A-Za-z0-9_]*)\+?=\(([^()]*)\)")
 _DOUBLE_BRACKET = re.compile(r"\[\[\s([^\]]*)\s\]\]")
 
 
@@ -62,6 +64,10 @@ def lenient(source: str) -> str:
     def plain(body: str) -> bool:
         return "$(" not in body and "`" not in body and "<(" not in body and ">(" not in body
 
+    # C-style for: an empty condition loops for ever (kept as `while true` for the fork-loop rule)
+    source = _C_FOR.sub(lambda m: m.group(1) + ("while true" if not m.group(3).strip() else "for _ in 1")
+                        if plain(m.group(0)) else m.group(0), source)  # fmt: skip
+    source = _ARRAY.sub(lambda m: f"{m.group(1)}=_array_" if plain(m.group(2)) else m.group(0), source)
     source = _ARITH.sub(lambda m: "0" if plain(m.group(1)) else m.group(0), source)
     source = _DOUBLE_BRACKET.sub(lambda m: "true" if plain(m.group(1)) else m.group(0), source)
     return re.sub(r"(^|[;&|]\s*)time\s+(?=\S)", r"\1", source)
@@ -126,3 +132,24 @@ def cluster_values(args: list[str], letters: str) -> list[str]:
                     out.append(args[i + 1])
                 break
     return out
+
+
+def runs_stdin(words: list[str]) -> bool:
+    """Does this interpreter invocation take its program from stdin?"""
+    name = interp(base(words[0]))
+    args = words[1:]
+    if any(a in ("/dev/stdin", "/dev/fd/0", "/proc/self/fd/0", "-") for a in args):
+        return True
+    if name in ("source", "."):
+        return any(a in ("/dev/stdin", "/proc/self/fd/0", "-") for a in args)
+    code_flags = {"-c", "-e", "-E", "-m", "-r", "--command", "--eval", "-p", "--print", "-n"}
+    if name in SHELLS:
+        if "-s" in args or "-" in args:
+            return True
+        operands = [a for a in args if not a.startswith("-")]
+        return not operands and not any(a == "-c" or (a.startswith("-") and "c" in a[1:]) for a in args)
+    if "-" in args or "/dev/stdin" in args:
+        return True
+    if any(a in code_flags or (a.startswith("-") and not a.startswith("--") and a[1:2] in "cemrEpn") for a in args):
+        return False
+    return not [a for a in args if not a.startswith("-")]
