@@ -110,7 +110,14 @@ def derive(
         out.notes.append(f"runs under {base}: picked by its command line ({cmdline[:60]!r}) and its screen")
     else:
         data["processes"] = [base]
+    out.notes.append(f"never derived from one turn (add by hand where the agent has them): {', '.join(NOT_DERIVED)}")
     return out
+
+
+_STOP_WORDS = {"esc", "interrupt", "cancel", "stop", "ctrl+c", "steer"}
+NOT_DERIVED = ("dialog", "rate_limit", "reset", "queued", "queue_key", "title_working", "reply_prefix",
+               "reply_noise", "answered")  # fmt: skip
+"""Fields a recording of one quiet turn cannot show: the note names them, so they are added by hand."""
 
 
 def _working_phrase(working: Sequence[Sequence[str]], quiet: Sequence[str]) -> str | None:
@@ -119,19 +126,24 @@ def _working_phrase(working: Sequence[Sequence[str]], quiet: Sequence[str]) -> s
         return None
     quiet_text = " ".join(" ".join(_words(ln)) for ln in quiet)
     screens = [" ".join(" ".join(_words(ln)) for ln in s) for s in working]
-    best: tuple[int, str] | None = None
+    best: tuple[bool, bool, int, int, str] | None = None
     for line in working[len(working) // 2]:
         words = _words(line)
         for size in range(min(4, len(words)), 1, -1):
             for start in range(len(words) - size + 1):
                 gram = " ".join(words[start : start + size])
                 seen = sum(gram in s for s in screens)
-                if gram not in quiet_text and seen * 10 >= 6 * len(screens) and (best is None or size > best[0]):
-                    best = (size, gram)
+                if gram in quiet_text or seen * 10 < 6 * len(screens):
+                    continue
+                # a line that says how to stop the turn outlasts the agent's rotating jokes and verbs
+                hinted = any(w.lower() in _STOP_WORDS for w in gram.split())
+                key = (hinted, seen == len(screens), seen, size, gram)
+                if best is None or key[:4] > best[:4]:
+                    best = key
     if best is None:
         return None
     # words of a working line are apart by spinners, timers, bullets: allow a few characters between them
-    return r"\b" + r".{1,12}?".join(re.escape(w) for w in best[1].split()) + r"\b"
+    return r"\b" + r".{1,12}?".join(re.escape(w) for w in best[4].split()) + r"\b"
 
 
 def to_toml(data: dict[str, object], notes: Sequence[str]) -> str:

@@ -77,10 +77,13 @@ async def learn(host: TmuxHost, pane: PaneInfo, name: str, out_dir: Path, prompt
         if not any(marker in ln for ln in typed):
             # nothing to learn from, and nothing is submitted into a pane whose composer we cannot see
             return LearnResult(derive(name, pane.command, None, idle, typed, marker, [], typed))
-        await host.send_keys(pane.pane_id, *(["BSpace"] * len(marker)))
+        for _ in marker:  # one key per write: some agents read a burst of DELs as text (Continue CLI 1.5)
+            await host.send_keys(pane.pane_id, "BSpace")
+            await asyncio.sleep(0.05)
         await asyncio.sleep(0.4)
         if any(marker in ln for ln in await _screen(host, pane)):
-            return _stopped(name, f"the marker {marker!r} could not be taken out again; nothing was submitted")
+            why = f"the marker {marker!r} could not be taken out again; nothing was submitted (its composer may still"
+            return _stopped(name, f"{why} hold it: clear it by hand)")
         cmdline = await host.foreground(pane)
         working: list[list[str]] = []
         await host.paste(pane.pane_id, prompt)

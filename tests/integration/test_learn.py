@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import tomllib
 from pathlib import Path
 
@@ -63,3 +64,14 @@ async def test_learn_submits_nothing_where_it_cannot_see_its_marker(bench: Bench
     assert any("marker never showed" in n for n in result.learned.notes)
     await asyncio.sleep(0.5)
     assert agent.received() == []
+
+
+def test_the_working_marker_is_the_line_that_says_how_to_stop_not_a_passing_joke() -> None:
+    """Qwen Code shows a random joke beside its timer: the learned marker must be the lasting part."""
+    from dashboard.core.learn import _working_phrase
+
+    joke = "⠋ Why do programmers prefer dark mode (esc to cancel, 3s)"
+    other = "⠙ Engaging the improbability drive (esc to cancel, 4s)"
+    phrase = _working_phrase([[joke], [joke], [other]], ["> idle composer"])
+    assert phrase is not None and "esc" in phrase and "programmers" not in phrase
+    assert re.search(phrase, "⠹ Poking the bear… (esc to cancel, 9s)")

@@ -122,8 +122,11 @@ def check_flood(source_stage: str, cmd: Cmd) -> None:
     )
     first = source_stage.split()
     numbers = [int(w) for w in first if w.isdigit()]
-    endless = first[:1] == ["yes"] or "/dev/zero" in source_stage or "/dev/urandom" in source_stage or (
-        first[:1] in (["seq"], ["jot"]) and numbers and max(numbers) > 10_000
+    endless = (
+        first[:1] == ["yes"]
+        or "/dev/zero" in source_stage
+        or "/dev/urandom" in source_stage
+        or (first[:1] in (["seq"], ["jot"]) and numbers and max(numbers) > 10_000)
     )
     if unlimited and endless:
         raise Blocked(Block("fork-bomb", cmd.text, "an endless input fanned out to unlimited processes"))
