@@ -20,9 +20,10 @@ def _lines(path: Path) -> list[str]:
 
 FIRST = [tuple(line.split("\t", 1)) for line in _lines(CORPUS / "dangerous.txt")]
 FAIL_CLOSED = [tuple(line.split("\t", 1)) for line in _lines(CORPUS / "dangerous_fail_closed.txt")]
-DANGEROUS = FIRST + FAIL_CLOSED
+REVIEW = [tuple(line.split("\t", 1)) for line in _lines(CORPUS / "dangerous_review.txt")]
+DANGEROUS = FIRST + FAIL_CLOSED + REVIEW
 EVERYDAY = _lines(CORPUS / "benign_everyday.txt")
-BENIGN = _lines(CORPUS / "benign.txt") + EVERYDAY
+BENIGN = _lines(CORPUS / "benign.txt") + EVERYDAY + _lines(CORPUS / "benign_review.txt")
 RULES = {"disk-wipe", "fork-bomb", "download-exec", "ssh-dir", "unparseable", "dynamic-command", "dynamic-path",
          "staged-exec", "inline-code", "scheduled-job"}  # fmt: skip
 

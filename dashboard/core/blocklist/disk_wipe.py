@@ -9,19 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 from dashboard.core.blocklist.model import Block, Blocked, Cmd
-from dashboard.core.blocklist.paths import is_block_device
 from dashboard.core.blocklist.state import Shell
 from dashboard.core.blocklist.tree import text
-from dashboard.core.blocklist.vocabulary import FORMATTERS, PARTITIONERS
+from dashboard.core.blocklist.vocabulary import DISK_DESTROYERS, FORMATTERS, PARTITIONERS
 
 
 def check_redirect(shell: Shell, target: str, part: Any, source: str) -> None:
-    """`> /dev/sda`: an output redirection onto a block device."""
-    if is_block_device(shell.absolute(target)):
+    """`> /dev/sda`: an output redirection onto a block device (or a link made to one on this line)."""
+    if shell.is_device(shell.absolute(target)):
         raise Blocked(Block("disk-wipe", text(part, source), f"writes onto the block device {target}"))
 
 
 def check(shell: Shell, cmd: Cmd, name: str, args: list[str]) -> None:
+    is_block_device = shell.is_device
     args = [f"of={shell.absolute(a[3:])}" if a.startswith("of=") else a for a in args]
     if shell.cwd == "/dev":
         args = [shell.absolute(a) if not a.startswith("-") and "=" not in a else a for a in args]
@@ -54,6 +54,10 @@ def check(shell: Shell, cmd: Cmd, name: str, args: list[str]) -> None:
             raise Blocked(Block("disk-wipe", cmd.text, f"{name} writes onto the block device {devices[0]}"))
     if name in PARTITIONERS and not _partition_read_only(name, args):
         raise Blocked(Block("disk-wipe", cmd.text, f"{name} can rewrite a partition table"))
+    destroys = DISK_DESTROYERS.get(name)
+    if destroys is not None and (not destroys or set(args) & destroys):
+        verb = next((a for a in args if a in destroys), "")
+        raise Blocked(Block("disk-wipe", cmd.text, f"{name} {verb}".rstrip() + " destroys a disk, volume or pool"))
     if name in ("zpool",) and args and args[0] in ("create", "destroy", "labelclear"):
         raise Blocked(Block("disk-wipe", cmd.text, f"zpool {args[0]} destroys data on its devices"))
     wipe = {"luksFormat", "erase", "luksErase", "reencrypt"} & set(args)

@@ -39,8 +39,8 @@ def check(cmd: Cmd, name: str) -> None:
                     words = command_words(c)
                     if words and interp(base(words[0])) in INTERPRETERS:
                         raise Blocked(Block("download-exec", cmd.text, "a download is fed into an interpreter"))
-    if interp(name) not in INTERPRETERS and name != "eval":
-        return
+    if interp(name) not in INTERPRETERS and name not in ("eval", "make", "gmake"):
+        return  # (make runs the recipes of a makefile: `make -f <(curl …)` runs a download too)
     # `bash < <(curl …)`, `bash <<< "$(curl …)"`: stdin from a download
     if _mentions_downloader(cmd.redirect_nodes):
         raise Blocked(Block("download-exec", cmd.text, "a download is redirected into an interpreter"))

@@ -85,6 +85,17 @@ def _not_paths(words: list[str], name: str) -> set[int]:
         skip = set(operands[:-1]) - target if not target else set(operands) - target
         if name == "rsync" and "--remove-source-files" in words:
             skip = set()
+    elif name in ("curl", "wget"):
+        # their operands are URLs; only where they write is a place (-o FILE, -P DIR, --output-dir DIR)
+        outs = ("-o", "--output", "--output-dir", "-O", "--output-document", "-P", "--directory-prefix")
+        keep = {i + 1 for i, w in enumerate(words) if w in outs and not (name == "curl" and w == "-O")}
+        skip = set(range(1, len(words))) - keep
+    elif name == "find":
+        # its start points matter when it deletes or runs something on what it finds
+        acts = any(w in ("-delete", "-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fls") for w in words)
+        starts = [i for i, w in enumerate(words) if i and not w.startswith(("-", "(", "!"))]
+        first_expr = next((i for i, w in enumerate(words) if i and w.startswith(("-", "(", "!"))), len(words))
+        skip = set(range(1, len(words))) - ({i for i in starts if i < first_expr} if acts else set())
     elif name == "dd":
         skip = {i for i, w in enumerate(words) if i and not w.startswith(("of=", "if="))}
     return skip

@@ -11,8 +11,7 @@ from typing import Any
 
 from dashboard.core.blocklist.model import Block, Blocked, Cmd
 from dashboard.core.blocklist.state import Shell
-from dashboard.core.blocklist.tree import command_name, text, walk
-from dashboard.core.blocklist.vocabulary import SHELLS
+from dashboard.core.blocklist.tree import command_name, find, find_commands, text, walk
 
 _FORKBOMB_TEXT = re.compile(r"([^\s(){};|&]+)\s*\(\s*\)\s*\{[^}]*?\1\s*\|\s*\1\s*&")
 
@@ -47,6 +46,8 @@ def _background_calls(body: Any, name: str) -> set[str]:
             return name
         return word
 
+    for sub in find(body, ("commandsubstitution", "processsubstitution")):
+        out |= {w for c in find_commands(sub.command) if (w := called(c))}  # `$(f)`, `<(f)` fork too
     for node in walk(body):
         if node.kind == "pipeline":
             out |= {w for c in node.parts if c.kind == "command" and (w := called(c))}
@@ -74,27 +75,46 @@ def _in_cycle(calls: dict[str, set[str]], start: str) -> bool:
     return False
 
 
-_ENDLESS = {"true", ":", "[ 1 ]", "[ 1 -eq 1 ]", "test 1", "sleep 0", "[ 1 = 1 ]", "((1))"}
-_SPAWNERS = SHELLS | {"$0", "${0}", "perl", "python", "python3", "ruby", "node"}
+_SPAWNERS = {"sh", "bash", "zsh", "dash", "ksh", "fish", "$0", "${0}", "perl", "python", "python3", "ruby", "node"}
+_ENDLESS = {"true", ":", "[ 1 ]", "[ 1 -eq 1 ]", "test 1", "sleep 0", "[ 1 = 1 ]", "((1))", "! false", "[ true ]"}
 
 
 def check_loop(node: Any, source: str) -> None:
-    """A loop that starts processes in the background without end, or starts shells in the background.
+    """A loop that starts processes in the background without end, or over a list it cannot count.
 
-    `while true; do bash & done`, `until false; do x & done`, `for i in $(seq 1 1000000); do sh & done`:
-    each is a fork bomb without a function. Background jobs over a list (`for f in *; do gzip "$f" & done`)
-    are fine.
+    `while true; do bash & done`, `until false; do x & done`, `for i in $(seq 1 100000); do sleep 600 & done`:
+    each is a fork bomb without a function. Background jobs over a literal list (`for s in 1 2 3 4; do
+    python3 worker.py --shard $s & done`) are fine.
     """
     parts = node.parts
     words = [getattr(p, "word", None) for p in parts]
     head = parts[1] if node.kind in ("while", "until") and len(parts) > 1 else None
     condition = " ".join(text(head, source).rstrip(";& \n").split()) if head is not None else ""
     endless = (node.kind == "while" and condition in _ENDLESS) or (node.kind == "until" and condition == "false")
+    if node.kind == "for" and "in" in words:
+        items = [p for p in parts[words.index("in") + 1 :] if p.kind == "word"]
+        endless = any(_uncountable(text(p, source), p) for p in items) or len(items) > 64
     body = parts[words.index("do") + 1] if "do" in words and words.index("do") + 1 < len(parts) else None
-    for name in _backgrounded(body) if body is not None else set():
-        if endless or base_name(name) in _SPAWNERS:
-            why = "a loop that starts processes in the background" + (" without end" if endless else "")
-            raise Blocked(Block("fork-bomb", text(node, source), why))
+    if body is None:
+        return
+    spawned = _backgrounded(body)
+    # a while/until whose condition the check cannot evaluate still may not start shells in the background
+    shells = node.kind != "for" and any(base_name(n) in _SPAWNERS for n in spawned)
+    if (endless and (spawned or re.search(r"&\s*['\"]", text(body, source)))) or shells:
+        why = "a loop that starts processes in the background without end (or over a list it cannot count)"
+        raise Blocked(Block("fork-bomb", text(node, source), why))
+
+
+def _uncountable(word: str, node: Any) -> bool:
+    """A loop list item whose length is unknown or huge: a substitution, `$@`, a big brace range."""
+    if re.fullmatch(r"\$\(seq( -?\d+){1,3}\)", word.strip('"')):
+        numbers = [int(n) for n in re.findall(r"-?\d+", word)]
+        return abs(numbers[-1] - (numbers[0] if len(numbers) > 1 else 1)) > 64  # `$(seq 1 8)` is counted
+    if any(getattr(p, "kind", "") in ("commandsubstitution", "processsubstitution", "parameter")
+           for p in getattr(node, "parts", []) or []):  # fmt: skip
+        return True
+    m = re.search(r"\{(-?\d+)\.\.(-?\d+)(\.\.\d+)?\}", word)
+    return bool(m and abs(int(m.group(2)) - int(m.group(1))) > 64)
 
 
 def _backgrounded(body: Any) -> set[str]:
@@ -126,7 +146,7 @@ def check_flood(source_stage: str, cmd: Cmd) -> None:
         first[:1] == ["yes"]
         or "/dev/zero" in source_stage
         or "/dev/urandom" in source_stage
-        or (first[:1] in (["seq"], ["jot"]) and numbers and max(numbers) > 10_000)
+        or (first[:1] in (["seq"], ["jot"]) and ((numbers and max(numbers) > 10_000) or "inf" in first))
     )
     if unlimited and endless:
         raise Blocked(Block("fork-bomb", cmd.text, "an endless input fanned out to unlimited processes"))
@@ -140,3 +160,15 @@ def check_watch(raw: Cmd) -> None:
 
 def base_name(word: str) -> str:
     return word.rsplit("/", 1)[-1]
+
+
+def check_fed_loop(upstream: str, stage: Any, source: str) -> None:
+    """`yes | while read; do sleep 100 & done`: an endless input drives a loop that starts background jobs."""
+    first = upstream.split()[:2]
+    endless = first[:1] == ["yes"] or "/dev/zero" in upstream or "/dev/urandom" in upstream or first == ["seq", "inf"]
+    if not endless:
+        return
+    for node in walk(stage):
+        if node.kind in ("while", "until", "for") and _backgrounded(node):
+            raise Blocked(Block("fork-bomb", f"{upstream} | … {text(node, source)}",
+                                "an endless input drives a loop that starts background jobs"))  # fmt: skip

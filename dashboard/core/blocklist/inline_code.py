@@ -15,6 +15,7 @@ import ast
 import re
 
 from dashboard.core.blocklist.model import Block, Blocked, Cmd
+from dashboard.core.blocklist.paths import is_ssh_path
 
 # modules whose whole surface only computes, reads or prints (os and sys: see _ATTRS)
 _SAFE_MODULES = {
@@ -23,8 +24,20 @@ _SAFE_MODULES = {
     "collections", "operator", "pprint", "csv", "sysconfig", "locale", "calendar", "unicodedata", "html",
     "keyword", "secrets", "enum", "dataclasses", "typing", "copy", "bisect", "heapq", "numbers", "zlib", "gzip",
     "difflib", "shlex", "fnmatch", "getpass", "ssl", "colorsys", "ipaddress", "urllib.parse", "importlib.metadata",
-    "email.utils", "zoneinfo", "this", "__future__",
+    "email.utils", "zoneinfo", "this", "__future__", "tomllib", "pathlib", "glob", "stat",
 }  # fmt: skip
+_WRITES = {
+    "write_text", "write_bytes", "unlink", "rmdir", "rename", "replace", "touch", "mkdir", "makedirs", "chmod",
+    "lchmod", "chown", "symlink_to", "hardlink_to", "link_to", "rmtree", "remove", "removedirs", "system", "popen",
+    "kill", "fork", "truncate", "mkfifo", "utime", "copy", "copyfile", "copytree", "move", "dump", "save",
+}  # fmt: skip
+"""Methods that write, delete, run or kill, refused on any object (`Path('x').write_text(…)`)."""
+_THIRD_PARTY_READS = {
+    "yaml": {"safe_load", "safe_load_all", "safe_dump"}, "torch": {"cuda", "backends", "version"},
+    "torch.cuda": {"is_available", "device_count", "get_device_name", "current_device"},
+    "torch.backends": {"mps", "cudnn"}, "torch.backends.mps": {"is_available"}, "numpy": {"show_config"},
+}  # fmt: skip
+"""Read-only calls on popular packages (their version is always allowed: `__version__`)."""
 _ATTRS = {
     "sys": {"version", "version_info", "executable", "platform", "path", "argv", "stdin", "stdout", "stderr",
             "exit", "maxsize", "byteorder", "getdefaultencoding", "getfilesystemencoding", "prefix", "base_prefix",
@@ -47,12 +60,15 @@ _SYSTEM_MODULES = {
     "grp", "spwd", "select", "selectors", "ssl_", "xmlrpc", "socketserver", "logging", "atexit", "faulthandler",
 }  # fmt: skip
 """Modules that reach the system: imported only as far as _ATTRS allows (os, sys) or not at all."""
+_MUTATORS = {"insert", "append", "extend", "remove", "pop", "clear", "update", "setdefault", "putenv", "unsetenv",
+             "popitem", "__setitem__", "__delitem__"}  # fmt: skip
 _DUNDERS_OK = {"__version__", "__file__", "__name__", "__doc__", "__path__"}
 _READ_MODES = {"r", "rb", "rt", "br", "tr"}
 
 _OTHER_DANGER = {
     # per language: what reaches the system (run, write, delete, fork, load code, open sockets)
-    "perl": r"\b(system|exec|qx|fork|open|sysopen|unlink|rmdir|mkdir|rename|link|symlink|chmod|chown|kill|eval|"
+    "perl": r"\b(system|exec|qx|readpipe|fork|open|sysopen|unlink|rmdir|mkdir|rename|link|symlink|chmod|chown|"
+            r"kill|eval|"
             r"do|require|use|syscall|socket|truncate|utime|dbmopen|pipe)\b|`|\bs(.).*\1.*\1[a-z]*e[a-z]*",
     "ruby": r"\b(system|exec|spawn|fork|open|File|FileUtils|IO|Dir|Kernel|eval|instance_eval|require|load|"
             r"Process|Socket|send|__send__|public_send|syscall|`)\b|%x|`",
@@ -60,7 +76,7 @@ _OTHER_DANGER = {
             r"eval|Function|constructor|globalThis|global|Reflect|Proxy|WebAssembly|fetch|spawn|exec|Deno|Bun)\b",
     "php": r"\b(system|exec|shell_exec|passthru|popen|proc_open|pcntl_\w+|fopen|file_put_contents|unlink|rmdir|"
            r"mkdir|rename|symlink|chmod|chown|eval|assert|include|require|include_once|require_once|"
-           r"create_function|call_user_func\w*|fsockopen|curl_\w+|mail|putenv|dl)\b|`",
+           r"create_function|call_user_func\w*|fsockopen|curl_\w+|mail|putenv|dl)\b|`|\$\w+\s*\(|\$\{",
     "lua": r"\b(os|io|require|loadstring|load|dofile|loadfile|package|debug)\b",
     "R": r"\b(system|system2|shell|file|unlink|file\.remove|writeLines|sink|download\.file|source|eval|parse|"
          r"Sys\.setenv|dyn\.load|library|require)\b",
@@ -68,16 +84,23 @@ _OTHER_DANGER = {
     "osascript": r".",  # AppleScript reaches everything (do shell script): no inline script is harmless
     "pwsh": r".",
     "tclsh": r"\b(exec|open|file|socket|source|load|eval|uplevel|interp)\b",
+    "julia": r"\b(run|read|open|rm|mkpath|mkdir|cp|mv|symlink|download|ccall|eval|include|Base\.|pipeline|"
+             r"write|chmod|chown|cd|Libc|Sys|spawn|detach)\b|`",
+    "emacs": r"(shell-command|call-process|start-process|make-process|delete-file|delete-directory|write-region|"
+             r"rename-file|copy-file|make-symbolic-link|url-retrieve|load|eval|require|set-file-modes|find-file)",
+    "vim": r"(^|[|:\s])(!|py|python|py3|python3|pyx|lua|perl|ruby|tcl|mz|w\b|write|sav|saveas|so|source|"
+           r"call|exe|execute|norm|normal|r\s*!|let\s)|system\(|systemlist\(",
 }  # fmt: skip
 _CODE_FLAGS = {
     "perl": ("-e", "-E"), "ruby": ("-e",), "node": ("-e", "--eval", "-p", "--print"), "php": ("-r",),
-    "lua": ("-e",), "R": ("-e",), "osascript": ("-e",), "pwsh": ("-c", "-Command", "-command", "-EncodedCommand",
+    "lua": ("-e",), "R": ("-e",), "julia": ("-e", "--eval", "-E", "--print"),
+    "emacs": ("--eval", "-eval"), "osascript": ("-e",), "pwsh": ("-c", "-Command", "-command", "-EncodedCommand",
     "-e", "-enc"), "tclsh": (),
 }  # fmt: skip
 _FAMILY = {
     "perl": "perl", "ruby": "ruby", "node": "node", "nodejs": "node", "bun": "node", "deno": "node", "php": "php",
     "lua": "lua", "luajit": "lua", "Rscript": "R", "osascript": "osascript", "pwsh": "pwsh", "powershell": "pwsh",
-    "tclsh": "tclsh",
+    "tclsh": "tclsh", "julia": "julia", "emacs": "emacs",
 }  # fmt: skip
 _AWKS = {"awk", "gawk", "mawk", "nawk", "busybox-awk"}
 _PYTHONS = re.compile(r"^(python[0-9.]*|pypy[0-9.]*)$")
@@ -111,12 +134,22 @@ def check(cmd: Cmd, name: str) -> None:
         code = args[1] if len(args) > 1 else ""
     elif family is not None:
         code = _after(args, _CODE_FLAGS[family], cluster=family in ("perl", "ruby"))
+    elif name in ("vim", "vi", "nvim", "ex", "view", "gvim"):
+        family = "vim"
+        values = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-c", "--cmd", "-S")]
+        values += [a[1:] for a in args if a.startswith("+") and len(a) > 1]
+        code = "\n".join(values) if values else None
+        if "-s" in args or "-S" in args or "-u" in args:  # a script of keystrokes or commands from a file
+            code = (code or "") + "\nso"
     elif name in _AWKS:
         family, code = "awk", _awk_program(args)
     elif name == "sed":
         for script in _sed_scripts(args):
             if _sed_runs(script):
                 raise Blocked(Block("inline-code", cmd.text, "a sed script that runs commands (the e command)"))
+            for target in re.findall(r"(?:^|[;\n}]|/[gpIiMm0-9]*)\s*[wW]\s+(\S+)", script):
+                if is_ssh_path(target) or target.startswith("/dev/"):
+                    raise Blocked(Block("inline-code", cmd.text, f"a sed script that writes to {target}"))
         return
     else:
         return
@@ -164,10 +197,16 @@ def python_risk(code: str) -> str | None:
         elif isinstance(node, ast.Attribute):
             if node.attr.startswith("__") and node.attr not in _DUNDERS_OK:
                 return f"reaches {node.attr}"
+            if node.attr in _WRITES:
+                return f"calls {node.attr}"
             owner = _dotted(node.value, aliases)
             if owner in _ATTRS and node.attr not in _ATTRS[owner]:
                 return f"uses {owner}.{node.attr}"
-            if owner and not _module_ok(owner) and node.attr not in _DUNDERS_OK and node.attr not in ("version",):
+            if owner.split(".")[0] in _ATTRS and node.attr in _MUTATORS:
+                return f"changes {owner} ({node.attr})"  # `sys.path.insert(0, '/tmp')` then an import runs /tmp
+            root = owner.split(".")[0]
+            if (owner and root not in _ATTRS and not _module_ok(owner) and node.attr not in _DUNDERS_OK
+                    and node.attr not in _THIRD_PARTY_READS.get(owner, ())):  # fmt: skip
                 return f"uses {owner}.{node.attr}"
         elif isinstance(node, ast.Name):
             if node.id in _BANNED_CALLS or (node.id.startswith("__") and node.id not in _DUNDERS_OK):

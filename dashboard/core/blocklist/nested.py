@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dashboard.core.blocklist.model import Cmd
 from dashboard.core.blocklist.paths import find_may_reach_ssh, is_home_ancestor
 from dashboard.core.blocklist.state import Shell
-from dashboard.core.blocklist.vocabulary import GIT_COMMAND_KEYS, SHELLS, WRAPPERS
+from dashboard.core.blocklist.vocabulary import CARRIERS, GIT_COMMAND_KEYS, SHELLS, WRAPPERS
 from dashboard.core.blocklist.words import base, interp
 
 
@@ -102,11 +102,14 @@ def strings(shell: Shell, cmd: Cmd, name: str, args: list[str]) -> Iterator[str]
                 # what {} stands for: anything below the start, so a home start may mean its .ssh
                 home = is_home_ancestor(starts[0]) or (shell.cwd_home and starts[0] in (".", "./"))
                 found = f"{starts[0]}/.ssh/found" if home and may_hit else starts[0]
-                inner = [found if x == "{}" else x for x in inner]
-                if inner:
-                    yield shlex.join(inner)
+                if starts[0].startswith("/dev"):
+                    found = "/dev/sdz"  # anything find meets under /dev may be a disk
+                inner = [x.replace("{}", found) for x in inner]
+                if inner:  # an expansion stays one to the check (`-exec $X {}`); the rest is quoted
+                    yield " ".join(x if x.startswith("$") else shlex.quote(x) for x in inner)
     if name == "xargs" and len(args) > 0:
         yield shlex.join(args)
+    yield from _carried(name, args)
     if name == "trap" and args and args[0] not in ("-", "-p", "-l", "--"):
         yield args[0]  # `trap CODE SIGNAL`: the code runs when the signal comes (EXIT: when the shell ends)
     if name == "git":
@@ -121,3 +124,102 @@ def strings(shell: Shell, cmd: Cmd, name: str, args: list[str]) -> Iterator[str]
                 yield value[1:]
             elif key.lower() in GIT_COMMAND_KEYS or key.lower().endswith((".proxycommand", ".command")):
                 yield value
+
+
+_TMUX_KEYS = re.compile(r"^(Enter|C-[a-zA-Z\[\]\\]|M-.|Escape|Tab|BSpace|Space|Up|Down|Left|Right|Home|End|F\d+|KP.*)$")
+
+
+def _carried(name: str, args: list[str]) -> Iterator[str]:
+    """Command lines other programs carry in their arguments and run (or type into a shell)."""
+    escapes_only = name in _ESCAPE_ONLY  # their values are SQL, ex commands…: only a shell escape runs a command
+    for opt, takes in CARRIERS.get(name, ()):
+        for i, a in enumerate(args):
+            value = None
+            cluster = len(opt) == 2 and a.startswith("-") and not a.startswith("--") and len(a) > 2
+            if (a == opt or (cluster and a.endswith(opt[1]) and takes)) and takes and i + 1 < len(args):
+                value = args[i + 1]  # `-c CMD`, and the cluster `-qc CMD`
+            elif a.startswith(opt + "=") and len(a) > len(opt) + 1:
+                value = a[len(opt) + 1 :]
+            if value is None:
+                continue
+            stripped = _strip_bang(value)
+            if not escapes_only or stripped != value:
+                yield stripped
+            elif opt.startswith("-o") and a.startswith("-o") and opt[2:] and a[2:].lower().startswith(opt[2:].lower()):
+                yield a.split("=", 1)[-1] if "=" in a else ""
+    if name == "sqlite3":
+        for a in args:
+            if a.lstrip().startswith((".shell", ".system")):
+                yield _strip_bang(a.lstrip())
+    if name in ("mysql", "mariadb"):
+        for i, a in enumerate(args[:-1]):
+            value = args[i + 1]
+            if a in ("-e", "--execute") and value.lstrip().lower().startswith(("system ", "\\!")):
+                yield value.lstrip().split(None, 1)[1] if " " in value.strip() else ""
+    if name == "ssh":
+        # `ssh host CMD…`: the words after the host run in the remote login shell; -o ProxyCommand=… locally
+        for i, a in enumerate(args):
+            if a == "-o" and i + 1 < len(args) and args[i + 1].lower().startswith(("proxycommand", "localcommand")):
+                yield args[i + 1].split("=", 1)[-1] if "=" in args[i + 1] else args[i + 1].split(None, 1)[-1]
+        rest = _after_host(args)
+        if rest:
+            yield " ".join(rest)
+    if name in ("tmux", "screen"):
+        words = [a for a in args if not a.startswith("-")]
+        verbs = {"send-keys", "send", "new-session", "new", "new-window", "neww", "split-window", "splitw",
+                 "run-shell", "run", "respawn-pane", "respawnp", "respawn-window", "if-shell", "ifsh", "stuff",
+                 "display-popup", "popup", "pipe-pane", "pipep"}  # fmt: skip
+        if any(w in verbs for w in words) or "-X" in args:
+            verb = next((w for w in args if w in verbs), "")
+            start = args.index(verb) + 1 if verb in args else 0
+            typed = [a for a in args[start:] if not _TMUX_KEYS.match(a)]
+            skip = {"-t", "-c", "-n", "-s", "-F", "-x", "-y", "-e", "-w", "-h", "-p", "-l"}
+            text, i = [], 0
+            while i < len(typed):
+                if typed[i] in skip:
+                    i += 2
+                    continue
+                if typed[i].startswith("-") and len(typed[i]) <= 3:
+                    i += 1
+                    continue
+                text.append(typed[i])
+                i += 1
+            if text:  # typed into, or run by, another shell: checked as if run here
+                yield " ".join(text).replace("\\n", "\n").replace("\\r", "\n")
+        elif name == "screen":
+            rest, i = [], 0
+            while i < len(args):
+                if args[i] in ("-S", "-c", "-e", "-h", "-L", "-Logfile", "-p", "-T", "-t"):
+                    i += 2
+                    continue
+                if args[i].startswith("-"):
+                    i += 2 if len(args[i]) > 2 and args[i][-1] in "SceLpTt" else 1  # `-dmS NAME`
+                    continue
+                rest = args[i:]
+                break
+            if rest:
+                yield " ".join(rest)  # `screen -dmS x CMD…` runs CMD
+
+
+def _after_host(args: list[str]) -> list[str]:
+    takes = set("bcDEeFIiJLlmOopQRSWw")
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a.startswith("-") and len(a) >= 2:
+            i += 2 if a[-1] in takes and len(a) == 2 else 1
+            continue
+        return args[i + 1 :]
+    return []
+
+
+_ESCAPE_ONLY = {"psql", "sqlite3", "vim", "vi", "nvim", "ex", "view", "gdb", "less"}
+
+
+def _strip_bang(value: str) -> str:
+    r"""`exec=CMD`, `!CMD` (vim's shell escape, psql's `\\!`, sqlite's `.shell`) → CMD."""
+    lead = value.lstrip(" :")
+    for prefix in ("exec=", "!", "\\! ", "\\!", ".shell ", ".system ", "shell ", "silent !", "silent!"):
+        if lead.startswith(prefix):
+            return lead[len(prefix) :]
+    return value

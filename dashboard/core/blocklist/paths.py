@@ -61,6 +61,8 @@ def is_home_ancestor(path: str) -> bool:
     p = norm(path).rstrip("/") or "/"
     if p in ("/", "/home", "/Users", "/*", "/home/*", "/root", "/var/root"):
         return True
+    if re.fullmatch(r"(~[A-Za-z0-9_.-]*|\$\{?HOME\}?)(/\.{1,2})*/\.\.(/\.{1,2})*", p):
+        return True  # `~/..` is /home
     m = _HOME_PREFIX.match(p)
     return bool(m and m.end() == len(p))
 

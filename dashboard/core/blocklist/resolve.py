@@ -25,6 +25,8 @@ def unresolved(node: Any, source: str, shell: Shell) -> str | None:
     """The part of a word the check cannot evaluate (its text), or None when the word is known."""
     for part in getattr(node, "parts", []) or []:
         kind = getattr(part, "kind", "")
+        if kind == "commandsubstitution" and fresh_temp(part):
+            continue  # `$(mktemp)`: a new file in the temporary directory, nowhere else
         if kind in ("commandsubstitution", "processsubstitution"):
             return text(part, source)
         if kind == "parameter":
@@ -112,3 +114,15 @@ def names_a_known_place(word: str, part: str) -> bool:
         return False
     start = word[:at].rsplit("/", 1)[-1].replace('"', "").replace("'", "")  # quotes are not part of the name
     return bool(start) and not ".ssh".startswith(start.lower())
+
+
+def fresh_temp(sub: Any) -> bool:
+    """`$(mktemp)`, `$(mktemp -d)`, `$(mktemp -t x.XXXX)`: a new name under the temporary directory."""
+    command: Any = getattr(sub, "command", None)
+    if command is None or getattr(command, "kind", "") != "command":
+        return False
+    words = [getattr(p, "word", "") for p in command.parts if getattr(p, "kind", "") == "word"]
+    if not words or words[0] != "mktemp" or len(command.parts) != len(words):
+        return False
+    return all(w in ("-d", "-q", "-u", "-t", "--directory", "--quiet") or ("/" not in w and "$" not in w
+               and not w.startswith("-")) for w in words[1:])  # fmt: skip

@@ -33,6 +33,10 @@ def check(cmd: Cmd, name: str) -> None:
         raise Blocked(Block("scheduled-job", cmd.text, f"{name} starts a job outside this shell"))
     elif name == "launchctl" and set(args[:1]) & {"load", "submit", "bootstrap", "enable", "kickstart", "start"}:
         raise Blocked(Block("scheduled-job", cmd.text, "launchctl starts or installs a job"))
+    elif name == "systemctl" and {"link", "enable", "edit", "set-environment", "import-environment"} & set(args):
+        units = [a for a in args if "/" in a or a.endswith((".service", ".timer", ".path"))]
+        if "link" in args or "edit" in args or "set-environment" in args or any("/" in u for u in units):
+            raise Blocked(Block("scheduled-job", cmd.text, "systemctl installs a unit or environment from here"))
 
 
 def is_schedule_path(path: str) -> bool:
@@ -41,9 +45,12 @@ def is_schedule_path(path: str) -> bool:
 
 
 _STARTUP = re.compile(
-    r"(^|/)(\.bashrc|\.bash_profile|\.bash_login|\.bash_logout|\.profile|\.zshrc|\.zshenv|\.zprofile|\.zlogin|"
-    r"\.kshrc|\.mkshrc|\.cshrc|\.tcshrc|\.config/fish/config\.fish|\.inputrc_)$|^/etc/(profile|bash\.bashrc|zsh/|"
-    r"profile\.d/|environment$)"
+    r"(^|/)(\.bashrc|\.bash_profile|\.bash_login|\.bash_logout|\.bash_aliases|\.profile|\.zshrc|\.zshenv|"
+    r"\.zprofile|\.zlogin|\.zlogout|\.kshrc|\.mkshrc|\.cshrc|\.tcshrc|\.login|\.xinitrc|\.xprofile|\.xsession|"
+    r"\.tmux\.conf|\.gitconfig|\.inputrc|\.pythonrc(\.py)?|sitecustomize\.py|usercustomize\.py|"
+    r"[^/]+\.pth)$"
+    r"|(^|/)\.config/(fish/|autostart/|git/config$|tmux/|environment\.d/)|(^|/)\.git/(hooks/|config$)"
+    r"|^/etc/(profile|bash\.bashrc|bashrc|zsh/|zshrc|zprofile|profile\.d/|environment$|ld\.so\.preload$)"
 )
 
 

@@ -87,15 +87,16 @@ def check(shell: Shell, cmd: Cmd, name: str, args: list[str]) -> None:
     flags = [a for a in args if a.startswith("-")]
     protected = shell.under_ssh
 
-    def refuse(path: str, what: str) -> None:
-        raise Blocked(Block("ssh-dir", cmd.text, f"{what} under a .ssh directory ({path})"))
+    def refuse(path: str, what: str, *, home: bool = False) -> None:
+        where = "a directory that holds a .ssh" if home else "under a .ssh directory"
+        raise Blocked(Block("ssh-dir", cmd.text, f"{what} {where} ({path})"))
 
     recursive = any(f in ("-r", "-R", "--recursive") or (not f.startswith("--") and ("r" in f or "R" in f))
                     for f in flags)  # fmt: skip
     if name in RECURSIVE_DESTROYERS and (recursive or (name == "rm" and any("f" in f for f in flags))):
         for path in operands:
             if is_home_ancestor(path) and (recursive or name != "rm"):
-                refuse(path, f"{name} reaches everything")
+                refuse(path, f"{name} recursively changes", home=True)
     if name in SSH_WRITERS_ALL:
         for path in operands:
             if protected(path):
@@ -103,7 +104,7 @@ def check(shell: Shell, cmd: Cmd, name: str, args: list[str]) -> None:
         if name == "mv":
             for path in operands:
                 if is_home_ancestor(path):
-                    refuse(path, "mv moves a home directory, with its .ssh,")
+                    refuse(path, "mv moves", home=True)
     if name in ("cp", "install", "ln", "rsync", "scp", "link", "rename"):
         dest = value_of(args, ("-t", "--target-directory")) or (operands[-1] if operands else "")
         if name in ("rename",) and operands:
@@ -114,9 +115,9 @@ def check(shell: Shell, cmd: Cmd, name: str, args: list[str]) -> None:
         if (
             dest
             and is_home_ancestor(dest)
-            and (name == "rsync" or any(base(src.rstrip("/")) == ".ssh" for src in sources))
+            and (name == "rsync" or any(base(src.rstrip("/")) in (".ssh", ".", "*") for src in sources))
         ):
-            refuse(dest, f"{name} copies into a home directory, over its .ssh")
+            refuse(dest, f"{name} copies over", home=True)
         if name == "rsync" and "--remove-source-files" in args and any(protected(p) for p in operands[:-1]):
             refuse(operands[0], "rsync removes files")
     if name == "tee":
@@ -134,7 +135,8 @@ def check(shell: Shell, cmd: Cmd, name: str, args: list[str]) -> None:
             if a.startswith("of=") and protected(a[3:]):
                 refuse(a[3:], "dd writes")
     if name in ("curl", "wget", "wget2", "aria2c", "axel"):
-        for opt in ("-o", "--output", "-O", "--output-document", "-P", "--directory-prefix", "-d", "--dir"):
+        for opt in ("-o", "--output", "-O", "--output-document", "-P", "--directory-prefix", "-d", "--dir",
+                    "--output-dir"):
             value = value_of(args, (opt,))
             if value and protected(value):
                 refuse(value, f"{name} downloads")
@@ -142,11 +144,13 @@ def check(shell: Shell, cmd: Cmd, name: str, args: list[str]) -> None:
             if protected(value):
                 refuse(value, f"{name} downloads")
     if name in ("tar", "unzip", "7z", "bsdtar", "cpio") and (name not in ("tar", "bsdtar") or _extracting(args)):
-        value = value_of(args, ("-C", "--directory", "-d", "-o", "-D"))
+        opts = {"unzip": ("-d",), "cpio": ("-D", "--directory"), "7z": ("-o",)}.get(name, ("-C", "--directory"))
+        value = value_of(args, opts)
         if name == "7z":
             value = value or next((a[2:] for a in args if a.startswith("-o") and len(a) > 2), None)
         if value and (protected(value) or is_home_ancestor(value)):
-            refuse(value, f"{name} extracts (into a home directory, its .ssh included)")
+            inside = protected(value)
+            refuse(value, f"{name} extracts" if inside else f"{name} extracts into", home=not inside)
     if name == "git" and args[:1] == ["clone"] and len(operands) >= 3 and protected(operands[-1]):
         refuse(operands[-1], "git clone writes")
     if name == "ssh-keygen":
@@ -182,6 +186,12 @@ def check(shell: Shell, cmd: Cmd, name: str, args: list[str]) -> None:
                         and "readonly" not in volume:  # fmt: skip
                     refuse(src, f"{name} mounts it writable")
     _unknown_writer(shell, cmd, name, args)
+    if name == "find":
+        for i, a in enumerate(args[:-1]):
+            if a in ("-fprint", "-fprint0", "-fprintf", "-fls") and protected(args[i + 1]):
+                refuse(args[i + 1], f"find {a} writes")
+    if name == "ssh-copy-id":
+        raise Blocked(Block("ssh-dir", cmd.text, "ssh-copy-id writes into a .ssh/authorized_keys (the target's)"))
     if name == "find" and "-delete" in args:
         starts = [p for p in args if not p.startswith(("-", "(", ")", "!"))]
         home = any(is_home_ancestor(p) or (shell.cwd_home and p in (".", "./")) for p in starts[:1])

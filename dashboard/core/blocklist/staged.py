@@ -11,7 +11,10 @@ a program file that was there before the line is the operator's own (`bash scrip
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import Any
+
+import bashlex
 
 from dashboard.core.blocklist.model import Block, Blocked, Cmd
 from dashboard.core.blocklist.resolve import unresolved
@@ -26,8 +29,66 @@ _OUTPUT_OPTIONS = ("-o", "-O", "--output", "--output-document", "-out", "--out",
 def check_piped(cmd: Cmd, upstream: str) -> None:
     """A later pipeline stage that takes its program from the stage before it."""
     name = interp(base(cmd.words[0]))
-    if upstream and name in INTERPRETERS and runs_stdin(cmd.words):
+    if upstream and ((name in INTERPRETERS and runs_stdin(cmd.words)) or _login_shell(cmd.words)):
         raise Blocked(Block("staged-exec", f"{upstream} | … {cmd.text}", f"{name} runs a program piped into it"))
+    if upstream and name in SHELLS and "-c" in cmd.words[1:-1]:
+        code = cmd.words[cmd.words.index("-c") + 1]
+        if _reads_program(code):  # `… | sh -c 'exec sh'`: a shell inside hands the pipe to another
+            raise Blocked(Block("staged-exec", f"{upstream} | … {cmd.text}", f"{code!r} runs the program piped in"))
+
+
+def _reads_program(code: str) -> bool:
+    try:
+        trees = bashlex.parse(code)
+    except Exception:  # unreadable code is judged by the walker when it reads it
+        return False
+    for tree in trees:
+        for c in find_commands(tree):
+            words = command_words(c)
+            while words and base(words[0]) in ("exec", "command", "builtin", "env", "nohup"):
+                words = words[1:]
+            if words and interp(base(words[0])) in INTERPRETERS and runs_stdin(words):
+                return True
+    return False
+
+
+def _login_shell(words: list[str]) -> bool:
+    """`su`, `su -`, `sudo su`, `ssh HOST`, `script -q /dev/null`: a shell that reads commands from stdin."""
+    name, args = base(words[0]), words[1:]
+    operands = [a for a in args if not a.startswith("-")]
+    if name in ("su", "runuser", "login", "sudo", "doas", "machinectl", "nsenter"):
+        return not any(a in ("-c", "--command") or a.startswith("--command=") for a in args) and len(operands) <= 1
+    if name == "ssh":
+        rest = _remote_words(args)
+        return not rest or (interp(base(rest[0])) in INTERPRETERS and runs_stdin(rest))
+    return name == "script" and not any(a in ("-c", "--command") for a in args)
+
+
+def _remote_words(args: list[str]) -> list[str]:
+    """What `ssh [options] HOST WORDS…` runs on the other side."""
+    takes = set("bcDEeFIiJLlmOopQRSWw")
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a.startswith("-") and len(a) >= 2:
+            i += 2 if a[-1] in takes and len(a) == 2 else 1
+            continue
+        return args[i + 1 :]
+    return []
+
+
+def check_sockets(cmd: Cmd, name: str) -> None:
+    """A shell or interpreter wired to a network socket (`sh < /dev/tcp/…`, `bash -i >& /dev/tcp/… 0>&1`)."""
+    if interp(name) not in INTERPRETERS and name not in ("exec", "su", "script"):
+        return
+    for kind, target in cmd.redirects:
+        if target.startswith(("/dev/tcp/", "/dev/udp/")):
+            raise Blocked(Block("download-exec", cmd.text, f"{name} is wired to a network socket ({target})"))
+        if kind == "<" and target.startswith(("/dev/fd/", "/proc/")):
+            raise Blocked(Block("staged-exec", cmd.text, f"{name} reads its program from a file descriptor ({target})"))
+    for r in cmd.redirect_nodes:
+        if getattr(r, "type", "") in ("<&", "<>") and getattr(r, "input", None) in (None, 0):
+            raise Blocked(Block("staged-exec", cmd.text, f"{name} reads its program from another file descriptor"))
 
 
 def check(shell: Shell, cmd: Cmd, name: str, source: str) -> None:
@@ -55,7 +116,9 @@ def check(shell: Shell, cmd: Cmd, name: str, source: str) -> None:
         if script is not None:
             i, word = script
             node = cmd.nodes[i] if i < len(cmd.nodes) else None
-            if node is not None and any(getattr(p, "kind", "") == "processsubstitution" for p in node.parts or []):
+            parts = (node.parts or []) if node is not None else []
+            procsub = any(getattr(p, "kind", "") == "processsubstitution" for p in parts)
+            if procsub and not (family in ("source", ".") and generated_source(shell, cmd, source)):
                 raise Blocked(Block("staged-exec", cmd.text, f"{name} runs the output of {text(node, source)!r}"))
             if shell.wrote(word):
                 raise Blocked(Block("staged-exec", cmd.text, f"{name} runs {word}, written earlier on this line"))
@@ -74,21 +137,35 @@ def check_eval(shell: Shell, cmd: Cmd, source: str) -> bool:
         part = unresolved(node, source, shell)
         if part is None:
             continue
-        subs = [p for p in getattr(node, "parts", []) or [] if getattr(p, "kind", "") == "commandsubstitution"]
-        inner = [c for sub in subs for c in find_commands(sub.command)]
-        if len(subs) == 1 and len(inner) == 1 and _generator(command_words(inner[0])):
+        if _generated(shell, node, source):
             generated = True
             continue
         raise Blocked(Block("staged-exec", cmd.text, f"eval runs text built from {part!r}"))
     return generated
 
 
-def _generator(words: list[str]) -> bool:
-    if not words or any(c in w for w in words for c in "$`"):
+def _generated(shell: Shell, node: Any, source: str) -> bool:
+    """Is this word exactly one `$(GENERATOR ARGS)` (or `<(…)`) of a setup generator found on PATH as it was?"""
+    parts = [p for p in getattr(node, "parts", []) or [] if getattr(p, "kind", "") != "tilde"]
+    if len(parts) != 1 or parts[0].kind not in ("commandsubstitution", "processsubstitution"):
         return False
-    name, args = base(words[0]), words[1:]
-    allowed = SETUP_GENERATORS.get(name)
-    return allowed is not None and (not args or args[0] in allowed)
+    if text(node, source).strip("\"'") != text(parts[0], source):
+        return False  # more text beside the substitution: `"$(pyenv init -) $X"`
+    inner = list(find_commands(parts[0].command))
+    if len(inner) != 1 or shell.path_changed:
+        return False  # a pipeline, or a PATH changed on this line: the name may be another program
+    words = command_words(inner[0])
+    if not words or "/" in words[0] or any(c in w for w in words for c in "$`"):
+        return False
+    if any(posixpath.basename(w) == words[0] for w in shell.written):
+        return False  # a program of that name was written on this line
+    allowed = SETUP_GENERATORS.get(words[0])
+    return allowed is not None and (len(words) == 1 or words[1] in allowed)
+
+
+def generated_source(shell: Shell, cmd: Cmd, source: str) -> bool:
+    """`source <(kubectl completion bash)`: a setup generator's own output, as for eval."""
+    return len(cmd.nodes) == 2 and _generated(shell, cmd.nodes[1], source)
 
 
 def note_writes(shell: Shell, cmd: Cmd, name: str) -> None:
@@ -104,6 +181,21 @@ def note_writes(shell: Shell, cmd: Cmd, name: str) -> None:
     if name in DOWNLOADERS:
         for value in cluster_values(args, "oO"):  # `curl -so FILE`, `wget -qO FILE`
             shell.note_written(value)
+        urls = [a for a in args if "://" in a or ("." in a and "/" in a and not a.startswith(("-", "/", ".")))]
+        remote_name = (name == "wget" and not value_of(args, ("-O", "--output-document"))) or (
+            name == "curl" and any(a == "-O" or (a.startswith("-") and not a.startswith("--") and "O" in a)
+                                   or a == "--remote-name" for a in args))  # fmt: skip
+        folder = value_of(args, ("-P", "--directory-prefix", "--output-dir")) or ""
+        if remote_name:
+            for url in urls:  # `curl -O URL`, `wget URL`: the file is named after the URL
+                shell.note_written(posixpath.join(folder, posixpath.basename(url.split("?")[0].rstrip("/"))))
+    if name in ("tar", "bsdtar", "unzip", "7z", "gunzip", "gzip", "bunzip2", "xz", "unxz", "zstd", "unzstd", "cpio"):
+        sources = [a for a in args if not a.startswith("-")]
+        if any(shell.wrote(a) for a in [*sources, value_of(args, ("-f", "--file")) or ""] if a):
+            # unpacking a file this line wrote: whatever comes out is written by this line too
+            shell.note_written(value_of(args, ("-C", "--directory", "-d")) or ".")
+            for a in sources:
+                shell.note_written(re.sub(r"\.(gz|bz2|xz|zst|tgz|zip|tar)$", "", a))
     operands = [a for a in args if not a.startswith("-")]
     if name in ("tee", "touch", "mkdir") or (name in ("cp", "mv", "install", "ln", "rsync", "scp") and operands):
         for path in operands if name in ("tee", "touch", "mkdir") else operands[-1:]:

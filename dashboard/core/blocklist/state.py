@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from dashboard.core.blocklist.paths import is_home_ancestor, is_ssh_path, norm
+from dashboard.core.blocklist.paths import is_block_device, is_home_ancestor, is_ssh_path, norm
 from dashboard.core.blocklist.words import VAR
 
 
@@ -37,6 +37,13 @@ class Shell:
     """Variables whose value came from an expansion the check cannot evaluate (`c=$(which rm)`)."""
     ssh_links: set[str] = field(default_factory=set)
     """Symlinks to a .ssh directory made earlier on the line (`ln -s ~/.ssh /tmp/s`)."""
+    device_links: set[str] = field(default_factory=set)
+    """Symlinks to a block device made earlier on the line (`ln -sf /dev/sda disk.img`)."""
+    path_changed: bool = False
+    """PATH was assigned on this line: a bare command name may now be another program."""
+
+    def is_device(self, path: str) -> bool:
+        return is_block_device(path) or posixpath.normpath(self.absolute(path)) in self.device_links
 
     def assign(self, name: str, value: str, *, known: bool) -> None:
         self.variables[name] = value

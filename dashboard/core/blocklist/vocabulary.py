@@ -56,7 +56,7 @@ FORMATTERS = re.compile(r"^(mkfs(\..+)?|mke2fs|mkdosfs|mkswap|mkntfs|mkexfatfs|m
 PARTITIONERS = {"fdisk", "sfdisk", "cfdisk", "parted", "sgdisk", "gdisk", "cgdisk", "partprobe_"}
 BLOCK_DEVICE = re.compile(
     r"^/dev/(sd[a-z]|hd[a-z]|vd[a-z]|xvd[a-z]|nvme\d|mmcblk\d|md\d|md/|dm-\d|loop\d|sr\d|mapper/|disk/|zd\d|"
-    r"rbd\d|nbd\d|bcache\d|root$|ram\d|mtdblock\d|fd\d|ubd|drbd\d|zvol/|disk\d|rdisk\d|ada\d|da\d|"
+    r"rbd\d|nbd\d|block/|bcache\d|root$|ram\d|mtdblock\d|fd\d|ubd|drbd\d|zvol/|disk\d|rdisk\d|ada\d|da\d|"
     r"[a-z0-9_-]+/[a-z0-9_-]+$)"
 )
 SSH_FILES = ("authorized_keys", "authorized_keys2", "known_hosts", "known_hosts.old", "config", "id_rsa",
@@ -69,6 +69,7 @@ RECURSIVE_DESTROYERS = {"rm", "chmod", "chown", "chgrp", "shred", "srm", "wipe",
 PATH_WRITERS = SSH_WRITERS_ALL | {
     "cp", "ln", "install", "rsync", "scp", "tee", "link", "rename", "dd", "tar", "unzip", "cpio", "sed", "git",
     "mount", "patch", "socat", "ssh-copy-id", "ssh-keygen", "wipefs", "blkdiscard", "mkfifo", "mknod", "curl", "wget",
+    "find",
 }  # fmt: skip
 """Commands that write, delete or change the paths they are given (`dynamic-path` needs to know where)."""
 SETUP_GENERATORS: dict[str, set[str]] = {
@@ -78,7 +79,9 @@ SETUP_GENERATORS: dict[str, set[str]] = {
     "starship": {"init"}, "fnm": {"env"}, "mise": {"activate"}, "rtx": {"activate"}, "brew": {"shellenv"},
     "opam": {"env"}, "thefuck": {"--alias"}, "keychain": {"--eval"}, "dircolors": {"-b"}, "gpg-agent": {"--daemon"},
     "conda": {"shell.bash", "shell.zsh"}, "micromamba": {"shell"}, "luarocks": {"path"}, "atuin": {"init"},
-    "fzf": {"--bash", "--zsh"}, "oh-my-posh": {"init"}, "asdf": {"exec"}, "pipenv": {"--completion"},
+    "fzf": {"--bash", "--zsh"}, "oh-my-posh": {"init"}, "pipenv": {"--completion"}, "kubectl": {"completion"},
+    "helm": {"completion"}, "gh": {"completion"}, "docker": {"completion"}, "rustup": {"completions"},
+    "npm": {"completion"}, "poetry": {"completions"}, "uv": {"generate-shell-completion"},
 }  # fmt: skip
 SSH_READERS = {
     # commands that only read what they are given (a .ssh path among their arguments is looked at, not changed)
@@ -91,10 +94,41 @@ SSH_READERS = {
     "look", "zcat", "zless", "bzcat", "xzcat", "source_", "keychain", "pv",
 }  # fmt: skip
 """Readers; `sort -o`, `base64 -o`… still write, so their output options are judged as writes."""
-CODE_VARIABLES = {"PROMPT_COMMAND", "PS0", "PS1", "PS2", "PS3", "PS4"}
-"""Variables whose value the shell runs (before each prompt, or inside the prompt's `$(…)`)."""
+CODE_VARIABLES = {
+    "PROMPT_COMMAND", "PS0", "PS1", "PS2", "PS3", "PS4", "GIT_SSH_COMMAND", "GIT_SSH", "GIT_EXTERNAL_DIFF",
+    "GIT_PAGER", "GIT_EDITOR", "GIT_ASKPASS", "GIT_SEQUENCE_EDITOR", "SSH_ASKPASS", "SUDO_ASKPASS", "PAGER",
+    "MANPAGER", "EDITOR", "VISUAL", "RSYNC_RSH", "LESSOPEN", "LESSCLOSE", "BROWSER",
+}  # fmt: skip
+"""Variables whose value is a command line something runs (the prompt, git, ssh, a pager, an editor)."""
 GIT_COMMAND_KEYS = {
     "core.sshcommand", "core.pager", "core.editor", "core.fsmonitor", "core.askpass", "sequence.editor",
     "diff.external", "credential.helper", "gpg.program", "pager.log", "pager.diff", "interactive.difffilter",
 }  # fmt: skip
 """git settings whose value git runs as a shell command."""
+CARRIERS: dict[str, tuple[tuple[str, bool], ...]] = {
+    # program: (option, takes a separate value) pairs whose value is a command line it runs
+    "tar": (("--checkpoint-action", False), ("--to-command", True), ("--use-compress-program", True),
+            ("-I", True), ("--rsh-command", True), ("--info-script", True), ("--new-volume-script", True)),
+    "rsync": (("-e", True), ("--rsh", True), ("--rsync-path", True)),
+    "script": (("-c", True), ("--command", True)),
+    "vim": (("-c", True), ("--cmd", True)), "vi": (("-c", True),), "nvim": (("-c", True), ("--cmd", True)),
+    "ex": (("-c", True),), "view": (("-c", True),),
+    "man": (("-P", True), ("--pager", True)), "less": (("-c", False),),
+    "psql": (("-c", True), ("--command", True)), "sqlite3": (("-cmd", True),),
+    "parallel": ((":::", True),), "scp": (("-S", True),), "git": (("--exec-path_", True),),
+    "ssh": (("-oProxyCommand", False), ("-oLocalCommand", False)),
+    "nmap": (("--script", True),), "zip": (("-TT", True), ("--unzip-command", True)),
+    "gdb": (("-ex", True),), "awk_": (),
+}  # fmt: skip
+"""Options that hold a command line the program runs (`tar --to-command`, `rsync -e`, `vim -c '!…'`)."""
+REBINDERS: dict[str, set[str]] = {"hash": {"-p"}, "enable": {"-f"}, "bind": {"-x"}, "complete": {"-C"},
+                                   "compgen": {"-C"}}  # fmt: skip
+"""Builtins whose option makes a name or a key run something else (`hash -p /bin/rm ls`)."""
+DISK_DESTROYERS: dict[str, set[str]] = {
+    # tool: the verbs that destroy (empty: the tool itself only destroys)
+    "diskutil": {"eraseDisk", "eraseVolume", "zeroDisk", "randomDisk", "secureErase", "partitionDisk", "reformat"},
+    "gpart": {"destroy", "delete", "create"}, "zfs": {"destroy"}, "lvremove": set(), "vgremove": set(),
+    "pvremove": set(), "mdadm": {"--zero-superblock", "--create", "-C"}, "scrub": set(), "newfs": set(),
+    "newfs_apfs": set(), "newfs_hfs": set(), "newfs_msdos": set(), "newfs_exfat": set(), "bioctl": {"-d"},
+    "dmsetup": {"remove", "wipe_table"}, "lvreduce": set(),
+}  # fmt: skip

@@ -29,8 +29,16 @@ from dashboard.core.blocklist.model import Block, Blocked, Cmd
 from dashboard.core.blocklist.resolve import ansi_c, unresolved
 from dashboard.core.blocklist.state import Shell
 from dashboard.core.blocklist.tree import find, find_commands, text
-from dashboard.core.blocklist.vocabulary import CODE_VARIABLES, DOWNLOADERS, EDITORS, PATH_WRITERS
-from dashboard.core.blocklist.words import base, braces, history_expansion, lenient
+from dashboard.core.blocklist.vocabulary import (
+    CODE_VARIABLES,
+    DOWNLOADERS,
+    EDITORS,
+    PATH_WRITERS,
+    REBINDERS,
+    SHELLS,
+    SSH_WRITERS_ALL,
+)
+from dashboard.core.blocklist.words import base, braces, cluster_values, history_expansion, interp, lenient, value_of
 
 MAX_DEPTH = 8
 """How deep `sh -c "… eval '…'"` nesting is followed before the command is refused as unreadable."""
@@ -48,6 +56,8 @@ def check_command(command: str) -> Block | None:
 @dataclass
 class _Walker:
     shell: Shell = field(default_factory=Shell)
+    _feeder: str | None = None
+    """The program feeding the pipeline stage being read (what `xargs` gets its items from)."""
     _depth_fn: int = 0
     """How many function calls deep the body of a called function is being re-read."""
 
@@ -86,8 +96,11 @@ class _Walker:
         elif kind == "pipeline":
             commands = [p for p in node.parts if p.kind != "pipe"]
             self._pipeline(commands, source, depth)
-            for c in commands:
+            for i, c in enumerate(commands):
+                words = text(commands[i - 1], source).split() if i else []
+                self._feeder = base(words[0]) if words else None
                 self.visit(c, source, depth, piped=True)
+            self._feeder = None
         elif kind == "command":
             self._command(node, source, depth, piped=piped)
         elif kind == "function":
@@ -134,6 +147,9 @@ class _Walker:
         ssh_path = ""
         upstream = ""
         for stage in commands:
+            self._feeder = base(upstream.split()[0]) if upstream.split() else None
+            if upstream:
+                fork_bomb.check_fed_loop(upstream, stage, source)
             for c in find_commands(stage):
                 raw = self._simple(c, source, depth)
                 cmd = self._unwrap(raw, depth)
@@ -147,11 +163,19 @@ class _Walker:
                     downloading = cmd.text
                 ssh_path = ssh_path or ssh_dir.first_ssh_path(cmd)
             upstream = upstream or text(stage, source)
+        self._feeder = None
 
     def _command(self, node: Any, source: str, depth: int, *, piped: bool) -> None:
         raw = self._simple(node, source, depth)
         if raw is None:
             return
+        if base(raw.words[0]) == "exec" and len(raw.words) == 1:
+            # `exec < file`, `exec 0</dev/tcp/…`: the shell's own input, re-pointed at what the check cannot read
+            for r in raw.redirect_nodes:
+                fd = getattr(r, "input", None)
+                if r.type in ("<", "<&", "<>", "<<<") and fd in (None, 0):
+                    raise Blocked(Block("staged-exec", raw.text, "re-points the shell's own input"))
+            staged.check_sockets(raw, "exec")
         cmd = self._unwrap(raw, depth)
         if cmd is None:
             return
@@ -170,6 +194,7 @@ class _Walker:
                 name, _, value = part.word.partition("=")
                 known = unresolved(part, source, self.shell) is None
                 assignments.append((name, self.shell.expand(value), known))
+                self.shell.path_changed |= name == "PATH"
                 self._code_variable(name, self.shell.expand(value), known, text(part, source), depth)
             elif part.kind == "word":
                 self._substitutions(part, source, depth)
@@ -186,9 +211,9 @@ class _Walker:
             elif part.kind == "redirect":
                 self._substitutions(part, source, depth)
                 target = self._redirect_node(part, source)
+                nodes_redirect.append(part)  # also `<&3`: a descriptor, no target word
                 if target is not None:
                     redirects.append((part.type, target))
-                    nodes_redirect.append(part)
         if not words:
             for name, value, known in assignments:  # `D=~/.ssh` on its own: remembered for later commands
                 self.shell.assign(name, value, known=known)
@@ -202,7 +227,9 @@ class _Walker:
         output = getattr(part, "output", None)
         if output is None or isinstance(output, int) or not hasattr(output, "word"):
             return None
-        target = self.shell.expand(output.word)
+        raw = text(output, source)
+        decoded = ansi_c(raw) if "$'" in raw else None  # `>> ~/$'.ssh'/k`: bashlex misreads ANSI-C quoting
+        target = decoded if decoded is not None else self.shell.expand(output.word)
         if part.type in (">", ">>", ">|", "&>", "&>>", "<>", ">&") and not target.isdigit() and target != "-":
             disk_wipe.check_redirect(self.shell, target, part, source)
             ssh_dir.check_redirect(self.shell, target, part, source)
@@ -223,6 +250,8 @@ class _Walker:
         fork_bomb.check_watch(cmd)
         _xargs_command(cmd)
         inner = nested.unwrap(cmd)
+        if base(cmd.words[0]) == "xargs" and isinstance(inner, Cmd) and inner.words:
+            inner = _xargs_items(cmd, inner, self._feeder)
         if isinstance(inner, str):
             self.check_source(inner, depth + 1)
             return None
@@ -245,6 +274,7 @@ class _Walker:
             self.check_source(inner, depth + 1)
         download_exec.check(cmd, name)
         staged.check(self.shell, cmd, name, source)
+        staged.check_sockets(cmd, name)
         inline_code.check(cmd, name)
         scheduler.check(cmd, name)
         disk_wipe.check(self.shell, cmd, name, args)
@@ -255,6 +285,10 @@ class _Walker:
         staged.note_writes(self.shell, cmd, name)
         if name == "alias":
             self._aliases(cmd, source, depth)
+        rebind = REBINDERS.get(name)
+        if rebind is not None and any(a in rebind for a in args):
+            raise Blocked(Block("dynamic-command", cmd.text, f"{name} {' '.join(a for a in args if a in rebind)} "
+                                "changes what a command name or key runs"))  # fmt: skip
         if name in ("export", "declare", "local", "readonly", "typeset"):
             for word, node in zip(args, cmd.nodes[1:], strict=False):
                 key, eq, value = word.partition("=")
@@ -264,10 +298,12 @@ class _Walker:
                     self.shell.assign(key, value, known=known)
         if name in ("read", "mapfile", "readarray", "printf", "getopts", "set"):
             self.shell.unknown_from(name, args)  # `read D`, `printf -v D`, `set -- …`: values from outside
-        if name == "ln" and any(f.startswith("-") and "s" in f for f in args):
+        if name == "ln":
             operands = [a for a in args if not a.startswith("-")]
             if len(operands) >= 2 and any(self.shell.under_ssh(o) for o in operands[:-1]):
                 self.shell.ssh_links.add(posixpath.normpath(operands[-1]))
+            if len(operands) >= 2 and any(self.shell.is_device(o) for o in operands[:-1]):
+                self.shell.device_links.add(posixpath.normpath(self.shell.absolute(operands[-1])))
         if name in self.shell.functions and self._depth_fn < 4:
             # a call binds $1…, $@ and $FUNCNAME: check the body again with what it was given
             saved = dict(self.shell.variables)
@@ -290,6 +326,8 @@ class _Walker:
             if not known:
                 raise Blocked(Block("dynamic-command", part, f"{name} holds code the check cannot read"))
             self.check_source(value, depth + 1)
+        if name in ("LD_PRELOAD", "LD_AUDIT", "DYLD_INSERT_LIBRARIES"):
+            raise Blocked(Block("staged-exec", part, f"{name} loads a library into every program that runs"))
         if name in ("BASH_ENV", "ENV") and (not known or self.shell.wrote(value)):
             raise Blocked(Block("staged-exec", part, f"every new shell runs {value}, which this line writes or builds"))
 
@@ -305,33 +343,33 @@ class _Walker:
             self.check_source(value, depth + 1)
 
     def _startup_files(self, cmd: Cmd, name: str, depth: int) -> None:
-        """Text written into a file every new shell runs (`>> ~/.bashrc`) is code that runs later: read it."""
+        """Writing into a file every new shell (or git, tmux, python) runs: what it adds runs later, unseen."""
         targets = [t for kind, t in cmd.redirects if kind in (">", ">>", ">|", "&>", "&>>")]
         if name == "tee":
             targets += [a for a in cmd.words[1:] if not a.startswith("-")]
-        if not any(scheduler.is_startup_file(t) for t in targets):
-            return
-        heredoc = next((getattr(r, "heredoc", None) for r in cmd.redirect_nodes if getattr(r, "heredoc", None)), None)
-        if name in ("echo", "printf") and name != "tee":
-            content = " ".join(a for a in cmd.words[1:] if not (name == "echo" and a in ("-e", "-n", "-E")))
-        elif heredoc is not None and name == "cat":
-            content = str(getattr(heredoc, "value", "")).rsplit("\n", 1)[0]
-        else:
-            why = "writes text the check cannot read into a file every new shell runs"
+        hit = next((t for t in targets if scheduler.is_startup_file(t)), None)
+        if hit is not None:
+            why = f"writes into {hit}, which runs at every start: what it adds runs later, out of the check's sight"
             raise Blocked(Block("scheduled-job", cmd.text, why))
-        try:
-            self.check_source(content.replace("\\n", "\n"), depth + 1)
-        except Blocked as exc:
-            why = f"writes code every new shell will run ({exc.block.rule}: {exc.block.reason})"
-            raise Blocked(Block("scheduled-job", cmd.text, why)) from None
 
     def _schedule_paths(self, cmd: Cmd, name: str) -> None:
-        """Copying, linking or editing into cron, systemd or launchd directories."""
-        if name in PATH_WRITERS or name in EDITORS:
-            for path in cmd.words[1:]:
-                if not path.startswith("-") and scheduler.is_schedule_path(path):
-                    why = f"{name} writes where jobs are picked up ({path})"
-                    raise Blocked(Block("scheduled-job", cmd.text, why))
+        """Copying, linking, downloading or editing into where jobs or start-up code are picked up."""
+        if not (name in PATH_WRITERS or name in EDITORS or name in ("perl", "ruby")):
+            return
+        args = cmd.words[1:]
+        operands = [a for a in args if not a.startswith("-")]
+        in_place = any(a == "--in-place" or (a.startswith("-") and not a.startswith("--") and "i" in a) for a in args)
+        if name in ("sed", "perl", "ruby") and not in_place:
+            return  # reading it
+        if name in ("cp", "mv", "ln", "install", "rsync", "scp", "link", "rename"):
+            operands = operands[-1:] + [v for v in [value_of(args, ("-t", "--target-directory"))] if v]
+        elif name in DOWNLOADERS:
+            operands = [v for v in [value_of(args, (o,)) for o in ("-o", "--output", "-O", "--output-document")] if v]
+            operands += cluster_values(args, "oO")
+        for path in operands:
+            if scheduler.is_schedule_path(path) or scheduler.is_startup_file(path):
+                why = f"{name} writes where jobs or start-up code are picked up ({path})"
+                raise Blocked(Block("scheduled-job", cmd.text, why))
 
 
 def _xargs_command(cmd: Cmd) -> None:
@@ -348,6 +386,8 @@ def _xargs_command(cmd: Cmd) -> None:
         marks.append("{}")
     inner = nested.unwrap(cmd)
     first = inner.words[0] if isinstance(inner, Cmd) and inner.words else ""
+    if isinstance(inner, Cmd) and interp(base(first)) in SHELLS and inner.words[-1] in ("-c", "-ic", "-lc"):
+        raise Blocked(Block("staged-exec", cmd.text, f"{first} -c runs code that comes from xargs' input"))
     if any(m and m in first for m in marks):
         raise Blocked(Block("dynamic-command", cmd.text, f"the command to run comes from xargs' input ({first})"))
 
@@ -359,3 +399,29 @@ def _why(exc: Exception) -> str:
     if token and ("Node(" in first or "parts = " in first):
         return f"'{token.group(1)}' is not a construct the checker reads; write the command without it"
     return first if len(first) <= 120 else first[:117] + "…"
+
+
+_LISTERS = {"find", "fd", "fdfind", "git", "ls", "grep", "rg", "ag", "echo", "printf", "seq", "locate_"}
+"""Programs whose output, fed to xargs, is a list of names the check has already judged the source of."""
+
+
+def _xargs_items(raw: Cmd, inner: Cmd, feeder: str | None) -> Cmd:
+    """The command xargs runs, with what it reads from its input standing for an unknown word.
+
+    `… | xargs -I{} dd of={}`: the placeholder is unknown; `xargs rm -rf < list`: the paths are.
+    Items listed by `find`, `git ls-files`, `grep -l`… come from a source the check has read.
+    """
+    words = raw.words
+    marks = [words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-I", "-i", "--replace")]
+    marks += [w[2:] for w in words if w.startswith("-I") and len(w) > 2]
+    unknown = "${xargs input}"
+    if marks:
+        replaced = list(inner.words)
+        for m in (m for m in marks if m):
+            replaced = [w.replace(m, unknown) for w in replaced]
+        inner = Cmd(replaced, inner.nodes, inner.redirects, inner.text, inner.redirect_nodes)
+    name = base(inner.words[0])
+    if feeder not in _LISTERS and (name in SSH_WRITERS_ALL or name in ("dd", "shred", "cp", "mv", "ln", "tee")):
+        raise Blocked(Block("dynamic-path", raw.text, f"{name} acts on paths xargs reads from an input the check "
+                            "cannot see"))  # fmt: skip
+    return inner

@@ -43,7 +43,9 @@ def history_expansion(source: str) -> str | None:
             single = not single
         elif ch == "!" and not single:
             nxt = source[i + 1 : i + 2]
-            if nxt and nxt not in ' \t\n=("':
+            prev = source[i - 1 : i]
+            # bash leaves `${!name}` (indirection) and `[!…]` (a negated glob class) alone
+            if nxt and nxt not in ' \t\n=("' and prev not in ("{", "["):
                 return source[max(0, i - 20) : i + 12]
         i += 1
     return None
