@@ -166,6 +166,8 @@ def check(cmd: Cmd, name: str) -> None:
         code = re.sub(r"""\brequire\(\s*(['"])[^'"]+\.json\1\s*\)""", "JSONFILE", code)  # reads a JSON file
     if family in ("osascript", "pwsh") and _HARMLESS_SCRIPT[family].fullmatch(code.strip()):
         return
+    if _OTHER_DANGER[family] == r".":
+        raise Blocked(Block("inline-code", cmd.text, f"{name} code: any inline {name} script can reach the system"))
     m = re.search(_OTHER_DANGER[family], code)
     if m:
         raise Blocked(Block("inline-code", cmd.text, f"{name} code that can reach the system ({m.group(0)[:20]!r})"))

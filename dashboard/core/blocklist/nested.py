@@ -101,7 +101,7 @@ def strings(shell: Shell, cmd: Cmd, name: str, args: list[str]) -> Iterator[str]
                 starts = [p for p in args[:i] if not p.startswith("-")] or ["."]
                 # what {} stands for: anything below the start, so a home start may mean its .ssh
                 home = is_home_ancestor(starts[0]) or (shell.cwd_home and starts[0] in (".", "./"))
-                found = f"{starts[0]}/.ssh/found" if home and may_hit else starts[0]
+                found = f"{starts[0]}/.ssh/{{}}" if home and may_hit else starts[0]
                 if starts[0].startswith("/dev"):
                     found = "/dev/sdz"  # anything find meets under /dev may be a disk
                 inner = [x.replace("{}", found) for x in inner]

@@ -101,7 +101,7 @@ class Shell:
         else:
             targets = [a for a in args if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", a)]
         for t in targets:
-            self.assign(t, "", known=False)
+            self.assign(t, f"${{{t}}}", known=False)  # itself: never an empty path, which reads as `/`
 
     def change_dir(self, name: str, args: list[str]) -> None:
         """`cd`/`pushd`/`popd`: follow the directory as far as it can be known from the text."""
