@@ -315,6 +315,7 @@ def add_hooks(sub: Subparsers) -> None:
         f.add_argument(
             "--config-dir",
             metavar="DIR",
-            help="the agent's config directory on that machine (default its env variable, else ~/.claude, ~/.gemini)",
+            help="the agent's config directory there (default: its env variable, else ~/.claude, ~/.gemini, "
+            "~/.config/opencode)",
         )
         f.add_argument("--json", action="store_true")

@@ -41,6 +41,10 @@ class HookSystem:
     the agent waits on a person: Notification)."""
     timeout: int | None = None
     env_is_home: bool = False
+    plugin: bool = False
+    """Hooks are a plugin file in the config directory (opencode), not entries in settings.json."""
+    xdg: bool = False
+    """Its config directory is `$XDG_CONFIG_HOME/<default_dir>` (else `~/.config/<default_dir>`)."""
 
 
 SYSTEMS = {
@@ -52,7 +56,41 @@ SYSTEMS = {
         "gemini", "GEMINI_CLI_HOME", ".gemini",
         {"BeforeAgent": "UserPromptSubmit", "AfterAgent": "Stop", "Notification": "Notification"}, env_is_home=True,
     ),
+    "opencode": HookSystem(
+        "opencode", "OPENCODE_CONFIG_DIR", "opencode", {"chat.message": "UserPromptSubmit", "session.idle": "Stop"},
+        plugin=True, xdg=True,
+    ),
 }  # fmt: skip
+PLUGIN = "plugin/dispatch-receipt.js"
+_PLUGIN_SOURCE = """// dispatch-receipt: written by `dispatch hooks install`, removed by `dispatch hooks uninstall`.
+// Runs Dispatch's receipt command when opencode accepts a prompt (chat.message) and when a turn ends
+// (session.idle). It runs inside this opencode, so $TMUX_PANE is this pane's; it never throws.
+import { spawn } from "node:child_process";
+
+const SCRIPT = @SCRIPT@;
+
+function receipt(event, payload) {
+  try {
+    const child = spawn(SCRIPT, [event], { stdio: ["pipe", "ignore", "ignore"] });
+    child.on("error", () => {});
+    child.stdin.on("error", () => {});
+    child.stdin.end(JSON.stringify(payload));
+  } catch {}
+}
+
+export const DispatchReceipt = async () => ({
+  "chat.message": async (input, output) => {
+    const prompt = (output?.parts ?? [])
+      .filter((p) => p.type === "text" && !p.synthetic && !p.ignored)
+      .map((p) => p.text)
+      .join("\\n");
+    receipt("UserPromptSubmit", { session_id: input?.sessionID ?? "", prompt });
+  },
+  event: async ({ event }) => {
+    if (event?.type === "session.idle") receipt("Stop", { session_id: event.properties?.sessionID ?? "" });
+  },
+});
+"""
 
 
 class HookError(ValueError):
@@ -66,7 +104,10 @@ def config_dir(system: HookSystem, env: dict[str, str], given: str | None) -> Pa
     if env.get(system.config_env):
         found = Path(env[system.config_env])
         return found / system.default_dir if system.env_is_home else found
-    return Path(env.get("HOME") or str(Path.home())) / system.default_dir
+    home = Path(env.get("HOME") or str(Path.home()))
+    if system.xdg:
+        return Path(env.get("XDG_CONFIG_HOME") or home / ".config") / system.default_dir
+    return home / system.default_dir
 
 
 def _command(folder: Path, event: str) -> str:
@@ -99,8 +140,46 @@ def _write(path: Path, data: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
+def _put_script(folder: Path, receipt: bytes) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / SCRIPT
+    tmp = script.with_name(SCRIPT + ".dispatch-tmp")
+    tmp.write_bytes(receipt)
+    tmp.chmod(0o755)
+    tmp.replace(script)  # an agent running the hook right now sees the old file or the new, never half
+
+
+def _install_plugin(system: HookSystem, folder: Path, receipt: bytes) -> dict[str, Any]:
+    """opencode: our own plugin file (nothing of the user's is edited), and the receipt command beside it."""
+    _put_script(folder, receipt)
+    plugin = folder / PLUGIN
+    made = not plugin.parent.exists()
+    plugin.parent.mkdir(parents=True, exist_ok=True)
+    if made:
+        (plugin.parent / ".dispatch-made").write_bytes(b"")  # uninstall removes the folder it made
+    source = _PLUGIN_SOURCE.replace("@SCRIPT@", json.dumps(str(folder / SCRIPT)))
+    tmp = plugin.with_name(plugin.name + ".dispatch-tmp")
+    tmp.write_text(source, encoding="utf-8")
+    tmp.replace(plugin)
+    return status(system, folder)
+
+
+def _uninstall_plugin(system: HookSystem, folder: Path) -> dict[str, Any]:
+    plugin = folder / PLUGIN
+    plugin.unlink(missing_ok=True)
+    made = plugin.parent / ".dispatch-made"
+    if made.exists():
+        made.unlink()
+        if plugin.parent.is_dir() and not any(plugin.parent.iterdir()):
+            plugin.parent.rmdir()
+    (folder / SCRIPT).unlink(missing_ok=True)
+    return status(system, folder)
+
+
 def install(system: HookSystem, folder: Path, receipt: bytes) -> dict[str, Any]:
     """Add our hook under each of the agent's events (once), put the receipt command beside the settings."""
+    if system.plugin:
+        return _install_plugin(system, folder, receipt)
     settings = folder / "settings.json"
     raw, data = _load(settings)
     hooks = data.setdefault("hooks", {})
@@ -116,12 +195,7 @@ def install(system: HookSystem, folder: Path, receipt: bytes) -> dict[str, Any]:
             hook["timeout"] = system.timeout
         groups.append({"hooks": [hook]})
         changed = True
-    folder.mkdir(parents=True, exist_ok=True)
-    script = folder / SCRIPT
-    tmp = script.with_name(SCRIPT + ".dispatch-tmp")
-    tmp.write_bytes(receipt)
-    tmp.chmod(0o755)
-    tmp.replace(script)  # an agent running the hook right now sees the old file or the new, never half
+    _put_script(folder, receipt)
     if changed:
         backup, absent = settings.with_name(settings.name + _BACKUP), settings.with_name(settings.name + _ABSENT)
         if not backup.exists() and not absent.exists():
@@ -135,6 +209,8 @@ def install(system: HookSystem, folder: Path, receipt: bytes) -> dict[str, Any]:
 
 def uninstall(system: HookSystem, folder: Path) -> dict[str, Any]:
     """Take our hooks out; the user's bytes back when nothing else changed since install."""
+    if system.plugin:
+        return _uninstall_plugin(system, folder)
     settings = folder / "settings.json"
     raw, data = _load(settings)
     hooks = data.get("hooks", {})
@@ -175,6 +251,13 @@ def uninstall(system: HookSystem, folder: Path) -> dict[str, Any]:
 
 def status(system: HookSystem, folder: Path) -> dict[str, Any]:
     """Which of the agent's events run our receipt command, and whether the command is in place."""
+    script = (folder / SCRIPT).exists()
+    if system.plugin:
+        plugin = folder / PLUGIN
+        ours = plugin.exists() and "dispatch-receipt" in plugin.read_text(encoding="utf-8", errors="replace")
+        events = list(system.events) if ours else []
+        return {"agent": system.agent, "settings": str(plugin), "events": events, "script": script,
+                "installed": ours and script, "present": folder.is_dir()}  # fmt: skip
     settings = folder / "settings.json"
     _, data = _load(settings)
     hooks = data.get("hooks", {})
@@ -182,7 +265,6 @@ def status(system: HookSystem, folder: Path) -> dict[str, Any]:
         e for e in system.events
         if any(_ours(h) for g in hooks.get(e, []) if isinstance(g, dict) for h in g.get("hooks", []))
     ]  # fmt: skip
-    script = (folder / SCRIPT).exists()
     return {"agent": system.agent, "settings": str(settings), "events": events, "script": script,
             "installed": events == list(system.events) and script, "present": folder.is_dir()}  # fmt: skip
 

@@ -185,3 +185,28 @@ async def test_the_verifier_reads_receipts_where_the_screen_cannot_show_the_prom
     await bench.wait_state(hooked.pane_id, PaneState.IDLE)
     [check] = (await verify(Fleet(bench.host), [later])).checks
     assert (check.result, check.receipt) == ("confirmed", "missing") and "no receipt" in check.why
+
+
+def test_opencode_gets_its_own_plugin_file_and_loses_it_cleanly(tmp_path: Path) -> None:
+    """opencode's hooks are a plugin: ours is one file of its own; the user's config and plugins are not touched."""
+    config = tmp_path / "opencode"
+    config.mkdir()
+    (config / "opencode.json").write_text('{"theme": "x"}\n')
+    st = install(SYSTEMS["opencode"], config)
+    assert st.installed and st.events == ["chat.message", "session.idle"]  # its own event names
+    plugin = (config / "plugin" / "dispatch-receipt.js").read_text()
+    assert str(config / "dispatch-receipt") in plugin and "chat.message" in plugin and "session.idle" in plugin
+    assert install(SYSTEMS["opencode"], config).installed  # again: the same one file
+    (config / "plugin" / "mine.js").write_text("export const Mine = async () => ({})\n")
+    st = uninstall(SYSTEMS["opencode"], config)
+    assert not st.installed and st.events == [] and not st.script
+    assert sorted(p.name for p in (config / "plugin").iterdir()) == ["mine.js"]  # theirs stays, and the folder
+    (config / "plugin" / "mine.js").unlink()
+    install(SYSTEMS["opencode"], config)
+    uninstall(SYSTEMS["opencode"], config)
+    assert sorted(p.name for p in config.iterdir()) == ["opencode.json", "plugin"]  # it was there before: kept
+    assert (config / "opencode.json").read_text() == '{"theme": "x"}\n'
+    fresh = tmp_path / "fresh"
+    install(SYSTEMS["opencode"], fresh)
+    uninstall(SYSTEMS["opencode"], fresh)
+    assert sorted(p.name for p in fresh.iterdir()) == []  # the plugin folder it made is gone with it

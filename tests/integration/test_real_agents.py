@@ -44,7 +44,7 @@ from dashboard.core.agents import known
 from dashboard.core.classify import classify
 from dashboard.core.model import Classification, PaneState, Verdict
 from dashboard.core.screen import parse_capture
-from dashboard.services.hooks import SYSTEMS, install, uninstall
+from dashboard.services.hooks import SYSTEMS, config_dir, install, uninstall
 from dashboard.services.reply import wait_for_reply
 from dashboard.services.send import SendOptions, send
 
@@ -288,11 +288,15 @@ def launched(name: str, tmp_path: Path) -> Iterator[RealAgent]:
     socket = f"dispatch-rt-{name}-{os.getpid()}-{secrets.token_hex(3)}"
     out = tmp_path / f"kit-{name}.log"
     with _lock(name):  # its HOME and its fake server (port, delay, request log) are the kit's, one per agent
-        # Claude Code's and Gemini CLI's own hooks write receipts for the run (settings read at start); the
+        # Claude Code's, Gemini CLI's and opencode's own hooks write receipts for the run (read at start); the
         # settings file is compared byte for byte after uninstall
         hooked = SYSTEMS.get(name)
-        config = STATE / "homes" / name / f".{name}"
-        before = (config / "settings.json").read_bytes() if hooked else None
+        home = STATE / "homes" / name
+        config = config_dir(hooked, {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}, None) if hooked \
+            else home  # fmt: skip
+        kept = config / ("opencode.json" if name == "opencode" else "settings.json")
+        before = kept.read_bytes() if hooked and kept.exists() else None
+        stub = _plugin_deps(config) if name == "opencode" else []
         if hooked:
             install(hooked, config)
         try:
@@ -312,7 +316,29 @@ def launched(name: str, tmp_path: Path) -> Iterator[RealAgent]:
             _stop(socket, out)
             if hooked:
                 uninstall(hooked, config)
-                assert (config / "settings.json").read_bytes() == before, "uninstall must restore the settings"
+                after = kept.read_bytes() if kept.exists() else None
+                assert after == before, "uninstall must restore the settings"
+                assert not (config / "plugin").exists() or name != "opencode", "uninstall leaves no plugin folder"
+            for path in stub:
+                if path.is_dir():
+                    path.rmdir()
+                else:
+                    path.unlink(missing_ok=True)
+
+
+def _plugin_deps(config: Path) -> list[Path]:
+    """opencode installs its plugin package from npm before loading any plugin: ~70 s offline, then it
+    gives up. A lock file naming the package and a node_modules folder tell it the install was done (the
+    kit's offline home only; a user online gets the real install once). Returns what was made here."""
+    made = []
+    modules, lock = config / "node_modules", config / "package-lock.json"
+    if not modules.exists():
+        modules.mkdir(parents=True)
+        made.append(modules)
+    if not lock.exists():
+        lock.write_text('{"packages": {"": {"dependencies": {"@opencode-ai/plugin": "1.18.33"}}}}\n')
+        made.append(lock)
+    return made
 
 
 @pytest.fixture(params=AGENTS)

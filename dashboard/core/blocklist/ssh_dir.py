@@ -135,8 +135,17 @@ def check(shell: Shell, cmd: Cmd, name: str, args: list[str]) -> None:
             if a.startswith("of=") and protected(a[3:]):
                 refuse(a[3:], "dd writes")
     if name in ("curl", "wget", "wget2", "aria2c", "axel"):
-        for opt in ("-o", "--output", "-O", "--output-document", "-P", "--directory-prefix", "-d", "--dir",
-                    "--output-dir"):
+        for opt in (
+            "-o",
+            "--output",
+            "-O",
+            "--output-document",
+            "-P",
+            "--directory-prefix",
+            "-d",
+            "--dir",
+            "--output-dir",
+        ):
             value = value_of(args, (opt,))
             if value and protected(value):
                 refuse(value, f"{name} downloads")
