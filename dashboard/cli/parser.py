@@ -309,7 +309,7 @@ def add_hooks(sub: Subparsers) -> None:
             "--agent",
             action="append",
             metavar="A",
-            help="only this agent (repeatable); default: every wired agent whose config directory exists",
+            help="only this agent: claude, gemini, codex, opencode (repeatable); default: each whose config dir exists",
         )
         f.add_argument("--machine", "-M", default="local", help="a fleet machine (over SSH; needs python3 there)")
         f.add_argument(

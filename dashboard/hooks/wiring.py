@@ -15,8 +15,10 @@ changed since (otherwise it removes only our entries).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,10 @@ class HookSystem:
     the agent waits on a person: Notification)."""
     timeout: int | None = None
     env_is_home: bool = False
+    settings_file: str = "settings.json"
+    codex: bool = False
+    """Codex: hooks in hooks.json run only once trusted (config.toml), and only in the pane's own process when
+    its shared background server is off (`[features] daemon_auto_start = false`): both set, and taken out."""
     plugin: bool = False
     """Hooks are a plugin file in the config directory (opencode), not entries in settings.json."""
     xdg: bool = False
@@ -55,6 +61,10 @@ SYSTEMS = {
     "gemini": HookSystem(
         "gemini", "GEMINI_CLI_HOME", ".gemini",
         {"BeforeAgent": "UserPromptSubmit", "AfterAgent": "Stop", "Notification": "Notification"}, env_is_home=True,
+    ),
+    "codex": HookSystem(
+        "codex", "CODEX_HOME", ".codex", {"UserPromptSubmit": "UserPromptSubmit", "Stop": "Stop"}, timeout=5,
+        settings_file="hooks.json", codex=True,
     ),
     "opencode": HookSystem(
         "opencode", "OPENCODE_CONFIG_DIR", "opencode", {"chat.message": "UserPromptSubmit", "session.idle": "Stop"},
@@ -180,7 +190,7 @@ def install(system: HookSystem, folder: Path, receipt: bytes) -> dict[str, Any]:
     """Add our hook under each of the agent's events (once), put the receipt command beside the settings."""
     if system.plugin:
         return _install_plugin(system, folder, receipt)
-    settings = folder / "settings.json"
+    settings = folder / system.settings_file
     raw, data = _load(settings)
     hooks = data.setdefault("hooks", {})
     changed = False
@@ -195,6 +205,9 @@ def install(system: HookSystem, folder: Path, receipt: bytes) -> dict[str, Any]:
             hook["timeout"] = system.timeout
         groups.append({"hooks": [hook]})
         changed = True
+    if system.codex:
+        folder.mkdir(parents=True, exist_ok=True)
+        _codex_trust(system, folder, data)  # first: a config it refuses leaves everything as it was
     _put_script(folder, receipt)
     if changed:
         backup, absent = settings.with_name(settings.name + _BACKUP), settings.with_name(settings.name + _ABSENT)
@@ -211,7 +224,9 @@ def uninstall(system: HookSystem, folder: Path) -> dict[str, Any]:
     """Take our hooks out; the user's bytes back when nothing else changed since install."""
     if system.plugin:
         return _uninstall_plugin(system, folder)
-    settings = folder / "settings.json"
+    if system.codex:
+        _codex_untrust(folder)
+    settings = folder / system.settings_file
     raw, data = _load(settings)
     hooks = data.get("hooks", {})
     for event in system.events:
@@ -258,15 +273,143 @@ def status(system: HookSystem, folder: Path) -> dict[str, Any]:
         events = list(system.events) if ours else []
         return {"agent": system.agent, "settings": str(plugin), "events": events, "script": script,
                 "installed": ours and script, "present": folder.is_dir()}  # fmt: skip
-    settings = folder / "settings.json"
+    settings = folder / system.settings_file
     _, data = _load(settings)
     hooks = data.get("hooks", {})
     events = [
         e for e in system.events
         if any(_ours(h) for g in hooks.get(e, []) if isinstance(g, dict) for h in g.get("hooks", []))
     ]  # fmt: skip
-    return {"agent": system.agent, "settings": str(settings), "events": events, "script": script,
-            "installed": events == list(system.events) and script, "present": folder.is_dir()}  # fmt: skip
+    trusted = _codex_trusted(folder) if system.codex else True
+    out = {"agent": system.agent, "settings": str(settings), "events": events, "script": script,
+           "installed": events == list(system.events) and script and trusted, "present": folder.is_dir()}  # fmt: skip
+    if system.codex and trusted and _codex_server_running():
+        out["note"] = ("a Codex background server is running: Codex asks at its next start whether to restart "
+                       "it — restart, so hooks run in each pane's own Codex")  # fmt: skip
+    return out
+
+
+_BEGIN = "# >>> dispatch receipts: written by `dispatch hooks install`, taken out by `dispatch hooks uninstall`"
+_END = "# <<< dispatch receipts"
+_TAG = "  # dispatch receipts"
+_LABELS = {"UserPromptSubmit": "user_prompt_submit", "Stop": "stop"}
+
+
+def _codex_hash(event: str, hook: dict[str, Any]) -> str:
+    """Codex's trust hash of one command hook: SHA-256 of its identity as compact, key-sorted JSON."""
+    handler = {"type": "command", "command": hook["command"], "timeout": int(hook.get("timeout") or 600),
+               "async": False}  # fmt: skip
+    ident = {"event_name": _LABELS[event], "hooks": [handler]}
+    text = json.dumps(ident, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _codex_config(folder: Path) -> tuple[Path, str]:
+    config = folder / "config.toml"
+    try:
+        return config, config.read_text(encoding="utf-8") if config.exists() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HookError(f"{config}: cannot read ({exc}); nothing was changed") from None
+
+
+def _codex_trust(system: HookSystem, folder: Path, data: dict[str, Any]) -> None:
+    """Trust our handlers where they sit in hooks.json, and keep Codex's hooks in the pane's own process."""
+    config, text = _codex_config(folder)
+    text = _strip_block(text)
+    hooks_json = str(folder.absolute() / system.settings_file)  # as Codex names it (CODEX_HOME as given)
+    lines = [_BEGIN]
+    for event in system.events:
+        for gi, group in enumerate(data.get("hooks", {}).get(event, [])):
+            for hi, hook in enumerate(group.get("hooks", []) if isinstance(group, dict) else []):
+                if _ours(hook):
+                    lines += [f'[hooks.state."{hooks_json}:{_LABELS[event]}:{gi}:{hi}"]',
+                              f'trusted_hash = "{_codex_hash(event, hook)}"']  # fmt: skip
+    parsed = _toml(config, text)
+    features = parsed.get("features")
+    if features is None:
+        lines += ["[features]", "daemon_auto_start = false"]
+    elif isinstance(features, dict) and features.get("daemon_auto_start") is not False:
+        if "daemon_auto_start" in features:
+            raise HookError(
+                f"{config}: features.daemon_auto_start is on: Codex would run the hooks in its shared "
+                "background server, under another pane's name; set it to false; nothing was changed"
+            )
+        text = re.sub(r"(?m)^\[features\][^\n]*$", lambda m: m.group(0) + "\ndaemon_auto_start = false" + _TAG,
+                      text, count=1)  # fmt: skip
+    lines.append(_END)
+    new = (text.rstrip("\n") + "\n\n" if text.strip() else "") + "\n".join(lines) + "\n"
+    _toml(config, new)  # the result must still be a valid config
+    backup, absent = config.with_name("config.toml" + _BACKUP), config.with_name("config.toml" + _ABSENT)
+    if not backup.exists() and not absent.exists():  # the file as the user had it, before the first install
+        if config.exists():
+            backup.write_bytes(config.read_bytes())
+        else:
+            absent.write_bytes(b"")
+    tmp = config.with_name("config.toml.dispatch-tmp")
+    tmp.write_text(new, encoding="utf-8")
+    tmp.replace(config)
+
+
+def _strip_block(text: str) -> str:
+    """The config without what install added: our block, and the line it put under [features]."""
+    text = re.sub(r"\n*" + re.escape(_BEGIN) + r".*?" + re.escape(_END) + r"\n?", "\n", text, flags=re.S)
+    text = re.sub(r"(?m)^daemon_auto_start = false" + re.escape(_TAG) + r"\n", "", text)
+    return text.rstrip("\n") + "\n" if text.strip() else ""
+
+
+def _codex_untrust(folder: Path) -> None:
+    """Our block and line out; the user's exact bytes back when nothing else changed since install."""
+    config, text = _codex_config(folder)
+    stripped = _strip_block(text)
+    backup, absent = config.with_name("config.toml" + _BACKUP), config.with_name("config.toml" + _ABSENT)
+    if backup.exists():
+        original = backup.read_bytes()
+        backup.unlink()
+        if _strip_block(original.decode("utf-8", "replace")) == stripped:
+            config.write_bytes(original)
+            return
+    elif absent.exists():
+        absent.unlink()
+        if not stripped.strip():
+            config.unlink(missing_ok=True)
+            return
+    if stripped != text:
+        tmp = config.with_name("config.toml.dispatch-tmp")
+        tmp.write_text(stripped, encoding="utf-8")
+        tmp.replace(config)
+
+
+def _codex_trusted(folder: Path) -> bool:
+    _, text = _codex_config(folder)
+    return _BEGIN in text
+
+
+def _codex_server_running() -> bool:
+    """Is a Codex app-server (its shared background server) running here? Read from /proc, quietly."""
+    try:
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/cmdline", "rb") as f:
+                        argv = f.read().split(b"\0")
+                except OSError:
+                    continue
+                if any(a.endswith(b"codex") for a in argv[:2]) and b"app-server" in argv:
+                    return True
+    except OSError:
+        pass
+    return False
+
+
+def _toml(config: Path, text: str) -> dict[str, Any]:
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11 on a fleet machine: the edit is still only our own lines
+        return {"features": {}} if re.search(r"(?m)^\[features\]", text) else {}
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise HookError(f"{config}: not valid TOML ({exc}); nothing was changed") from None
 
 
 def run(action: str, agent: str, given: str | None, receipt: bytes, env: dict[str, str]) -> dict[str, Any]:

@@ -42,6 +42,8 @@ class HookStatus:
     present: bool
     """The agent's config directory exists there (an agent without one is skipped when none was named)."""
     error: str | None = None
+    note: str | None = None
+    """Something the user should know for the hooks to work (Codex: its background server must restart)."""
 
     @classmethod
     def of(cls, machine: str, d: dict[str, object]) -> HookStatus:
@@ -49,12 +51,13 @@ class HookStatus:
         return cls(machine, str(d.get("agent", "")), str(d.get("settings", "")),
                    [str(e) for e in events] if isinstance(events, list) else [], bool(d.get("script")),
                    bool(d.get("installed")), bool(d.get("present", True)),
-                   str(d["error"]) if d.get("error") else None)  # fmt: skip
+                   str(d["error"]) if d.get("error") else None,
+                   str(d["note"]) if d.get("note") else None)  # fmt: skip
 
     def to_json(self) -> dict[str, object]:
         return {"machine": self.machine, "agent": self.agent, "settings": self.settings, "events": self.events,
                 "script": self.script, "installed": self.installed, "present": self.present,
-                "error": self.error}  # fmt: skip
+                "error": self.error, "note": self.note}  # fmt: skip
 
 
 def install(system: HookSystem, folder: Path) -> HookStatus:

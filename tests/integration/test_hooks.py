@@ -17,7 +17,7 @@ from dashboard.core.attention import NeedsInput
 from dashboard.core.model import PaneState, Verdict
 from dashboard.core.receipts import SPOOL_DIR, SPOOL_FILE, prompt_hash
 from dashboard.services.fleet import Fleet
-from dashboard.services.hooks import SYSTEMS, install, status, uninstall
+from dashboard.services.hooks import SYSTEMS, HookError, install, status, uninstall
 from dashboard.services.panes import survey
 from dashboard.services.send import SendOptions, send
 from dashboard.services.verify import verify
@@ -210,3 +210,32 @@ def test_opencode_gets_its_own_plugin_file_and_loses_it_cleanly(tmp_path: Path) 
     install(SYSTEMS["opencode"], fresh)
     uninstall(SYSTEMS["opencode"], fresh)
     assert sorted(p.name for p in fresh.iterdir()) == []  # the plugin folder it made is gone with it
+
+
+def test_codex_hooks_are_trusted_kept_in_the_pane_and_taken_out_to_the_byte(tmp_path: Path) -> None:
+    """Codex runs a hook only once trusted, and in the pane's own process only with its background server off."""
+    import tomllib
+
+    config = tmp_path / "config.toml"
+    original = b'model = "x"\n\n[features]\nother = true\n\n[tui]\nx = 1'  # no final newline: kept as is
+    config.write_bytes(original)
+    st = install(SYSTEMS["codex"], tmp_path)
+    assert st.installed and st.events == ["UserPromptSubmit", "Stop"]
+    data = tomllib.loads(config.read_text())
+    assert data["features"] == {"other": True, "daemon_auto_start": False}
+    keys = sorted(data["hooks"]["state"])
+    assert keys == [f"{tmp_path}/hooks.json:stop:0:0", f"{tmp_path}/hooks.json:user_prompt_submit:0:0"]
+    assert all(v["trusted_hash"].startswith("sha256:") for v in data["hooks"]["state"].values())
+    once = config.read_bytes()
+    install(SYSTEMS["codex"], tmp_path)
+    assert config.read_bytes() == once  # idempotent
+    uninstall(SYSTEMS["codex"], tmp_path)
+    assert config.read_bytes() == original and not (tmp_path / "hooks.json").exists()
+    config.write_text("[features]\ndaemon_auto_start = true\n")
+    with pytest.raises(HookError, match="daemon_auto_start is on"):
+        install(SYSTEMS["codex"], tmp_path)
+    assert config.read_text() == "[features]\ndaemon_auto_start = true\n"  # nothing changed
+    assert not (tmp_path / "hooks.json").exists() and not (tmp_path / "dispatch-receipt").exists()
+    config.write_text("[broken\n")
+    with pytest.raises(HookError, match="not valid TOML"):
+        install(SYSTEMS["codex"], tmp_path)

@@ -292,9 +292,9 @@ def launched(name: str, tmp_path: Path) -> Iterator[RealAgent]:
         # settings file is compared byte for byte after uninstall
         hooked = SYSTEMS.get(name)
         home = STATE / "homes" / name
-        config = config_dir(hooked, {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}, None) if hooked \
-            else home  # fmt: skip
-        kept = config / ("opencode.json" if name == "opencode" else "settings.json")
+        env = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "CODEX_HOME": str(home)}  # the kit's rc
+        config = config_dir(hooked, env, None) if hooked else home
+        kept = config / {"opencode": "opencode.json", "codex": "config.toml"}.get(name, "settings.json")
         before = kept.read_bytes() if hooked and kept.exists() else None
         stub = _plugin_deps(config) if name == "opencode" else []
         if hooked:
@@ -317,7 +317,10 @@ def launched(name: str, tmp_path: Path) -> Iterator[RealAgent]:
             if hooked:
                 uninstall(hooked, config)
                 after = kept.read_bytes() if kept.exists() else None
-                assert after == before, "uninstall must restore the settings"
+                if name == "codex":  # Codex counts its own notices in config.toml while it runs: ours must be gone
+                    assert after is not None and b"dispatch" not in after and not (config / "hooks.json").exists()
+                else:
+                    assert after == before, "uninstall must restore the settings"
                 assert not (config / "plugin").exists() or name != "opencode", "uninstall leaves no plugin folder"
             for path in stub:
                 if path.is_dir():

@@ -35,4 +35,6 @@ async def cmd_hooks(args: argparse.Namespace) -> int:
             events = ", ".join(st.events) or "none"
             script = "present" if st.script else "absent"
             print(f"{where}{st.agent}: receipts from {events} ({st.settings}); receipt command {script}")
+            if st.note:
+                print(f"{where}{st.agent}: note: {st.note}")
     return EXIT_CONFIG if any(st.error for st in done) else EXIT_OK
