@@ -13,6 +13,7 @@ from typing import Any
 from dashboard.adapters.tmux import TmuxClient
 from dashboard.core.model import PaneInfo, ServerRef
 from dashboard.core.ports import TmuxError, TmuxHost
+from dashboard.core.receipts import SPOOL_TAIL, Spool
 
 READ_COMMANDS = frozenset({"list-panes", "capture-pane", "display-message", "list-sessions", "show-options"})
 
@@ -83,8 +84,8 @@ class ReadOnlyHost:
     async def environ(self, pid: int) -> dict[str, str]:
         return await self._host.environ(pid)
 
-    async def receipts(self) -> bytes:
-        return await self._host.receipts()
+    async def receipts(self, tail: int = SPOOL_TAIL) -> Spool:
+        return await self._host.receipts(tail)
 
     async def children(self, pid: int) -> list[int]:
         return await self._host.children(pid)

@@ -14,6 +14,7 @@ import contextlib
 import copy
 import os
 import secrets
+import stat
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from dashboard.adapters.lease import LocalLocks, Locks, PaneLease
 from dashboard.core.lease import lease_path
 from dashboard.core.model import PaneInfo, ServerRef
 from dashboard.core.ports import LeaseUnavailable, NoServer, TmuxError
-from dashboard.core.receipts import SPOOL_DIR, SPOOL_FILE
+from dashboard.core.receipts import NO_SPOOL, SPOOL_DIR, SPOOL_FILE, SPOOL_TAIL, Spool
 
 _FIELDS = (
     "pane_id",
@@ -160,13 +161,18 @@ class TmuxClient:
         text = (await self._read_proc(f"/proc/{int(pid)}/task/{int(pid)}/children")).decode(errors="replace")
         return [int(c) for c in text.split() if c.isdigit()]
 
-    async def receipts(self) -> bytes:
-        """The last 256 KB of the receipt spool on the server's machine (the receipts of the last minutes)."""
+    async def receipts(self, tail: int = SPOOL_TAIL) -> Spool:
+        """The receipt spool on the server's machine: its length, and its last `tail` bytes.
+
+        Only a spool this user owns, in a directory only this user can write, is read: a spool in
+        /tmp that someone else made could carry forged receipts.
+        """
         try:
-            rc, out, _ = await self._exec(["sh", "-c", _TAIL_SPOOL], None)
+            rc, out, _ = await self._exec(["sh", "-c", _TAIL_SPOOL.replace("@TAIL@", str(int(tail)))], None)
         except TmuxError:
-            return b""
-        return out if rc == 0 else b""
+            return NO_SPOOL
+        head, _, body = out.partition(b"\n")
+        return Spool(int(head), body) if rc == 0 and head.strip().isdigit() else NO_SPOOL
 
     async def _read_proc(self, path: str) -> bytes:
         """A /proc file on the pane's machine (b"" when it cannot be read)."""
@@ -407,14 +413,21 @@ class TmuxClient:
 class LocalTmux(TmuxClient):
     """A tmux server on this machine, chosen like tmux's own -L NAME / -S PATH flags."""
 
-    async def receipts(self) -> bytes:
-        path = f"{SPOOL_DIR.format(uid=os.getuid())}/{SPOOL_FILE}"
-        try:
-            with open(path, "rb") as f:  # on this machine: no process needed
-                f.seek(max(0, os.fstat(f.fileno()).st_size - _SPOOL_TAIL))
-                return f.read()
+    async def receipts(self, tail: int = SPOOL_TAIL) -> Spool:
+        folder = SPOOL_DIR.format(uid=os.getuid())
+        try:  # on this machine: no process needed
+            st = os.lstat(folder)
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+                return NO_SPOOL  # not this user's own private folder: whatever is in it proves nothing
+            fd = os.open(f"{folder}/{SPOOL_FILE}", os.O_RDONLY | os.O_NOFOLLOW)
         except OSError:
-            return b""
+            return NO_SPOOL
+        with os.fdopen(fd, "rb") as f:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+                return NO_SPOOL
+            f.seek(max(0, info.st_size - tail))
+            return Spool(info.st_size, f.read(max(0, tail)) if tail else b"")
 
     async def _read_proc(self, path: str) -> bytes:
         try:
@@ -451,8 +464,12 @@ class LocalTmux(TmuxClient):
 
 
 _LOCAL_LOCKS = LocalLocks()
-_SPOOL_TAIL = 256 * 1024
-_TAIL_SPOOL = f'f="/tmp/dispatch-receipts-$(id -u)/{SPOOL_FILE}"; [ -f "$f" ] && tail -c {_SPOOL_TAIL} "$f"; exit 0'
+_TAIL_SPOOL = (
+    'd="/tmp/dispatch-receipts-$(id -u)"; f="$d/' + SPOOL_FILE + '"; '
+    # this user's own private folder and plain file only (find's -user/-perm work on GNU and BSD alike)
+    '[ ! -L "$d" ] && [ -n "$(find "$d" -maxdepth 0 -type d -user "$(id -u)" -perm 700 2>/dev/null)" ] '
+    '&& [ -f "$f" ] && [ ! -L "$f" ] && [ -O "$f" ] && { wc -c < "$f"; tail -c @TAIL@ "$f"; } && exit 0; echo 0'
+)
 
 
 def parse_environ(raw: bytes) -> dict[str, str]:

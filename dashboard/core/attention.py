@@ -1,8 +1,9 @@
 """When a pane needs a person: a dialog to answer, a question, or an agent idle after its turn. Pure.
 
-The agent's own hooks say it best (a Notification, a Stop after the last prompt); the screen says
-it otherwise (a dialog drawn, or an answer above an idle composer). A working screen overrules a
-hook's stale word: an approval granted moves the agent on without another receipt.
+The agent's own hooks say it best (a Stop after the last prompt; a Notification names the dialog it
+shows); the screen says it otherwise (a dialog drawn, or an answer above an idle composer). A
+notification counts only while its dialog is on screen, and a working screen overrules a hook's
+stale word: an approval granted (or refused) moves on without another receipt.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ def needs_input(cls: Classification, hooks: PaneHooks | None) -> NeedsInput | No
         return None
     if cls.state is PaneState.DIALOG:
         shown = next((m.partition(": ")[2] for m in cls.markers if m.startswith("dialog: ")), "")
-        if hooks is not None and hooks.waiting and hooks.waiting != "turn ended":
-            return NeedsInput(hooks.waiting, "receipt")
+        if hooks is not None and hooks.notice:  # the agent's own words for the dialog it shows
+            return NeedsInput(hooks.notice, "receipt")
         return NeedsInput(f"dialog: {shown}" if shown else "dialog", "screen")
     if cls.state is PaneState.STUCK:
         return None  # text waits in the composer: a send's business (resend), not a question

@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Protocol
 
 from dashboard.core.model import PaneInfo, Run, Schedule, SendRecord, ServerRef
+from dashboard.core.receipts import SPOOL_TAIL, Spool
 
 # ----- errors -------------------------------------------------------------------------------------
 
@@ -115,7 +116,8 @@ class TmuxHost(Protocol):
       a screen that looks like an agent is only that agent if this is its process.
     - `for_server(server)`: the same machine's client for the tmux server a record names, whatever
       server this host was opened for.
-    - `receipts()`: the tail of the agents' receipt spool on this machine (b"" when there is none).
+    - `receipts(tail)`: the agents' receipt spool on this machine: its length and its last `tail` bytes
+      (empty when there is none, or when it is not this user's own: never read a spool another user made).
     - `environ(pid)`: a process's environment on the pane's machine ({} when unreadable);
       `children(pid)`: its child processes. How an agent's account is told from its config directory.
     """
@@ -134,7 +136,7 @@ class TmuxHost(Protocol):
     async def foreground(self, pane: PaneInfo) -> str | None: ...
     def for_server(self, server: ServerRef) -> TmuxHost: ...
     async def environ(self, pid: int) -> dict[str, str]: ...
-    async def receipts(self) -> bytes: ...
+    async def receipts(self, tail: int = SPOOL_TAIL) -> Spool: ...
     async def children(self, pid: int) -> list[int]: ...
 
 

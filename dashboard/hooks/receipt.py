@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import sys
 import time
 
@@ -26,8 +27,27 @@ def prompt_hash(prompt: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def _spool() -> "int | None":
+    """The spool, opened for appending, only in this user's own private folder; None otherwise.
+
+    The folder is in /tmp: one another user made first (to plant receipts, or a link) is never used.
+    """
+    os.makedirs(SPOOL, mode=0o700, exist_ok=True)
+    st = os.lstat(SPOOL)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        return None
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(f"{SPOOL}/receipts.jsonl", flags, 0o600)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+        os.close(fd)
+        return None
+    return fd
+
+
 def main() -> None:
     event = sys.argv[1] if len(sys.argv) > 1 else "event"
+    agent = sys.argv[2] if len(sys.argv) > 2 else ""
     try:
         data = json.loads(sys.stdin.read(4_000_000) or "{}")
     except ValueError:
@@ -42,12 +62,14 @@ def main() -> None:
         "tmux": os.environ.get("TMUX", "").split(",")[0],
         "session": data.get("session_id", ""),
         "prompt_sha256": prompt_hash(prompt) if isinstance(prompt, str) else None,
+        "agent": agent,
     }
     if event == "Notification":  # the agent waits on a person: say for what, briefly
         row["message"] = str(data.get("message") or "")[:200]
         row["kind"] = str(data.get("notification_type") or "")[:40]
-    os.makedirs(SPOOL, mode=0o700, exist_ok=True)
-    fd = os.open(f"{SPOOL}/receipts.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = _spool()
+    if fd is None:
+        return
     try:
         os.write(fd, (json.dumps(row) + "\n").encode())  # one write: appends from several agents never interleave
     finally:

@@ -15,10 +15,15 @@ changed since (otherwise it removes only our entries).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import re
+import shlex
+import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +33,7 @@ _BACKUP = ".dispatch-backup"
 _ABSENT = ".dispatch-absent"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: fleet machines may run Python 3.8
 class HookSystem:
     """One agent's hook system: where its settings live and what its events are called."""
 
@@ -110,7 +115,7 @@ class HookError(ValueError):
 def config_dir(system: HookSystem, env: dict[str, str], given: str | None) -> Path:
     """Where the agent keeps settings.json: the given directory, else its environment variable, else ~/.<agent>."""
     if given:
-        return Path(given).expanduser()
+        return Path(given).expanduser().absolute()  # the hook runs from the agent's directory, not this one
     if env.get(system.config_env):
         found = Path(env[system.config_env])
         return found / system.default_dir if system.env_is_home else found
@@ -120,12 +125,22 @@ def config_dir(system: HookSystem, env: dict[str, str], given: str | None) -> Pa
     return home / system.default_dir
 
 
-def _command(folder: Path, event: str) -> str:
-    return f"'{folder / SCRIPT}' {event} 2>/dev/null || true"
+def _command(folder: Path, event: str, agent: str) -> str:
+    return f"{shlex.quote(str(folder / SCRIPT))} {event} {agent} 2>/dev/null || true"
 
 
 def _ours(hook: object) -> bool:
     return isinstance(hook, dict) and SCRIPT in str(hook.get("command", ""))
+
+
+def _groups(settings: Path, hooks: dict[str, Any], event: str) -> list[Any]:
+    """`hooks.<event>` as a list of groups whose `hooks` are lists, or HookError (nothing changed)."""
+    groups = hooks.get(event, [])
+    if not isinstance(groups, list) or any(
+        isinstance(g, dict) and not isinstance(g.get("hooks", []), list) for g in groups
+    ):
+        raise HookError(f"{settings}: hooks.{event} is not a list of hook groups; nothing was changed")
+    return groups
 
 
 def _load(settings: Path) -> tuple[bytes | None, dict[str, Any]]:
@@ -145,18 +160,29 @@ def _load(settings: Path) -> tuple[bytes | None, dict[str, Any]]:
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".dispatch-tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    _write_bytes(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def _write_bytes(path: Path, raw: bytes, mode: int | None = None) -> None:
+    """Replace a file at once, through a link to it (dotfiles), keeping its permissions (it may hold keys)."""
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    if mode is None:
+        mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o600
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".dispatch-tmp", dir=str(target.parent))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)  # an agent reading it right now sees the old file or the new, never half
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _put_script(folder: Path, receipt: bytes) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    script = folder / SCRIPT
-    tmp = script.with_name(SCRIPT + ".dispatch-tmp")
-    tmp.write_bytes(receipt)
-    tmp.chmod(0o755)
-    tmp.replace(script)  # an agent running the hook right now sees the old file or the new, never half
+    _write_bytes(folder / SCRIPT, receipt, 0o755)
 
 
 def _install_plugin(system: HookSystem, folder: Path, receipt: bytes) -> dict[str, Any]:
@@ -168,9 +194,7 @@ def _install_plugin(system: HookSystem, folder: Path, receipt: bytes) -> dict[st
     if made:
         (plugin.parent / ".dispatch-made").write_bytes(b"")  # uninstall removes the folder it made
     source = _PLUGIN_SOURCE.replace("@SCRIPT@", json.dumps(str(folder / SCRIPT)))
-    tmp = plugin.with_name(plugin.name + ".dispatch-tmp")
-    tmp.write_text(source, encoding="utf-8")
-    tmp.replace(plugin)
+    _write_bytes(plugin, source.encode("utf-8"), 0o644)
     return status(system, folder)
 
 
@@ -195,16 +219,19 @@ def install(system: HookSystem, folder: Path, receipt: bytes) -> dict[str, Any]:
     hooks = data.setdefault("hooks", {})
     changed = False
     for event, receipt_event in system.events.items():
-        groups = hooks.setdefault(event, [])
-        if not isinstance(groups, list):
-            raise HookError(f"{settings}: hooks.{event} is not a list; nothing was changed")
-        if any(_ours(h) for g in groups if isinstance(g, dict) for h in g.get("hooks", [])):
-            continue
-        hook: dict[str, object] = {"type": "command", "command": _command(folder, receipt_event)}
+        groups = _groups(settings, hooks, event)
+        hooks[event] = groups
+        hook: dict[str, object] = {"type": "command", "command": _command(folder, receipt_event, system.agent)}
         if system.timeout is not None:
             hook["timeout"] = system.timeout
-        groups.append({"hooks": [hook]})
-        changed = True
+        present = [h for g in groups if isinstance(g, dict) for h in g.get("hooks", []) if _ours(h)]
+        for h in present:  # an older install's command (another path, no agent name): brought up to date
+            if {k: h.get(k) for k in hook} != hook:
+                h.update(hook)
+                changed = True
+        if not present:
+            groups.append({"hooks": [hook]})
+            changed = True
     if system.codex:
         folder.mkdir(parents=True, exist_ok=True)
         _codex_trust(system, folder, data)  # first: a config it refuses leaves everything as it was
@@ -215,7 +242,7 @@ def install(system: HookSystem, folder: Path, receipt: bytes) -> dict[str, Any]:
             if raw is None:
                 absent.write_bytes(b"")
             else:
-                backup.write_bytes(raw)
+                _write_bytes(backup, raw, 0o600)  # a copy of the user's settings: theirs alone to read
         _write(settings, data)
     return status(system, folder)
 
@@ -230,9 +257,9 @@ def uninstall(system: HookSystem, folder: Path) -> dict[str, Any]:
     raw, data = _load(settings)
     hooks = data.get("hooks", {})
     for event in system.events:
-        groups = hooks.get(event)
-        if not isinstance(groups, list):
+        if event not in hooks:
             continue
+        groups = _groups(settings, hooks, event)
         kept = []
         for g in groups:
             if isinstance(g, dict) and isinstance(g.get("hooks"), list):
@@ -251,7 +278,7 @@ def uninstall(system: HookSystem, folder: Path) -> dict[str, Any]:
     if backup.exists():
         before = _load(backup)[1]
         if before == data or (before.get("hooks") == {} and {**data, "hooks": {}} == before):
-            os.replace(backup, settings)  # nothing else changed since install: the exact bytes the user had
+            _write_bytes(settings, backup.read_bytes())  # nothing else changed since install: the user's bytes
             restored = True
     elif absent.exists() and not data:
         settings.unlink(missing_ok=True)  # there was no settings file before install
@@ -278,7 +305,7 @@ def status(system: HookSystem, folder: Path) -> dict[str, Any]:
     hooks = data.get("hooks", {})
     events = [
         e for e in system.events
-        if any(_ours(h) for g in hooks.get(e, []) if isinstance(g, dict) for h in g.get("hooks", []))
+        if any(_ours(h) for g in _groups(settings, hooks, e) if isinstance(g, dict) for h in g.get("hooks", []))
     ]  # fmt: skip
     trusted = _codex_trusted(folder) if system.codex else True
     out = {"agent": system.agent, "settings": str(settings), "events": events, "script": script,
@@ -342,12 +369,10 @@ def _codex_trust(system: HookSystem, folder: Path, data: dict[str, Any]) -> None
     backup, absent = config.with_name("config.toml" + _BACKUP), config.with_name("config.toml" + _ABSENT)
     if not backup.exists() and not absent.exists():  # the file as the user had it, before the first install
         if config.exists():
-            backup.write_bytes(config.read_bytes())
+            _write_bytes(backup, config.read_bytes(), 0o600)
         else:
             absent.write_bytes(b"")
-    tmp = config.with_name("config.toml.dispatch-tmp")
-    tmp.write_text(new, encoding="utf-8")
-    tmp.replace(config)
+    _write_bytes(config, new.encode("utf-8"))
 
 
 def _strip_block(text: str) -> str:
@@ -366,7 +391,7 @@ def _codex_untrust(folder: Path) -> None:
         original = backup.read_bytes()
         backup.unlink()
         if _strip_block(original.decode("utf-8", "replace")) == stripped:
-            config.write_bytes(original)
+            _write_bytes(config, original)
             return
     elif absent.exists():
         absent.unlink()
@@ -374,9 +399,7 @@ def _codex_untrust(folder: Path) -> None:
             config.unlink(missing_ok=True)
             return
     if stripped != text:
-        tmp = config.with_name("config.toml.dispatch-tmp")
-        tmp.write_text(stripped, encoding="utf-8")
-        tmp.replace(config)
+        _write_bytes(config, stripped.encode("utf-8"))
 
 
 def _codex_trusted(folder: Path) -> bool:
@@ -416,7 +439,12 @@ def run(action: str, agent: str, given: str | None, receipt: bytes, env: dict[st
     """One action for one agent on this machine; a refusal comes back as {"agent", "error"}."""
     system = SYSTEMS[agent]
     folder = config_dir(system, env, given)
+    lock = None
     try:
+        if action != "status":  # two installs at once must not both read the old file and write over each other
+            path = os.path.join(tempfile.gettempdir(), f"dispatch-hooks-{os.getuid()}.lock")
+            lock = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            fcntl.flock(lock, fcntl.LOCK_EX)
         if action == "install":
             return install(system, folder, receipt)
         if action == "uninstall":
@@ -426,6 +454,9 @@ def run(action: str, agent: str, given: str | None, receipt: bytes, env: dict[st
         return {"agent": agent, "settings": str(folder / "settings.json"), "error": str(exc)}
     except OSError as exc:
         return {"agent": agent, "settings": str(folder / "settings.json"), "error": f"{folder}: {exc.strerror or exc}"}
+    finally:
+        if lock is not None:
+            os.close(lock)
 
 
 def main(argv: list[str], receipt: bytes) -> int:

@@ -11,7 +11,7 @@ from dashboard.core.attention import NEEDS_INPUT, NeedsInput, needs_input
 from dashboard.core.classify import classify
 from dashboard.core.model import Classification, PaneInfo, PaneState, Screen
 from dashboard.core.ports import TmuxHost
-from dashboard.core.receipts import PaneHooks, Receipt, by_pane, parse_receipts
+from dashboard.core.receipts import PaneHooks, Receipt, by_pane
 from dashboard.core.screen import parse_capture
 
 
@@ -109,7 +109,7 @@ async def survey(
     if known is not None:
         known.clear()
         known.update(seen)
-    return _with_hooks(views, parse_receipts(spool))
+    return _with_hooks(views, spool.after(None))
 
 
 def _with_hooks(views: list[PaneView], receipts: list[Receipt]) -> list[PaneView]:
@@ -124,6 +124,8 @@ def _with_hooks(views: list[PaneView], receipts: list[Receipt]) -> list[PaneView
             if key not in hooks:
                 hooks[key] = by_pane(receipts, socket=server.socket, since=server.started)
             mine = hooks[key].get(v.pane.pane_id)
+            if mine is not None and mine.agent and v.cls.agent and mine.agent != v.cls.agent:
+                mine = None  # another agent wrote those: the one running now has said nothing
         needs = needs_input(v.cls, mine)
         out.append(v if (mine, needs) == (v.hooks, v.needs) else replace(v, hooks=mine, needs=needs))
     return out

@@ -24,7 +24,7 @@ from dashboard.core.guard import (
 )
 from dashboard.core.model import Classification, PaneInfo, PaneState, SendRecord, ServerRef, Verdict
 from dashboard.core.ports import Lease, SendLog, TmuxError, TmuxHost
-from dashboard.core.receipts import CLOCK_SLACK, matching, pane_has_hooks, parse_receipts
+from dashboard.core.receipts import matching, pane_has_hooks
 from dashboard.core.screen import parse_capture
 from dashboard.core.timing import DelayPolicy
 from dashboard.core.verdict import Judgement, Observation, composer_holds, give_up, judge
@@ -169,7 +169,7 @@ async def _leased(
     if leftover:
         rec.snapshots["after-paste"] = before_text
         still_held(lease, rec, "before the submit key")
-        keyed = time.time()
+        keyed = await _mark(host, rec)
         judgement, last = await _submit_and_verify(host, pane, profile, rec, opts, before, emit)
         judgement = await _reconcile(host, pane, rec, judgement, keyed)
         rec.snapshots["after"] = "\n".join(last.screen.ansi or last.screen.lines)
@@ -206,7 +206,7 @@ async def _leased(
         raise Stop(*_not_ours(before, pasted))
     still_held(lease, rec, "before the submit key")
 
-    keyed = time.time()
+    keyed = await _mark(host, rec)
     judgement, last = await _submit_and_verify(host, pane, profile, rec, opts, before, emit)
     judgement = await _reconcile(host, pane, rec, judgement, keyed)
     rec.snapshots["after"] = "\n".join(last.screen.ansi or last.screen.lines)
@@ -218,32 +218,50 @@ RECEIPT_GRACE = 1.0
 """How long after the screen's verdict a pane whose agent writes receipts gets for this send's receipt."""
 
 
-async def _reconcile(host: TmuxHost, pane: PaneInfo, rec: SendRecord, j: Judgement, keyed: float) -> Judgement:
+async def _mark(host: TmuxHost, rec: SendRecord) -> tuple[float, int]:
+    """Just before the submit key: the time, and how long the pane machine's receipt spool is now.
+
+    Only receipts appended after this mark can be this send's (an earlier identical prompt's cannot),
+    and no clocks are compared; the mark is kept for the verifier.
+    """
+    size = (await host.receipts(tail=0)).size
+    rec.options["receipt_mark"] = size
+    return time.time(), size
+
+
+async def _reconcile(
+    host: TmuxHost, pane: PaneInfo, rec: SendRecord, j: Judgement, keyed: tuple[float, int]
+) -> Judgement:
     """Screen evidence and the agent's own receipt, reconciled; a disagreement is recorded, never hidden.
 
-    A pane whose agent has never written a receipt has only the screen. Otherwise a receipt for our
-    pane, our server and our text's hash is the strongest evidence there is: it confirms a screen
-    verdict, or overrules a screen that showed nothing (`screen-disagrees:…`); a delivery the screen
-    saw with no receipt says `receipt-missing`. Queued prompts get their receipt when their turn comes.
+    A pane whose agent has never written a receipt has only the screen. Otherwise a receipt written
+    after our submit key for our pane, our server and our text's hash is the strongest evidence there
+    is: it confirms a screen verdict, or overrules a screen that showed nothing (`screen-disagrees:…`)
+    — but never a composer that still holds our text. A delivery the screen saw with no receipt says
+    `receipt-missing`. Queued prompts get their receipt when their turn comes.
     """
     if pane.server is None:
         return j
+    at, mark = keyed
     where = {"pane": pane.pane_id, "socket": pane.server.socket}
-    receipts = parse_receipts(await host.receipts())
-    if not pane_has_hooks(receipts, **where):
+    spool = await host.receipts()
+    if not pane_has_hooks(spool.after(None), **where, agent=rec.agent):
         return j
     deadline = time.monotonic() + RECEIPT_GRACE
-    found = matching(receipts, **where, prompt=rec.prompt, since=keyed - CLOCK_SLACK)
+    found = matching(spool.after(mark), **where, prompt=rec.prompt)
     while found is None and j.verdict is not Verdict.QUEUED and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
-        found = matching(parse_receipts(await host.receipts()), **where, prompt=rec.prompt, since=keyed - CLOCK_SLACK)
+        found = matching((await host.receipts()).after(mark), **where, prompt=rec.prompt)
     if found is not None:
-        rec.timings["receipt_ms"] = round((found.time - keyed) * 1000)  # submit key → the agent's hook (its clock)
-        mark = f"receipt:{found.event}"
+        rec.timings["receipt_ms"] = round((found.time - at) * 1000)  # submit key → the agent's hook (its clock)
+        seen = f"receipt:{found.event}"
         if j.verdict in (Verdict.SUBMITTED, Verdict.QUEUED):
-            return Judgement(j.verdict, (*j.evidence, mark), f"{j.reason}; the agent's hook received it")
+            return Judgement(j.verdict, (*j.evidence, seen), f"{j.reason}; the agent's hook received it")
+        if j.verdict is Verdict.STUCK:  # the text is on screen, unsubmitted: a receipt cannot make that a delivery
+            why = f"{j.reason}; the agent's hook reported this text, yet it is still in the composer"
+            return Judgement(j.verdict, (*j.evidence, seen, "receipt-disagrees"), why)
         why = f"the agent's own hook received this prompt ({found.event}); the screen showed {j.verdict}: {j.reason}"
-        return Judgement(Verdict.SUBMITTED, (mark, f"screen-disagrees:{j.verdict}"), why)
+        return Judgement(Verdict.SUBMITTED, (seen, f"screen-disagrees:{j.verdict}"), why)
     if j.verdict is Verdict.SUBMITTED:
         return Judgement(j.verdict, (*j.evidence, "receipt-missing"), f"{j.reason}; no receipt from the agent's hook")
     return j

@@ -25,7 +25,7 @@ from itertools import pairwise
 from dashboard.core.classify import classify
 from dashboard.core.model import PaneInfo, PaneState, SendRecord, ServerRef, Verdict
 from dashboard.core.ports import HostError, TmuxError, TmuxHost
-from dashboard.core.receipts import CLOCK_SLACK, Receipt, matching, pane_has_hooks, parse_receipts
+from dashboard.core.receipts import NO_SPOOL, Spool, matching, pane_has_hooks
 from dashboard.core.registry import RegistryError
 from dashboard.core.screen import normalise, parse_capture
 from dashboard.services.fleet import Fleet
@@ -125,22 +125,27 @@ async def _machine(
             out.append((id(rec), _check(rec, "unknown", f"cannot look: {exc}")))
         return machine, out
     try:
-        receipts = parse_receipts(await host.receipts())
+        spool = await host.receipts()
     except (HostError, TmuxError):
-        receipts = []  # the screen alone, as for an agent without hooks
+        spool = NO_SPOOL  # the screen alone, as for an agent without hooks
     checks = await asyncio.gather(*(_one(host, panes, rec) for rec in recs))
-    return machine, [(id(r), _with_receipt(c, r, ref, receipts)) for r, c in zip(recs, checks, strict=True)]
+    return machine, [(id(r), _with_receipt(c, r, ref, spool)) for r, c in zip(recs, checks, strict=True)]
 
 
-def _with_receipt(check: Check, rec: SendRecord, ref: ServerRef, receipts: list[Receipt]) -> Check:
-    """The agent's own word beside the screen's: it confirms what the screen can no longer show."""
-    if not rec.verdict.delivered or rec.kind == "exec" or not rec.pane_id:
+def _with_receipt(check: Check, rec: SendRecord, ref: ServerRef, spool: Spool) -> Check:
+    """The agent's own word beside the screen's: it confirms what the screen can no longer show.
+
+    Only receipts appended after the send's own mark (the spool's length just before its submit
+    key) count: a record without one (older, or the key never pressed) gets no receipt judgement.
+    """
+    mark = rec.options.get("receipt_mark")
+    if not rec.verdict.delivered or rec.kind == "exec" or not rec.pane_id or not isinstance(mark, int):
         return check
     where = {"pane": rec.pane_id, "socket": ref.socket}
-    mine = [r for r in receipts if r.time >= ref.started]  # a restarted server's %N is another pane
-    if not pane_has_hooks(mine, **where):
+    mine = [r for r in spool.after(None) if r.time >= ref.started]  # a restarted server's %N is another pane
+    if not pane_has_hooks(mine, **where, agent=rec.agent):
         return check
-    found = matching(mine, **where, prompt=rec.prompt, since=rec.created - CLOCK_SLACK)
+    found = matching(spool.after(mark), **where, prompt=rec.prompt)
     if found is None:
         check.receipt = "missing"
         check.why += "; no receipt from the agent's hook for it"

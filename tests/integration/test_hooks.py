@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -239,3 +241,90 @@ def test_codex_hooks_are_trusted_kept_in_the_pane_and_taken_out_to_the_byte(tmp_
     config.write_text("[broken\n")
     with pytest.raises(HookError, match="not valid TOML"):
         install(SYSTEMS["codex"], tmp_path)
+
+
+async def test_an_earlier_receipt_for_the_same_text_proves_nothing_about_this_send(
+    bench: Bench, store: Store, tmp_path: Path
+) -> None:
+    """Only receipts written after this send's submit key count: the same words accepted before are not ours."""
+    install(SYSTEMS["claude"], tmp_path)
+    settings = str(tmp_path / "settings.json")
+    first = bench.agent("a", "--settings", settings, style="claude", turn=0.3)
+    await bench.wait_state(first.pane_id, PaneState.IDLE)
+    done = await send(bench.host, store, "a:0.0", "yes, go on", FAST)
+    assert done.verdict is Verdict.SUBMITTED and "receipt:UserPromptSubmit" in done.evidence, done.evidence
+    await bench.wait_state(first.pane_id, PaneState.IDLE)
+    # the same pane now runs an agent that never submits (every Enter swallowed), with the same hooks
+    record = tmp_path / "deaf.jsonl"
+    argv = [sys.executable, "-m", "dashboard.demo.fake_agent", "--style", "claude", "--settings", settings,
+            "--swallow-enters", "99", "--record", str(record)]  # fmt: skip
+    bench.server.cmd("respawn-pane", "-k", "-t", first.pane_id, f"exec env PYTHONPATH={ROOT} {shlex.join(argv)}")
+    await bench.wait_state(first.pane_id, PaneState.IDLE)
+    again = await send(bench.host, store, "a:0.0", "yes, go on", replace(FAST, retries=0))
+    assert again.verdict is not Verdict.SUBMITTED, (again.verdict, again.evidence)
+    assert "receipt:UserPromptSubmit" not in again.evidence
+
+
+def test_a_spool_someone_else_could_write_is_never_read_or_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The spool lives in /tmp: a folder another user made (or opened to all) proves nothing and gets nothing."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("receipt_cmd", ROOT / "dashboard" / "hooks" / "receipt.py")
+    assert spec is not None and spec.loader is not None
+    receipt = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(receipt)
+    shared = tmp_path / "spool"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    monkeypatch.setattr(receipt, "SPOOL", str(shared))
+    assert receipt._spool() is None  # open to all: no receipt written
+    shared.chmod(0o700)
+    target = tmp_path / "victim"
+    target.write_text("")
+    (shared / "receipts.jsonl").symlink_to(target)
+    with pytest.raises(OSError):
+        receipt._spool()  # a link planted in its place is never followed (the command itself swallows this)
+    assert target.read_text() == ""
+
+
+def test_hooks_settle_malformed_odd_and_concurrent_settings_without_harm(tmp_path: Path) -> None:
+    """Malformed hook entries are refused untouched; quotes in paths, relative dirs, links and modes survive."""
+    odd = tmp_path / "o'brien"
+    st = install(SYSTEMS["claude"], odd)
+    hook = json.loads((odd / "settings.json").read_text())["hooks"]["Stop"][0]["hooks"][0]["command"]
+    done = subprocess.run(["sh", "-c", hook], input="{}", capture_output=True, text=True)
+    assert st.installed and done.returncode == 0 and done.stderr == ""  # the quote does not break the command
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "settings.json").write_text('{"hooks": {"Stop": [{"hooks": 5}]}}')
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DISPATCH_HOME": str(tmp_path / "home")}
+    for action in ("install", "uninstall", "status"):
+        argv = [sys.executable, "-m", "dashboard", "hooks", action, "--agent", "claude", "--config-dir", str(bad)]
+        out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30)
+        assert out.returncode == 6 and "not a list of hook groups" in out.stderr and "Traceback" not in out.stderr
+    assert (bad / "settings.json").read_text() == '{"hooks": {"Stop": [{"hooks": 5}]}}'
+    argv = [sys.executable, "-m", "dashboard", "hooks", "install", "--agent", "claude", "--config-dir", "relcfg"]
+    rel = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert str(tmp_path / "relcfg" / "dispatch-receipt") in (tmp_path / "relcfg" / "settings.json").read_text(), rel
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    (dotfiles / "claude.json").write_text('{"env": {"KEY": "secret"}}\n')
+    (dotfiles / "claude.json").chmod(0o600)
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "settings.json").symlink_to(dotfiles / "claude.json")
+    install(SYSTEMS["claude"], linked)
+    assert (linked / "settings.json").is_symlink() and "dispatch-receipt" in (dotfiles / "claude.json").read_text()
+    assert (dotfiles / "claude.json").stat().st_mode & 0o777 == 0o600
+    uninstall(SYSTEMS["claude"], linked)
+    assert (linked / "settings.json").is_symlink() and (
+        dotfiles / "claude.json"
+    ).read_text() == '{"env": {"KEY": "secret"}}\n'
+    crowd = tmp_path / "crowd"
+    argv = [sys.executable, "-m", "dashboard", "hooks", "install", "--agent", "claude", "--config-dir", str(crowd)]
+    procs = [subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(6)]
+    assert [p.wait(60) for p in procs] == [0] * 6, [p.stderr.read() for p in procs if p.stderr]
+    groups = json.loads((crowd / "settings.json").read_text())["hooks"]["UserPromptSubmit"]
+    assert len(groups) == 1  # six at once, one hook

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from dashboard.adapters.lease import PaneLease
 from dashboard.core.model import PaneInfo, ServerRef
 from dashboard.core.ports import LeaseUnavailable, TmuxError
+from dashboard.core.receipts import NO_SPOOL, SPOOL_TAIL, Spool
 
 STATIC_SERVER = ServerRef("static", 0, 0)
 """The stand-in server every static pane is on (records meant for its panes name it)."""
@@ -76,8 +77,8 @@ class StaticHost:
     async def environ(self, pid: int) -> dict[str, str]:
         return {}
 
-    async def receipts(self) -> bytes:
-        return b""
+    async def receipts(self, tail: int = SPOOL_TAIL) -> Spool:
+        return NO_SPOOL
 
     async def children(self, pid: int) -> list[int]:
         return []
