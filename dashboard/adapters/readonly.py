@@ -90,6 +90,9 @@ class ReadOnlyHost:
     async def children(self, pid: int) -> list[int]:
         return await self._host.children(pid)
 
+    async def exists(self, path: str) -> bool:
+        return await self._host.exists(path)
+
     def for_server(self, server: ServerRef) -> ReadOnlyHost:
         return ReadOnlyHost(self._host.for_server(server))
 

@@ -174,6 +174,13 @@ class TmuxClient:
         head, _, body = out.partition(b"\n")
         return Spool(int(head), body) if rc == 0 and head.strip().isdigit() else NO_SPOOL
 
+    async def exists(self, path: str) -> bool:
+        try:
+            rc, _, _ = await self._exec(["test", "-e", path], None)
+        except TmuxError:
+            return False
+        return rc == 0
+
     async def _read_proc(self, path: str) -> bytes:
         """A /proc file on the pane's machine (b"" when it cannot be read)."""
         try:
@@ -428,6 +435,9 @@ class LocalTmux(TmuxClient):
                 return NO_SPOOL
             f.seek(max(0, info.st_size - tail))
             return Spool(info.st_size, f.read(max(0, tail)) if tail else b"")
+
+    async def exists(self, path: str) -> bool:
+        return os.path.exists(path)
 
     async def _read_proc(self, path: str) -> bytes:
         try:

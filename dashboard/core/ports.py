@@ -120,6 +120,7 @@ class TmuxHost(Protocol):
       (empty when there is none, or when it is not this user's own: never read a spool another user made).
     - `environ(pid)`: a process's environment on the pane's machine ({} when unreadable);
       `children(pid)`: its child processes. How an agent's account is told from its config directory.
+    - `exists(path)`: whether a file exists on the pane's machine (whether its agent's hooks are armed).
     """
 
     name: str
@@ -138,6 +139,7 @@ class TmuxHost(Protocol):
     async def environ(self, pid: int) -> dict[str, str]: ...
     async def receipts(self, tail: int = SPOOL_TAIL) -> Spool: ...
     async def children(self, pid: int) -> list[int]: ...
+    async def exists(self, path: str) -> bool: ...
 
 
 # ----- the log and the schedule book ------------------------------------------------------------

@@ -28,6 +28,9 @@ from dashboard.core.receipts import matching, pane_has_hooks
 from dashboard.core.screen import parse_capture
 from dashboard.core.timing import DelayPolicy
 from dashboard.core.verdict import Judgement, Observation, composer_holds, give_up, judge
+from dashboard.hooks.wiring import SCRIPT as HOOK_SCRIPT
+from dashboard.hooks.wiring import SYSTEMS as HOOK_SYSTEMS
+from dashboard.hooks.wiring import config_dir as hook_config_dir
 from dashboard.services.delivery import Delivery, EventSink, Stop, deliver, leased, resolve, still_held
 
 
@@ -229,6 +232,32 @@ async def _mark(host: TmuxHost, rec: SendRecord) -> tuple[float, int]:
     return time.time(), size
 
 
+_ARMED: dict[tuple[str, int, str], tuple[float, bool]] = {}
+
+
+async def _armed(host: TmuxHost, pane: PaneInfo, agent: str | None) -> bool:
+    """Has the pane's agent Dispatch's hooks in its config directory (read from its own environment)?
+
+    Then its first send already waits for its receipt, although the pane has written none yet. The
+    answer is kept for a minute per process: it changes only when hooks are installed or removed.
+    """
+    system = HOOK_SYSTEMS.get(agent or "")
+    if system is None or not pane.pid:
+        return False
+    key = (host.describe(), pane.pid, system.agent)
+    cached = _ARMED.get(key)
+    if cached is not None and time.monotonic() - cached[0] < 60:
+        return cached[1]
+    armed = False
+    for pid in (pane.pid, *await host.children(pane.pid)):
+        env = await host.environ(pid)
+        if env and await host.exists(str(hook_config_dir(system, env, None) / HOOK_SCRIPT)):
+            armed = True
+            break
+    _ARMED[key] = (time.monotonic(), armed)
+    return armed
+
+
 async def _reconcile(
     host: TmuxHost, pane: PaneInfo, rec: SendRecord, j: Judgement, keyed: tuple[float, int]
 ) -> Judgement:
@@ -245,7 +274,7 @@ async def _reconcile(
     at, mark = keyed
     where = {"pane": pane.pane_id, "socket": pane.server.socket}
     spool = await host.receipts()
-    if not pane_has_hooks(spool.after(None), **where, agent=rec.agent):
+    if not pane_has_hooks(spool.after(None), **where, agent=rec.agent) and not await _armed(host, pane, rec.agent):
         return j
     deadline = time.monotonic() + RECEIPT_GRACE
     found = matching(spool.after(mark), **where, prompt=rec.prompt)

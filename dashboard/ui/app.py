@@ -189,9 +189,13 @@ class DispatchApp(DeliveryActions):
         if not grids:  # a survey that lands while the app is shutting down
             return
         grid = grids.first()
+        bars = self.query(AccountBar)
+        if not bars:  # the screen is being torn down (the app is closing): nothing to show it on
+            return
         if len(self.fleet.names) > 1:
-            self.query_one(FleetBar).update_machines(message.machines)
-        self.query_one(AccountBar).update_accounts(message.statuses)
+            for bar in self.query(FleetBar):
+                bar.update_machines(message.machines)
+        bars.first().update_accounts(message.statuses)
         await grid.update_panes(message.statuses, message.last, self.fleet.names)
         counts: dict[str, int] = {}
         for s in message.statuses:

@@ -362,7 +362,7 @@ async def _send_and_prove(
     rec = await send(agent.host, store, agent.pane_id, prompt, OPTS)
     assert rec.agent == agent.name and rec.state_before == "idle", (rec.agent, rec.state_before)
     assert rec.verdict is Verdict.SUBMITTED, (rec.reason, rec.evidence, agent.screen())
-    if receipt:  # the agent's own hook received exactly this text in this pane (not the first send: see README)
+    if receipt:  # the agent's own hook received exactly this text in this pane, after this send's submit key
         assert "receipt:UserPromptSubmit" in rec.evidence, rec.evidence
     hit = await agent.wait_submitted(canary, offset)
     assert hit["path"].split("?")[0].endswith(("/messages", "/responses", "streamGenerateContent")), hit["path"]
@@ -382,10 +382,11 @@ async def test_real_agent(real_agent: RealAgent, store: Store) -> None:
     """One launch per agent: the guard, one line, four lines, then a prompt queued behind a running turn."""
     await _operator_text_is_refused_and_kept(real_agent, store)
     canary = _canary(real_agent.name)
-    await _send_and_prove(real_agent, store, f"reply with exactly {canary}", canary, reply=True)
+    hooked = real_agent.name in SYSTEMS
+    await _send_and_prove(real_agent, store, f"reply with exactly {canary}", canary, reply=True, receipt=hooked)
     # ~400 chars: Claude shows this paste as `[Pasted text #1 +3 lines]`, opencode as `[Pasted ~4 lines]`
     canary = _canary(real_agent.name)
-    await _send_and_prove(real_agent, store, MULTI.format(canary=canary), canary, receipt=real_agent.name in SYSTEMS)
+    await _send_and_prove(real_agent, store, MULTI.format(canary=canary), canary, receipt=hooked)
     await _queue_behind_running_turn(real_agent, store)
 
 

@@ -82,3 +82,7 @@ class StaticHost:
 
     async def children(self, pid: int) -> list[int]:
         return []
+
+
+    async def exists(self, path: str) -> bool:
+        return False
