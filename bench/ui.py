@@ -113,7 +113,9 @@ def bench_app(host: object, db: Path, probe: Probe, interval: float) -> Any:
             message.prevent_default()  # stop the MRO walk: DispatchApp's handler already ran
 
     probe.created = perf()
-    app = BenchApp(host, db, refresh_interval=interval)  # type: ignore[arg-type]
+    from dashboard.services.bundle import services_for
+
+    app = BenchApp(services_for(host, db), refresh_interval=interval)
 
     watcher_refresh = app.watcher.refresh
 

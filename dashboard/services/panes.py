@@ -11,7 +11,7 @@ from dashboard.core.attention import NEEDS_INPUT, NeedsInput, needs_input
 from dashboard.core.classify import classify
 from dashboard.core.model import Classification, PaneInfo, PaneState, Screen
 from dashboard.core.ports import TmuxHost
-from dashboard.core.receipts import PaneHooks, Receipt, by_pane
+from dashboard.core.receipts import SPOOL_TAIL, PaneHooks, Receipt, by_pane
 from dashboard.core.screen import parse_capture
 
 
@@ -67,7 +67,8 @@ async def survey(
     capture and view per pane: an unchanged pane (the common case in an idle fleet) is not parsed
     or classified again.
     """
-    panes, spool = await asyncio.gather(host.list_panes(), host.receipts())
+    panes, head = await asyncio.gather(host.list_panes(), host.receipts(tail=0))
+    receipts = await _receipts(host, head.size)
     quiet = _quiet(panes, memo)
     texts = await host.capture_many([p.pane_id for p in panes if p.pane_id not in quiet])
     views = []
@@ -109,7 +110,28 @@ async def survey(
     if known is not None:
         known.clear()
         known.update(seen)
-    return _with_hooks(views, spool.after(None))
+    return _with_hooks(views, receipts)
+
+
+_SPOOLS: dict[str, tuple[int, list[Receipt]]] = {}
+"""Per machine: the spool's length when last read and its receipts, so a watcher surveying every second
+reads and parses only what was appended since (nothing at all in a quiet fleet)."""
+_KEEP = 5000
+
+
+async def _receipts(host: TmuxHost, size: int) -> list[Receipt]:
+    key = host.describe()
+    known = _SPOOLS.get(key)
+    if known is not None and known[0] == size:
+        return known[1]
+    if known is not None and known[0] < size <= known[0] + SPOOL_TAIL:
+        spool = await host.receipts(tail=min(SPOOL_TAIL, size - known[0] + 65536))  # room for lines since
+        fresh = [*known[1], *spool.after(known[0])][-_KEEP:] if spool.size >= known[0] else spool.after(None)
+    else:
+        spool = await host.receipts()
+        fresh = spool.after(None)
+    _SPOOLS[key] = (spool.size, fresh)
+    return fresh
 
 
 def _with_hooks(views: list[PaneView], receipts: list[Receipt]) -> list[PaneView]:

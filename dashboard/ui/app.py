@@ -145,11 +145,18 @@ class DispatchApp(DeliveryActions):
         await self.services.close()
 
     def _tick(self) -> None:
-        """Age labels ("idle · 12s") move on between surveys; minute-old ones need no repaint per second."""
-        now = self.clock()
-        for card in self.query_one(PaneGrid).cards.values():
-            times = [card.status.since if card.status else 0.0, card.last.created if card.last else 0.0]
-            if any(now - t < 90 for t in times):
+        """Age labels ("idle · 12s") move on between surveys: repaint a card on screen when its label changed.
+
+        Cards scrolled out of view or filtered away wait until they are shown; minute-old labels
+        change once a minute, so most cards repaint nothing most seconds.
+        """
+        grids = self.query(PaneGrid)
+        if not grids:
+            return
+        grid = grids.first()
+        view = grid.region
+        for card in grid.cards.values():
+            if card.display and card.region.overlaps(view) and card.age_text() != card.painted_ages:
                 card.refresh()
 
     # ----- refresh ------------------------------------------------------------------------------

@@ -20,6 +20,15 @@ _LABEL = {"mismatch": "WRONG IDENTITY", "unreachable": "unreachable", "error": "
 _RANK = {"mismatch": 0, "unreachable": 1, "error": 2, "no-tmux": 3, "ok": 4}
 
 
+def _show(bar: Static, line: Text, visible: bool = True) -> None:
+    """Update a bar only when what it shows changed: an unchanged bar costs no layout and no repaint."""
+    if bar.display != visible:
+        bar.display = visible
+    if getattr(bar, "_shown", None) != line:
+        bar._shown = line  # type: ignore[attr-defined]
+        bar.update(line)
+
+
 class FleetBar(Static):
     """Shown only when machines are registered: a wrong or missing machine must be impossible to miss."""
 
@@ -41,7 +50,7 @@ class FleetBar(Static):
         for m in trouble[:3]:
             line.append("\n")
             line.append(f"  {m.name}: {m.detail}", style=_MARK.get(m.state, ("", ""))[1])
-        self.update(line)
+        _show(self, line)
 
 
 class AccountBar(Static):
@@ -57,7 +66,6 @@ class AccountBar(Static):
             counts.setdefault(st.view.account, Counter())[state] += 1
             if state == "rate-limited" and st.view.cls.reset:
                 resets.setdefault(st.view.account, st.view.cls.reset)
-        self.display = bool(counts)
         line = Text()
         for name in sorted(counts):
             c = counts[name]
@@ -74,4 +82,4 @@ class AccountBar(Static):
                 parts.append((f"{other} other", "dim"))
             for text, style in parts:
                 line.append(" " + text, style=style)
-        self.update(line)
+        _show(self, line, bool(counts))

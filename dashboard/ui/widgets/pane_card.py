@@ -86,6 +86,33 @@ class PaneCard(Widget, can_focus=True):
         self.pane_id = pane_id
         """The pane's fleet-wide key: `%3` on this machine, `gpu1:%3` on another."""
         self.clock = clock
+        self.painted_ages: tuple[str, str] = ("", "")
+        """The age labels the last paint showed."""
+
+    def take(self, st: PaneStatus) -> None:
+        """A new survey of this pane: repaint only when something it shows changed.
+
+        Every survey has a new time (`seen`), so a plain assignment would repaint every card every
+        second. Only the pane's view, its state's start, or the survey passing the last send's
+        verdict (which the card shows until then) change the picture.
+        """
+        old = self.status
+        if old is not None and old.view == st.view and old.since == st.since and not self._passes_verdict(old, st):
+            self.set_reactive(PaneCard.status, st)  # the new time, without a repaint
+            return
+        self.status = st
+
+    def _passes_verdict(self, old: PaneStatus, new: PaneStatus) -> bool:
+        last = self.last
+        if last is None:
+            return False
+        end = last.created + last.elapsed_ms / 1000
+        return old.seen <= end < new.seen
+
+    def age_text(self) -> tuple[str, str]:
+        """The age labels as painted (`· 12s`, `#41 · 3m ago`): the 1 s tick repaints only when they change."""
+        now = self.clock()
+        return (ago(now - self.status.since) if self.status else "", ago(now - self.last.created) if self.last else "")
 
     def watch_status(self, status: PaneStatus | None) -> None:
         for state in PaneState:
@@ -107,6 +134,7 @@ class PaneCard(Widget, can_focus=True):
         return None
 
     def render(self) -> Text:
+        self.painted_ages = self.age_text()
         width = max(10, self.size.width - 2)
         st = self.status
         if st is None:

@@ -102,7 +102,7 @@ class PaneGrid(VerticalScroll):
         self._apply_columns()
         for st in statuses:
             card = self.cards[st.key]
-            card.status = st  # reactive: repaints only when the survey differs
+            card.take(st)
             card.last = last.get(st.key, card.last)
         self.apply_filter(self._query)
 
