@@ -55,6 +55,11 @@ def row_id(text: str) -> int:
     return value
 
 
+def batch_id(text: str) -> int:
+    """A batch as every command spells it: `b7` (as `verify` and `evidence` take it) or `7`."""
+    return row_id(text[1:] if text[:1] in ("b", "B") and text[1:].isdigit() else text)
+
+
 def check_text_args(args: argparse.Namespace) -> None:
     """Every text argument must be UTF-8: argv bytes that are not arrive as surrogate escapes.
 

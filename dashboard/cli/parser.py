@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
 from dashboard import __version__
-from dashboard.cli.args import MAX_RETRIES, row_id
+from dashboard.cli.args import MAX_RETRIES, batch_id, row_id
 from dashboard.cli.exits import EXIT_USAGE
 
 
@@ -248,7 +248,7 @@ def add_log(sub: Subparsers) -> None:
     p = sub.add_parser("log", help="recent sends with verdicts")
     p.add_argument("--json", action="store_true")
     p.add_argument("-n", type=row_id, default=50, dest="limit", help="how many (50)")
-    p.add_argument("--batch", type=row_id, help="only this batch")
+    p.add_argument("--batch", type=batch_id, help="only this batch (b7 or 7)")
     p.add_argument("--machine", help="only sends to this machine ('local' is this one)")
 
 

@@ -208,7 +208,8 @@ class DispatchApp(DeliveryActions):
         for s in message.statuses:
             counts[s.view.shown_state] = counts.get(s.view.shown_state, 0) + 1
         summary = " · ".join(f"{n} {state}" for state, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-        self.title = f"Dispatch — {len(message.statuses)} panes: {summary}" if message.statuses else "Dispatch"
+        n = len(message.statuses)
+        self.title = f"Dispatch — {n} pane{'' if n == 1 else 's'}: {summary}" if n else "Dispatch"
         if self._first_refresh:
             self._first_refresh = False
             cards = grid.visible_cards()

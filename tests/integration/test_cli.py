@@ -109,6 +109,9 @@ async def test_batch_json_lines_then_summary(
     assert code == 3
     for a in agents:
         assert a.received() == ["batch prompt"]  # the duplicate target did not send twice
+    for spelling in (f"b{summary['batch']}", str(summary["batch"])):  # one spelling of a batch everywhere
+        code, out, _ = await _in_thread(run, ["log", "--batch", spelling, "--json"], capsys)
+        assert code == 0 and len(json.loads(out)) == 5, spelling
 
 
 async def test_panes_log_show(bench: Bench, cli_env: list[str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from dashboard.adapters.tmux import LocalTmux
 from dashboard.core.model import PaneState
 from dashboard.services.panes import survey
-from tests.integration.conftest import Bench
+from tests.integration.conftest import ROOT, Bench
 
 
 async def test_survey_uses_two_tmux_calls_for_many_panes(bench: Bench) -> None:
@@ -88,3 +96,28 @@ async def test_watching_skips_quiet_panes_but_sees_output(bench: Bench) -> None:
     await asyncio.sleep(0.3)
     after = {s.pane_id: s for s in await watcher.refresh()}
     assert after[quiet.pane_id].state is PaneState.STUCK and after[quiet.pane_id].view.cls.composer == "typed now"
+
+
+@pytest.mark.parametrize("sig", ["HUP", "TERM"])
+async def test_the_demo_takes_its_fleet_down_when_its_terminal_closes(bench: Bench, sig: str) -> None:
+    """`dispatch demo` in a real terminal: a closed terminal (SIGHUP) or SIGTERM leaves no server, agents or files."""
+    env = f"exec env PYTHONPATH={shlex.quote(str(ROOT))} DISPATCH_HOME={shlex.quote(str(bench.tmp / 'home'))}"
+    pane = bench._new("ui", f"{env} {shlex.quote(sys.executable)} -m dashboard demo --no-autoplay", x=160, y=48)
+    pid = int(bench.server.cmd("display-message", "-p", "-t", pane, "#{pane_pid}").stdout[0])
+    demo = LocalTmux(socket_name=f"dispatch-demo-{pid}")
+    workdir = ""
+    for _ in range(200):
+        with contextlib.suppress(Exception):
+            workdir = (await demo.run("display-message", "-p", "-t", "api:", "#{pane_current_path}")).strip()
+        if workdir and "Dispatch" in "\n".join(bench.server.cmd("capture-pane", "-p", "-t", pane).stdout):
+            break
+        await asyncio.sleep(0.05)
+    assert workdir.startswith(tempfile.gettempdir()) and Path(workdir).is_dir(), workdir
+    os.kill(pid, getattr(signal, f"SIG{sig}"))
+    for _ in range(200):
+        alive = subprocess.run(["tmux", "-L", demo.socket_name or "", "ls"], capture_output=True).returncode == 0
+        if not alive and not Path(workdir).exists():
+            break
+        await asyncio.sleep(0.05)
+    assert not alive, "the demo's tmux server (and its fake agents) outlived the dashboard"
+    assert not Path(workdir).exists(), "the demo's files outlived the dashboard"

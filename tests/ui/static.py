@@ -83,6 +83,5 @@ class StaticHost:
     async def children(self, pid: int) -> list[int]:
         return []
 
-
     async def exists(self, path: str) -> bool:
         return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 
 from dashboard.adapters.paths import Paths
 from dashboard.cli.args import in_range
@@ -37,11 +38,17 @@ async def cmd_demo(args: argparse.Namespace) -> int:
         app.dispatch_prompt(sorted(app.statuses, key=lambda p: int(p.lstrip("%"))), DEMO_PROMPT)
 
     demo = await start_demo()
+    loop = asyncio.get_running_loop()
+    closing = (signal.SIGHUP, signal.SIGTERM)
     try:
         # the demo's sends go to the demo's own log, never into the user's
         app = DispatchApp(services_for(demo.host, demo.db), on_ready=None if args.no_autoplay else autoplay)
+        for sig in closing:  # a closed terminal (SIGHUP) or a kill (SIGTERM) still takes the demo fleet down
+            loop.add_signal_handler(sig, app.exit)
         result = await app.run_async()
     finally:
+        for sig in closing:
+            loop.remove_signal_handler(sig)
         if not args.keep:
             await demo.stop()
     if args.keep:
