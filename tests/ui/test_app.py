@@ -200,3 +200,31 @@ async def test_verify_key_shows_the_recheck_beside_the_verdicts(bench: Bench, tm
         await until(pilot, lambda: bool(panel.checks))
         assert panel.checks[keep.pane_id][0] == "confirmed"
         assert panel.checks[lost.pane_id][0] == "refuted" and "gone" in panel.checks[lost.pane_id][1]
+
+
+def test_arrow_keys_move_between_cards_as_they_lie_on_screen(tmp_path: Path) -> None:
+    """Arrows go to the card that way (not tab order), g / G to the first and last, the focus kept in view."""
+    import asyncio
+
+    from tests.ui.scenes import fleet_scene_app
+
+    app = fleet_scene_app(tmp_path)
+
+    async def go() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            grid = app.query_one(PaneGrid)
+            await until(pilot, lambda: len(grid.cards) >= 4)
+            await pilot.pause(0.2)
+            cards = sorted(grid.visible_cards(), key=lambda c: (c.region.y, c.region.x))
+            first = cards[0]
+            first.focus()
+            await pilot.pause()
+            right = [c for c in cards if c.region.y == first.region.y and c.region.x > first.region.x]
+            below = [c for c in cards if c.region.y >= first.region.bottom and c.region.x == first.region.x]
+            assert right and below, [(c.pane_id, c.region) for c in cards]
+            for key, expected in (("right", right[0]), ("left", first), ("down", below[0]), ("up", first),
+                                  ("G", cards[-1]), ("g", first)):  # fmt: skip
+                await pilot.press(key)
+                assert app.focused is expected, (key, app.focused)
+
+    asyncio.run(go())

@@ -13,7 +13,7 @@ HELP = """\
 
 | key | does |
 |---|---|
-| arrows, tab | move between pane cards |
+| arrows, g / G, tab | move to the card that way on screen; the first / last card; the next card |
 | space | select / unselect the focused pane (a batch goes to every selected pane) |
 | a / escape | select every visible pane / clear the selection |
 | c or enter | write a prompt in the composer |

@@ -6,8 +6,11 @@ import re
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.geometry import Region
 from textual.reactive import reactive
 from textual.widget import Widget
 
@@ -71,6 +74,27 @@ def ago(seconds: float) -> str:
 
 class PaneCard(Widget, can_focus=True):
     """A focusable card; selection (space) makes it part of the next batch."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "move('up')", "Up", show=False),
+        Binding("down", "move('down')", "Down", show=False),
+        Binding("left", "move('left')", "Left", show=False),
+        Binding("right", "move('right')", "Right", show=False),
+        Binding("g,home", "move('first')", "First", show=False),
+        Binding("G,end", "move('last')", "Last", show=False),
+    ]
+
+    def action_move(self, direction: str) -> None:
+        """Focus the card that lies that way on screen (the nearest one), or the first / last one shown."""
+        cards = [c for c in self.screen.query(PaneCard) if c.display and c is not self and c.region.area]
+        if direction in ("first", "last"):
+            shown = sorted([*cards, self], key=lambda c: (c.region.y, c.region.x))
+            target: PaneCard | None = shown[0] if direction == "first" else shown[-1]
+        else:
+            target = _nearest(self, cards, direction)
+        if target is not None:
+            target.focus()
+            target.scroll_visible(animate=False)
 
     status: reactive[PaneStatus | None] = reactive(None, layout=False)
     """The pane's latest survey, with when it entered its state."""
@@ -212,3 +236,25 @@ class PaneCard(Widget, can_focus=True):
             elif word not in hay.lower():
                 return False
         return True
+
+
+def _nearest(card: PaneCard, others: list[PaneCard], direction: str) -> PaneCard | None:
+    """The closest card whose box lies wholly in that direction, preferring the one most in line with this."""
+    here = card.region
+    cx, cy = here.x + here.width / 2, here.y + here.height / 2
+
+    def ahead(r: Region) -> bool:
+        return {
+            "up": r.bottom <= here.y, "down": r.y >= here.bottom,
+            "left": r.right <= here.x and r.y < here.bottom and r.bottom > here.y,
+            "right": r.x >= here.right and r.y < here.bottom and r.bottom > here.y,
+        }[direction]  # fmt: skip
+
+    def cost(c: PaneCard) -> tuple[float, float]:
+        r = c.region
+        ox, oy = r.x + r.width / 2, r.y + r.height / 2
+        along, across = (abs(oy - cy), abs(ox - cx)) if direction in ("up", "down") else (abs(ox - cx), abs(oy - cy))
+        return along, across
+
+    candidates = [c for c in others if ahead(c.region)]
+    return min(candidates, key=cost) if candidates else None
