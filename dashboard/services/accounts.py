@@ -106,7 +106,8 @@ def spread(views: Sequence[PaneView], n: int) -> Spread:
 async def spread_over(fleet: Fleet, targets: Sequence[str], n: int) -> tuple[Spread, list[str]]:
     """Survey the machines `targets` name (every machine when none) and spread `n` sends over their accounts.
 
-    Returns the spread and one line per machine that could not be surveyed (it is passed over).
+    Returns the spread and one line per machine that could not be surveyed and per named target that
+    is no pane (each passed over).
     """
     resolver = AccountResolver(fleet.registry.accounts)
     machines = sorted({fleet.route(t)[0].name for t in targets}) if targets else fleet.names
@@ -125,6 +126,8 @@ async def spread_over(fleet: Fleet, targets: Sequence[str], n: int) -> tuple[Spr
         for t in targets:
             host, local = fleet.route(t)
             pane = resolve_target([v.pane for v in views if v.pane.machine == host.name], local)
+            if pane is None and not any(host.name in u for u in unreachable):
+                unreachable.append(f"{t}: no such pane; passed over")  # named, so never dropped without a word
             wanted += [v for v in views if pane is not None and v.pane == pane]
         views = wanted
     return spread(views, n), unreachable

@@ -58,6 +58,14 @@ async def test_spread_batch_skips_the_limited_account(
     assert targets == ["p2:0.0", "w1:0.0"]  # one per account, never the limited one
     assert "skipped p1:0.0 (personal): rate-limited, resets 3pm" in err
     assert p1.received() == [] and a2.received() == []
+    # named targets are never passed over without a word: a shell, a pane that is not there
+    shell = bench.shell("sh")
+    await bench.wait_state(shell, PaneState.SHELL)
+    argv = [*cli_env, "batch", "--spread", "1", "w2:0.0", "sh:0.0", "nosuch:0.0", "-m", "named", "--json"]
+    code = await asyncio.to_thread(main, argv)
+    _, err = capsys.readouterr()
+    assert code == 0 and "skipped sh:0.0 (no account): not ready (shell)" in err, err
+    assert "nosuch:0.0: no such pane; passed over" in err, err
     # a plain batch refuses the limited pane with its reset time
     code = await asyncio.to_thread(main, [*cli_env, "batch", "p1:0.0", "-m", "anyway?", "--json"])
     row = json.loads(capsys.readouterr().out.splitlines()[0])

@@ -131,9 +131,14 @@ async def _spread_targets(fleet: Fleet, targets: list[str], n: int, as_json: boo
     result, unreachable = await spread_over(fleet, targets, n)
     for line in unreachable:
         print(f"dispatch: {line}", file=sys.stderr)
+    others = 0
     for v, why in result.skipped:
-        if why.startswith("rate-limited"):
+        if targets or why.startswith("rate-limited"):  # a pane the operator named is never passed over silently
             print(f"skipped {v.pane.address} ({v.account or 'no account'}): {why}", file=sys.stderr)
+        else:
+            others += 1
+    if others:
+        print(f"skipped {others} pane(s) that are not ready agents (busy, shells, dialogs…)", file=sys.stderr)
     picked = [f"{v.account or '-'}:{v.pane.address}" for v in result.picked]
     if not as_json:
         print(f"spread over {len({v.account for v in result.picked})} account(s): {', '.join(picked)}", file=sys.stderr)
