@@ -26,7 +26,7 @@ from dashboard.ui.delivery import DeliveryActions
 from dashboard.ui.messages import PanesRefreshed
 from dashboard.ui.screens import HelpScreen, LogScreen, SchedulesScreen
 from dashboard.ui.styles import css_paths
-from dashboard.ui.widgets import AccountBar, BatchPanel, FleetBar, PaneCard, PaneGrid
+from dashboard.ui.widgets import AccountBar, BatchPanel, Composer, FleetBar, PaneCard, PaneGrid
 
 STATE_COLOURS = {
     "state-idle": "#5fd787",
@@ -122,7 +122,7 @@ class DispatchApp(DeliveryActions):
                 yield PaneGrid(self.clock, id="grid")
             with Vertical(id="side"):
                 yield Static("prompt → focused pane (or the selection)", id="composer-title")
-                yield TextArea(id="composer", soft_wrap=True, show_line_numbers=False)
+                yield Composer(id="composer", soft_wrap=True, show_line_numbers=False)
                 yield Static("ctrl+s send · space select · r re-send · d diff · l log · ? help", id="hints")
                 yield BatchPanel(id="batch")
         yield Footer()
@@ -137,6 +137,10 @@ class DispatchApp(DeliveryActions):
             self.exit(1, message=f"dispatch: error: {exc}")
             return
         self._store_ready.set()
+        sent = [r.prompt for r in await self.services.log.recent(200) if r.kind == "send"]
+        composer = self.query_one(Composer)
+        for prompt in reversed(sent):  # oldest first, so the newest ends up first
+            composer.remember(prompt)
         if self.live:
             self.set_interval(self.refresh_interval, self.refresh_panes)
             self.set_interval(1.0, self._tick)

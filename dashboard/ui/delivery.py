@@ -27,7 +27,7 @@ from dashboard.services.send import CannotResend, SendOptions, resend, send
 from dashboard.services.watch import PaneStatus
 from dashboard.ui.messages import DiffRequested, ResendRequested, SendFinished, SendProgress
 from dashboard.ui.screens import DiffScreen
-from dashboard.ui.widgets import BatchPanel, PaneCard, PaneGrid
+from dashboard.ui.widgets import BatchPanel, Composer, PaneCard, PaneGrid
 
 
 class DeliveryActions(App[int]):
@@ -77,6 +77,7 @@ class DeliveryActions(App[int]):
                 warnings.append(f"{st.view.pane.address}: {r.reason}")
         if warnings:
             self.notify("\n".join(warnings[:6]), title=f"{len(warnings)} will be refused", severity="warning")
+        self.query_one(Composer).remember(prompt)  # up on the first line brings it back
         self.dispatch_prompt([c.pane_id for c in cards], prompt)
 
     def _exec_checked(self, cards: list[PaneCard], command: str) -> None:

@@ -228,3 +228,37 @@ def test_arrow_keys_move_between_cards_as_they_lie_on_screen(tmp_path: Path) -> 
                 assert app.focused is expected, (key, app.focused)
 
     asyncio.run(go())
+
+
+async def test_the_prompt_clears_with_ctrl_u_and_sent_prompts_come_back_with_up(bench: Bench, tmp_path: Path) -> None:
+    """Up on the composer's first line recalls the prompts sent before (from the log too); ctrl+u clears it."""
+    agent = bench.agent("work", style="claude", turn=0.3)
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    app = make_app(bench, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.query_one(PaneGrid)
+        await until(pilot, shown(grid, agent.pane_id))
+        grid.cards[agent.pane_id].focus()
+        composer = app.query_one("#composer", TextArea)
+        for prompt in ("first prompt CANARY-h1", "second prompt CANARY-h2"):
+            composer.text = prompt
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda p=prompt: p in agent.received())
+            await bench.wait_state(agent.pane_id, PaneState.IDLE)
+        composer.focus()
+        composer.text = "a draft"
+        await pilot.press("up")
+        assert composer.text == "second prompt CANARY-h2"
+        await pilot.press("up")
+        assert composer.text == "first prompt CANARY-h1"
+        await pilot.press("down", "down")
+        assert composer.text == "a draft"  # what was being written comes back
+        await pilot.press("ctrl+u")
+        assert composer.text == ""
+    fresh = make_app(bench, tmp_path)  # a new dashboard on the same log remembers them
+    async with fresh.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: bool(fresh.query_one(PaneGrid).cards))
+        composer = fresh.query_one("#composer", TextArea)
+        composer.focus()
+        await pilot.press("up")
+        assert composer.text == "second prompt CANARY-h2"

@@ -18,6 +18,7 @@ HELP = """\
 | a / escape | select every visible pane / clear the selection |
 | c or enter | write a prompt in the composer |
 | ctrl+s | send the prompt: to the selected panes, else to the focused pane |
+| up / down, ctrl+u | in the prompt: earlier prompts sent (from the log too) / back; clear the prompt |
 | ctrl+e | exec mode: the composer runs a one-line shell command in shell panes (never agents; blocklist applies) |
 | r | re-send the focused pane's last failed delivery (verified again) |
 | R | re-send every failure of the last batch |
