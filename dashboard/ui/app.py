@@ -46,23 +46,27 @@ class DispatchApp(DeliveryActions):
 
     TITLE = "Dispatch"
     CSS_PATH = css_paths()  # type: ignore[assignment]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    """Below 120 columns the side panel (prompt, sends) goes under the grid and the cards get the width."""
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
+    """Below 32 rows the sends table gives its rows to the grid (the log, `l`, still has every send)."""
     BINDINGS = [
-        Binding("q", "quit", "Quit"),
         Binding("ctrl+s", "send", "Send", priority=True),
-        Binding("space", "toggle_select", "Select", show=False),
-        Binding("a", "select_all", "Select all", show=False),
-        Binding("escape", "clear_selection", "Clear", show=False),
         Binding("c", "compose", "Compose"),
-        Binding("r", "resend_focused", "Re-send"),
-        Binding("R", "resend_failures", "Re-send failures"),
-        Binding("d", "diff_focused", "Diff"),
+        Binding("question_mark", "help", "Help"),
         Binding("l", "log", "Log"),
+        Binding("r", "resend_focused", "Re-send"),
         Binding("s", "schedules", "Schedules"),
         Binding("V", "verify_batch", "Verify batch"),
         Binding("slash", "filter", "Filter"),
-        Binding("t", "toggle_theme", "Theme", show=False),
+        Binding("d", "diff_focused", "Diff"),
+        Binding("R", "resend_failures", "Re-send failures"),
         Binding("ctrl+e", "toggle_exec", "Exec mode", priority=True),
-        Binding("question_mark", "help", "Help"),
+        Binding("space", "toggle_select", "Select", show=False),
+        Binding("a", "select_all", "Select all", show=False),
+        Binding("escape", "clear_selection", "Clear", show=False),
+        Binding("t", "toggle_theme", "Theme", show=False),
+        Binding("q", "quit", "Quit"),  # last: a narrow footer keeps the keys used most, first
     ]
 
     def __init__(

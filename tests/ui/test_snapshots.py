@@ -104,6 +104,13 @@ def test_fleet_grid(snap_compare: Any, tmp_path: Path) -> None:
     assert snap_compare(fleet_scene_app(tmp_path), terminal_size=SIZE, run_before=_ready)
 
 
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)], ids=["80x24", "120x40", "200x60"])
+def test_fleet_grid_fits_the_terminal(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
+    """From 80x24 up: below 120 columns the prompt goes under the grid; below 32 rows the sends table
+    gives its rows to the cards; the footer keeps the keys used most, first."""
+    assert snap_compare(fleet_scene_app(tmp_path), terminal_size=size, run_before=_ready)
+
+
 def test_schedules_screen(snap_compare: Any, tmp_path: Path) -> None:
     """Schedules with their state (one FAILING after three failed runs in a row, one paused), next run,
     the last runs as marks, and the last outcome's reason."""
