@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
+from typing import Any
 
 from textual import events, on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static, TextArea
 
 from dashboard.core.model import SendRecord
@@ -130,6 +133,18 @@ class DispatchApp(DeliveryActions):
                 yield Static("ctrl+s send · space select · r re-send · d diff · l log · ? help", id="hints")
                 yield BatchPanel(id="batch")
         yield Footer()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Every action of the dashboard in the command palette (ctrl+p), with the key that does it."""
+        yield from super().get_system_commands(screen)
+        keys = {"ctrl+s": "ctrl+s", "question_mark": "?", "slash": "/", "ctrl+e": "ctrl+e", "space": "space"}
+        for b in self.BINDINGS:
+            if not isinstance(b, Binding) or b.action in ("quit", "toggle_theme"):
+                continue
+            key = b.key.split(",")[0]
+            name = b.description or b.action.replace("_", " ")
+            yield SystemCommand(f"{name} ({keys.get(key, key)})", f"the {keys.get(key, key)} key",
+                                partial(self.run_action, b.action))  # fmt: skip
 
     async def on_mount(self) -> None:
         remote = len(self.fleet.names) - 1

@@ -262,3 +262,28 @@ async def test_the_prompt_clears_with_ctrl_u_and_sent_prompts_come_back_with_up(
         composer.focus()
         await pilot.press("up")
         assert composer.text == "second prompt CANARY-h2"
+
+
+def test_every_action_is_in_the_command_palette_with_its_key(tmp_path: Path) -> None:
+    """ctrl+p finds "verify", "log", "send"… with the key shown, and choosing one does it."""
+    import asyncio
+
+    from dashboard.ui.screens import LogScreen as Log
+    from tests.ui.scenes import fleet_scene_app
+
+    app = fleet_scene_app(tmp_path)
+
+    async def go() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: bool(app.query_one(PaneGrid).cards))
+            titles = [c.title for c in app.get_system_commands(app.screen)]
+            for wanted in ("Send (ctrl+s)", "Log (l)", "Verify batch (V)", "Schedules (s)", "Help (?)"):
+                assert wanted in titles, titles
+            await pilot.press("ctrl+p")
+            await pilot.pause(0.3)
+            await pilot.press(*"log (l")
+            await pilot.pause(0.5)
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, Log))
+
+    asyncio.run(go())
