@@ -307,7 +307,7 @@ def status(system: HookSystem, folder: Path) -> dict[str, Any]:
         e for e in system.events
         if any(_ours(h) for g in _groups(settings, hooks, e) if isinstance(g, dict) for h in g.get("hooks", []))
     ]  # fmt: skip
-    trusted = _codex_trusted(folder) if system.codex else True
+    trusted = _codex_trusted(system, folder, data) if system.codex else True
     out = {"agent": system.agent, "settings": str(settings), "events": events, "script": script,
            "installed": events == list(system.events) and script and trusted, "present": folder.is_dir()}  # fmt: skip
     if system.codex and trusted and _codex_server_running():
@@ -343,14 +343,9 @@ def _codex_trust(system: HookSystem, folder: Path, data: dict[str, Any]) -> None
     """Trust our handlers where they sit in hooks.json, and keep Codex's hooks in the pane's own process."""
     config, text = _codex_config(folder)
     text = _strip_block(text)
-    hooks_json = str(folder.absolute() / system.settings_file)  # as Codex names it (CODEX_HOME as given)
     lines = [_BEGIN]
-    for event in system.events:
-        for gi, group in enumerate(data.get("hooks", {}).get(event, [])):
-            for hi, hook in enumerate(group.get("hooks", []) if isinstance(group, dict) else []):
-                if _ours(hook):
-                    lines += [f'[hooks.state."{hooks_json}:{_LABELS[event]}:{gi}:{hi}"]',
-                              f'trusted_hash = "{_codex_hash(event, hook)}"']  # fmt: skip
+    for key, digest in _codex_entries(system, folder, data).items():
+        lines += [f'[hooks.state."{key}"]', f'trusted_hash = "{digest}"']
     parsed = _toml(config, text)
     features = parsed.get("features")
     if features is None:
@@ -402,9 +397,34 @@ def _codex_untrust(folder: Path) -> None:
         _write_bytes(config, stripped.encode("utf-8"))
 
 
-def _codex_trusted(folder: Path) -> bool:
-    _, text = _codex_config(folder)
-    return _BEGIN in text
+def _codex_entries(system: HookSystem, folder: Path, data: dict[str, Any]) -> dict[str, str]:
+    """Codex's trust key (the declaring file, the event, where the handler sits) → hash, for each of our hooks."""
+    hooks_json = str(folder.absolute() / system.settings_file)  # as Codex names it (CODEX_HOME as given)
+    out = {}
+    for event in system.events:
+        for gi, group in enumerate(data.get("hooks", {}).get(event, [])):
+            for hi, hook in enumerate(group.get("hooks", []) if isinstance(group, dict) else []):
+                if _ours(hook):
+                    out[f"{hooks_json}:{_LABELS[event]}:{gi}:{hi}"] = _codex_hash(event, hook)
+    return out
+
+
+def _codex_trusted(system: HookSystem, folder: Path, data: dict[str, Any]) -> bool:
+    """Does config.toml trust our hooks as they sit now (moved by a later edit: not), with the shared server off?"""
+    config, text = _codex_config(folder)
+    try:
+        import tomllib  # noqa: F401 - below Python 3.11 (a fleet machine) the block is all that can be checked
+    except ImportError:
+        return _BEGIN in text
+    try:
+        parsed = _toml(config, text)
+    except HookError:
+        return False
+    state = parsed.get("hooks", {}).get("state", {}) if isinstance(parsed.get("hooks"), dict) else {}
+    wanted = _codex_entries(system, folder, data)
+    trusted = all(isinstance(state.get(k), dict) and state[k].get("trusted_hash") == v for k, v in wanted.items())
+    features = parsed.get("features", {})
+    return bool(wanted) and trusted and isinstance(features, dict) and features.get("daemon_auto_start") is False
 
 
 def _codex_server_running() -> bool:

@@ -231,6 +231,13 @@ def test_codex_hooks_are_trusted_kept_in_the_pane_and_taken_out_to_the_byte(tmp_
     once = config.read_bytes()
     install(SYSTEMS["codex"], tmp_path)
     assert config.read_bytes() == once  # idempotent
+    hooks = json.loads((tmp_path / "hooks.json").read_text())
+    hooks["hooks"]["Stop"].insert(0, {"hooks": [{"type": "command", "command": "echo mine"}]})
+    (tmp_path / "hooks.json").write_text(json.dumps(hooks))
+    assert not status(SYSTEMS["codex"], tmp_path).installed  # ours moved: Codex no longer trusts it where it sits
+    assert install(SYSTEMS["codex"], tmp_path).installed  # trusted again where it is now
+    (tmp_path / "hooks.json").write_text(json.dumps({"hooks": {k: v[-1:] for k, v in hooks["hooks"].items()}}))
+    install(SYSTEMS["codex"], tmp_path)
     uninstall(SYSTEMS["codex"], tmp_path)
     assert config.read_bytes() == original and not (tmp_path / "hooks.json").exists()
     config.write_text("[features]\ndaemon_auto_start = true\n")

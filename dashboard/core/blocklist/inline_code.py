@@ -56,8 +56,8 @@ _SYSTEM_MODULES = {
     "tempfile", "multiprocessing", "threading", "signal", "io", "builtins", "posix", "nt", "runpy", "code",
     "codeop", "pickle", "marshal", "shelve", "dbm", "sqlite3", "zipfile", "tarfile", "ftplib", "smtplib",
     "telnetlib", "asyncio", "concurrent", "webbrowser", "glob", "fileinput", "mmap", "resource", "fcntl", "termios",
-    "gc", "inspect", "types", "sysconfig_", "distutils", "setuptools", "pip", "venv", "ensurepip", "crypt", "pwd",
-    "grp", "spwd", "select", "selectors", "ssl_", "xmlrpc", "socketserver", "logging", "atexit", "faulthandler",
+    "gc", "inspect", "types", "distutils", "setuptools", "pip", "venv", "ensurepip", "crypt", "pwd",
+    "grp", "spwd", "select", "selectors", "xmlrpc", "socketserver", "logging", "atexit", "faulthandler",
 }  # fmt: skip
 """Modules that reach the system: imported only as far as _ATTRS allows (os, sys) or not at all."""
 _MUTATORS = {"insert", "append", "extend", "remove", "pop", "clear", "update", "setdefault", "putenv", "unsetenv",

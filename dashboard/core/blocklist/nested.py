@@ -14,7 +14,7 @@ from dashboard.core.blocklist.model import Cmd
 from dashboard.core.blocklist.paths import find_may_reach_ssh, is_home_ancestor
 from dashboard.core.blocklist.state import Shell
 from dashboard.core.blocklist.vocabulary import CARRIERS, GIT_COMMAND_KEYS, SHELLS, WRAPPERS
-from dashboard.core.blocklist.words import base, interp
+from dashboard.core.blocklist.words import base, interp, ssh_remote_words
 
 
 def unwrap(cmd: Cmd) -> Cmd | str | None:
@@ -161,7 +161,7 @@ def _carried(name: str, args: list[str]) -> Iterator[str]:
         for i, a in enumerate(args):
             if a == "-o" and i + 1 < len(args) and args[i + 1].lower().startswith(("proxycommand", "localcommand")):
                 yield args[i + 1].split("=", 1)[-1] if "=" in args[i + 1] else args[i + 1].split(None, 1)[-1]
-        rest = _after_host(args)
+        rest = ssh_remote_words(args)
         if rest:
             yield " ".join(rest)
     if name in ("tmux", "screen"):
@@ -199,18 +199,6 @@ def _carried(name: str, args: list[str]) -> Iterator[str]:
                 break
             if rest:
                 yield " ".join(rest)  # `screen -dmS x CMD…` runs CMD
-
-
-def _after_host(args: list[str]) -> list[str]:
-    takes = set("bcDEeFIiJLlmOopQRSWw")
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a.startswith("-") and len(a) >= 2:
-            i += 2 if a[-1] in takes and len(a) == 2 else 1
-            continue
-        return args[i + 1 :]
-    return []
 
 
 _ESCAPE_ONLY = {"psql", "sqlite3", "vim", "vi", "nvim", "ex", "view", "gdb", "less"}

@@ -21,7 +21,7 @@ from dashboard.core.blocklist.resolve import unresolved
 from dashboard.core.blocklist.state import Shell
 from dashboard.core.blocklist.tree import command_words, find, find_commands, text
 from dashboard.core.blocklist.vocabulary import DOWNLOADERS, INTERPRETERS, SETUP_GENERATORS, SHELLS
-from dashboard.core.blocklist.words import base, cluster_values, interp, runs_stdin, value_of
+from dashboard.core.blocklist.words import base, cluster_values, interp, runs_stdin, ssh_remote_words, value_of
 
 _OUTPUT_OPTIONS = ("-o", "-O", "--output", "--output-document", "-out", "--out", "-d", "-C", "--directory")
 
@@ -59,22 +59,9 @@ def _login_shell(words: list[str]) -> bool:
     if name in ("su", "runuser", "login", "sudo", "doas", "machinectl", "nsenter"):
         return not any(a in ("-c", "--command") or a.startswith("--command=") for a in args) and len(operands) <= 1
     if name == "ssh":
-        rest = _remote_words(args)
+        rest = ssh_remote_words(args)
         return not rest or (interp(base(rest[0])) in INTERPRETERS and runs_stdin(rest))
     return name == "script" and not any(a in ("-c", "--command") for a in args)
-
-
-def _remote_words(args: list[str]) -> list[str]:
-    """What `ssh [options] HOST WORDS…` runs on the other side."""
-    takes = set("bcDEeFIiJLlmOopQRSWw")
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a.startswith("-") and len(a) >= 2:
-            i += 2 if a[-1] in takes and len(a) == 2 else 1
-            continue
-        return args[i + 1 :]
-    return []
 
 
 def check_sockets(cmd: Cmd, name: str) -> None:

@@ -90,8 +90,8 @@ SSH_READERS = {
     "sftp", "du", "realpath", "readlink", "basename", "dirname", "echo", "printf", "test", "[", "bat", "batcat",
     "jq", "yq", "od", "xxd", "hexdump", "strings", "sort", "uniq", "cut", "tr", "column", "nl", "fold", "tree",
     "exa", "eza", "lsd", "getfacl", "lsattr", "namei", "cd", "pushd", "popd", "type", "which", "true", "false",
-    ":", "ssh-keyscan", "ssh-copy-id_", "view", "base64", "sha224sum", "sha384sum", "fmt", "pr", "tac", "rev",
-    "look", "zcat", "zless", "bzcat", "xzcat", "source_", "keychain", "pv",
+    ":", "ssh-keyscan", "view", "base64", "sha224sum", "sha384sum", "fmt", "pr", "tac", "rev",
+    "look", "zcat", "zless", "bzcat", "xzcat", "keychain", "pv",
 }  # fmt: skip
 """Readers; `sort -o`, `base64 -o`… still write, so their output options are judged as writes."""
 CODE_VARIABLES = {
@@ -115,10 +115,10 @@ CARRIERS: dict[str, tuple[tuple[str, bool], ...]] = {
     "ex": (("-c", True),), "view": (("-c", True),),
     "man": (("-P", True), ("--pager", True)), "less": (("-c", False),),
     "psql": (("-c", True), ("--command", True)), "sqlite3": (("-cmd", True),),
-    "parallel": ((":::", True),), "scp": (("-S", True),), "git": (("--exec-path_", True),),
+    "parallel": ((":::", True),), "scp": (("-S", True),),
     "ssh": (("-oProxyCommand", False), ("-oLocalCommand", False)),
     "nmap": (("--script", True),), "zip": (("-TT", True), ("--unzip-command", True)),
-    "gdb": (("-ex", True),), "awk_": (),
+    "gdb": (("-ex", True),),
 }  # fmt: skip
 """Options that hold a command line the program runs (`tar --to-command`, `rsync -e`, `vim -c '!…'`)."""
 REBINDERS: dict[str, set[str]] = {"hash": {"-p"}, "enable": {"-f"}, "bind": {"-x"}, "complete": {"-C"},

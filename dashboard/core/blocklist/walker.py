@@ -401,7 +401,7 @@ def _why(exc: Exception) -> str:
     return first if len(first) <= 120 else first[:117] + "…"
 
 
-_LISTERS = {"find", "fd", "fdfind", "git", "ls", "grep", "rg", "ag", "echo", "printf", "seq", "locate_"}
+_LISTERS = {"find", "fd", "fdfind", "git", "ls", "grep", "rg", "ag", "echo", "printf", "seq"}
 """Programs whose output, fed to xargs, is a list of names the check has already judged the source of."""
 
 

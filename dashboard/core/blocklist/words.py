@@ -155,3 +155,19 @@ def runs_stdin(words: list[str]) -> bool:
     if any(a in code_flags or (a.startswith("-") and not a.startswith("--") and a[1:2] in "cemrEpn") for a in args):
         return False
     return not [a for a in args if not a.startswith("-")]
+
+
+_SSH_TAKES = set("bcDEeFIiJLlmOopQRSWw")
+"""ssh's options that take a value (`-p 22`, `-o X=Y`, `-i key`…)."""
+
+
+def ssh_remote_words(args: list[str]) -> list[str]:
+    """What `ssh [options] HOST WORDS…` runs on the other side (empty: a login shell)."""
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a.startswith("-") and len(a) >= 2:
+            i += 2 if a[-1] in _SSH_TAKES and len(a) == 2 else 1
+            continue
+        return args[i + 1 :]
+    return []
