@@ -257,8 +257,8 @@ async def test_the_prompt_clears_with_ctrl_u_and_sent_prompts_come_back_with_up(
         assert composer.text == ""
     fresh = make_app(bench, tmp_path)  # a new dashboard on the same log remembers them
     async with fresh.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: bool(fresh.query_one(PaneGrid).cards))
         composer = fresh.query_one("#composer", TextArea)
+        await until(pilot, lambda: bool(getattr(composer, "sent", None)))  # read from the log once it opens
         composer.focus()
         await pilot.press("up")
         assert composer.text == "second prompt CANARY-h2"
