@@ -15,7 +15,7 @@ from dashboard.services.bundle import services_for
 from dashboard.ui.app import DispatchApp
 from dashboard.ui.messages import SendFinished
 from dashboard.ui.screens import DiffScreen, LogScreen
-from dashboard.ui.widgets import BatchPanel, PaneGrid
+from dashboard.ui.widgets import BatchPanel, PaneCard, PaneGrid
 from tests.integration.conftest import Bench
 
 SIZE = (160, 48)
@@ -259,9 +259,11 @@ async def test_the_prompt_clears_with_ctrl_u_and_sent_prompts_come_back_with_up(
     async with fresh.run_test(size=SIZE) as pilot:
         composer = fresh.query_one("#composer", TextArea)
         await until(pilot, lambda: bool(getattr(composer, "sent", None)))  # read from the log once it opens
+        await until(pilot, lambda: isinstance(fresh.focused, PaneCard))  # the first survey focuses the first card
         composer.focus()
+        await pilot.pause()
         await pilot.press("up")
-        assert composer.text == "second prompt CANARY-h2"
+        assert composer.text == "second prompt CANARY-h2", (fresh.focused, getattr(composer, "sent", None))
 
 
 def test_every_action_is_in_the_command_palette_with_its_key(tmp_path: Path) -> None:
