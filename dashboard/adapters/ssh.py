@@ -258,6 +258,15 @@ class SshLink:
                 raise Unreachable(f"{self.where()}: connection lost mid-command")
             return status, bytes(out or b""), bytes(err or b"")
 
+    async def stream(self, command: str) -> _SshStream:
+        """A long-running command on the machine, on a channel of its own outside the exec gate."""
+        conn = await self.connection()
+        try:
+            proc = await conn.create_process(command, encoding=None, stderr=asyncssh.DEVNULL)
+        except (OSError, asyncssh.Error) as exc:
+            raise Unreachable(f"{self.where()}: cannot start a feed ({exc})") from None
+        return _SshStream(proc)
+
     def _drop(self) -> None:
         if self._conn is not None:
             self._conn.close()
@@ -271,6 +280,27 @@ class SshLink:
         if conn is not None:
             conn.close()
             await conn.wait_closed()
+
+
+class _SshStream:
+    """A remote command's stdout; EOF on its stdin ends it (the feed's clients detach), as does the link's end."""
+
+    def __init__(self, proc: asyncssh.SSHClientProcess[bytes]) -> None:
+        self.proc = proc
+
+    async def read(self) -> bytes:
+        try:
+            return await self.proc.stdout.read(65536)
+        except (OSError, asyncssh.Error):
+            return b""
+
+    async def close(self) -> None:
+        with contextlib.suppress(OSError, asyncssh.Error):
+            self.proc.stdin.write_eof()
+        try:
+            await asyncio.wait_for(self.proc.wait_closed(), 2.0)
+        except (TimeoutError, OSError, asyncssh.Error):
+            self.proc.close()
 
 
 # The keeper: one bash per connection that takes and drops flock(1) locks on request. Its locks die
@@ -432,6 +462,10 @@ class SshTmux(TmuxClient):
     def _locks(self) -> Locks:
         assert self.link is not None
         return self.link.locks
+
+    async def stream(self, argv: list[str]) -> _SshStream:
+        assert self.link is not None
+        return await self.link.stream(shlex.join(argv))
 
     async def _exec(self, argv: list[str], stdin: bytes | None) -> tuple[int, bytes, bytes]:
         assert self.link is not None

@@ -14,16 +14,20 @@ import contextlib
 import copy
 import os
 import secrets
+import signal
 import stat
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dashboard.adapters.lease import LocalLocks, Locks, PaneLease
 from dashboard.core.lease import lease_path
 from dashboard.core.model import PaneInfo, ServerRef
 from dashboard.core.ports import LeaseUnavailable, NoServer, TmuxError
 from dashboard.core.receipts import NO_SPOOL, SPOOL_DIR, SPOOL_FILE, SPOOL_TAIL, Spool
+
+if TYPE_CHECKING:
+    from dashboard.adapters.feed import ControlFeed, Stream
 
 _FIELDS = (
     "pane_id",
@@ -101,6 +105,16 @@ class TmuxClient:
 
     async def _exec(self, argv: list[str], stdin: bytes | None) -> tuple[int, bytes, bytes]:
         raise NotImplementedError
+
+    async def stream(self, argv: list[str]) -> Stream:
+        """Start a long-running command where tmux runs (the control-mode feed); its output as it comes."""
+        raise NotImplementedError
+
+    def feed(self) -> ControlFeed:
+        """Pushed changes of this server's panes (see adapters/feed.py)."""
+        from dashboard.adapters.feed import ControlFeed
+
+        return ControlFeed(self)
 
     def clone(self) -> TmuxClient:
         """The same server through a separate client (own queues; an SSH link stays shared)."""
@@ -446,6 +460,19 @@ class LocalTmux(TmuxClient):
         except OSError:
             return b""
 
+    async def stream(self, argv: list[str]) -> Stream:
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL,
+                start_new_session=True,  # its own group: closing it never signals ours, and vice versa
+            )
+        except OSError as exc:
+            raise TmuxError(f"cannot start {argv[0]}: {exc}") from None
+        return _LocalStream(proc)
+
     async def _exec(self, argv: list[str], stdin: bytes | None) -> tuple[int, bytes, bytes]:
         try:
             proc = await asyncio.create_subprocess_exec(
@@ -471,6 +498,27 @@ class LocalTmux(TmuxClient):
             what = argv[len(self.server_args) + 2]
             raise TmuxError(f"tmux did not answer within {self.timeout:g}s ({what})") from None
         return proc.returncode or 0, out, err
+
+
+class _LocalStream:
+    """A local process's stdout; closing its stdin ends it (the feed's clients detach at EOF)."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    async def read(self) -> bytes:
+        assert self.proc.stdout is not None
+        return await self.proc.stdout.read(65536)
+
+    async def close(self) -> None:
+        if self.proc.stdin is not None and not self.proc.stdin.is_closing():
+            self.proc.stdin.close()
+        try:
+            await asyncio.wait_for(self.proc.wait(), 2.0)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            await self.proc.wait()
 
 
 _LOCAL_LOCKS = LocalLocks()

@@ -8,7 +8,8 @@ Nothing here does I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol
 
@@ -140,6 +141,42 @@ class TmuxHost(Protocol):
     async def receipts(self, tail: int = SPOOL_TAIL) -> Spool: ...
     async def children(self, pid: int) -> list[int]: ...
     async def exists(self, path: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What a feed saw since it was last asked: panes that printed, and whether panes came, went or moved."""
+
+    panes: frozenset[str] = frozenset()
+    relist: bool = False
+    """Something a list must look at: a window or session added, closed or renamed, a layout or mode
+    change, or a gap in the feed (it restarted, or stopped): only a full survey is sure after it."""
+
+    def __bool__(self) -> bool:
+        return bool(self.panes) or self.relist
+
+
+class PaneFeed(Protocol):
+    """Pushed changes of one tmux server's panes, so a watcher looks at a pane when it printed.
+
+    Contract:
+
+    - `follow(sessions)`: watch these sessions (by name, as a pane list names them) from now on; cheap
+      when nothing changed. A feed that stopped (server restart, link dropped) is started again here.
+    - `next(timeout)`: the changes since the last call, waiting up to `timeout` s for the first one;
+      empty when nothing came.
+    - `live`: every followed session is watched right now (False: only a survey would see a change).
+    - `close()`: stop watching; nothing is left running on the machine.
+
+    A feed may miss things (a session it could not follow, output during a restart); it never invents
+    them. Surveys stay the truth; the feed only says when to look.
+    """
+
+    @property
+    def live(self) -> bool: ...
+    async def follow(self, sessions: Collection[str]) -> None: ...
+    async def next(self, timeout: float) -> Changes: ...
+    async def close(self) -> None: ...
 
 
 # ----- the log and the schedule book ------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from dashboard.adapters.readonly import ReadOnlyHost
 from dashboard.adapters.tmux import TmuxClient
 from dashboard.core.model import ServerRef
-from dashboard.core.ports import HostError, NoServer, TmuxError, TmuxHost, WrongMachine
+from dashboard.core.ports import HostError, NoServer, PaneFeed, TmuxError, TmuxHost, WrongMachine
 from dashboard.core.registry import LOCAL, Identity, Registry, split_target
 from dashboard.services.panes import survey
 
@@ -69,6 +69,11 @@ class Fleet:
         host = self.host(machine or LOCAL)
         ref = ServerRef.parse(server)
         return host.for_server(ref) if ref is not None else host
+
+    def feed(self, name: str) -> PaneFeed | None:
+        """A feed of the machine's pane changes (tmux control mode), or None for a host that has none."""
+        host = self.host(name)
+        return host.feed() if isinstance(host, TmuxClient) else None
 
     def read_only(self) -> Fleet:
         """The same machines through new, read-only clients (this fleet's own clients stay writable)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 from dashboard.core.agents import known as known_agents
@@ -57,7 +58,11 @@ ProfileCache = dict[tuple[str, int | None, str], str]
 
 
 async def survey(
-    host: TmuxHost, known: ProfileCache | None = None, memo: dict[str, tuple[str, PaneView]] | None = None
+    host: TmuxHost,
+    known: ProfileCache | None = None,
+    memo: dict[str, tuple[str, PaneView]] | None = None,
+    *,
+    changed: Collection[str] | None = None,
 ) -> list[PaneView]:
     """List and classify every pane of the host (captures go out as one chained tmux call).
 
@@ -66,10 +71,18 @@ async def survey(
     that no longer reads as its remembered agent is identified afresh. `memo` keeps the last
     capture and view per pane: an unchanged pane (the common case in an idle fleet) is not parsed
     or classified again.
+
+    `changed` (with a `memo`): a look at just these panes, as a feed reported them — no list call
+    and no spool read; every other pane keeps its last view. Panes come and go only in full surveys.
     """
-    panes, head = await asyncio.gather(host.list_panes(), host.receipts(tail=0))
-    receipts = await _receipts(host, head.size)
-    quiet = _quiet(panes, memo)
+    if changed is not None and memo:
+        panes = [view.pane for _, view in memo.values()]
+        receipts = _SPOOLS.get(host.describe(), (0, []))[1]
+        quiet = {p.pane_id for p in panes} - set(changed)
+    else:
+        panes, head = await asyncio.gather(host.list_panes(), host.receipts(tail=0))
+        receipts = await _receipts(host, head.size)
+        quiet = _quiet(panes, memo)
     texts = await host.capture_many([p.pane_id for p in panes if p.pane_id not in quiet])
     views = []
     seen: ProfileCache = {}

@@ -1,7 +1,9 @@
-"""Watching a host's panes: periodic surveys merged into per-pane status with "in this state since".
+"""Watching a host's panes: surveys merged into per-pane status with "in this state since".
 
-Polling one chained capture per refresh is the baseline the dashboard uses (see bench/ for its cost);
-a pane that appears or dies shows up within one interval.
+Two ways in. A host's feed (tmux control mode, adapters/feed.py) says which panes printed the moment
+they do, and only those are looked at again (`refresh(changed=…)`); full surveys on a slower tick
+stay the truth — they find panes that came or went, and everything a feed missed or could not follow.
+Without a feed (a host that has none, or one whose feed stopped) the surveys alone carry the grid.
 """
 
 from __future__ import annotations
@@ -9,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dashboard.core.model import PaneState
-from dashboard.core.ports import HostError, NoServer, TmuxError, TmuxHost, WrongMachine
+from dashboard.core.ports import Changes, HostError, NoServer, PaneFeed, TmuxError, TmuxHost, WrongMachine
 from dashboard.services.accounts import AccountResolver
 from dashboard.services.panes import PaneView, ProfileCache, survey
 
@@ -55,8 +57,9 @@ class PaneWatcher:
         self._known: ProfileCache = {}
         self._memo: dict[str, tuple[str, PaneView]] = {}
 
-    async def refresh(self) -> list[PaneStatus]:
-        views = await survey(self.host, self._known, self._memo)
+    async def refresh(self, changed: Collection[str] | None = None) -> list[PaneStatus]:
+        """A full survey, or (`changed`) a look at just these panes, every other pane as last seen."""
+        views = await survey(self.host, self._known, self._memo, changed=changed)
         now = self.clock()
         out: list[PaneStatus] = []
         seen: dict[str, tuple[PaneState, float]] = {}
@@ -79,6 +82,8 @@ class MachineStatus:
     detail: str = ""
     panes: int = 0
     agents: int = 0
+    feed: bool = False
+    """Its changes are pushed as they happen (a live feed); False: seen by the next survey only."""
 
     @property
     def ok(self) -> bool:
@@ -101,6 +106,49 @@ class FleetWatcher:
         self.accounts = AccountResolver(fleet.registry.accounts)
         self.machines: dict[str, MachineStatus] = {}
         self._last: dict[str, list[PaneStatus]] = {}
+        self.feeds: dict[str, PaneFeed] = {}
+        """Per machine, its feed once `listen()` runs (machines without one are surveyed only)."""
+
+    async def listen(self, on_change: Callable[[str, Changes], None]) -> None:
+        """Follow every machine's feed until cancelled, handing each batch of changes to `on_change`.
+
+        Feeds follow the sessions the last survey found (see `_one`); one that stops is started
+        again by the next survey, and meanwhile its machine reads as surveyed, not live.
+        """
+        for name in self.watchers:
+            feed = self.fleet.feed(name)
+            if feed is not None:
+                self.feeds[name] = feed
+                if self._last.get(name):  # surveyed before the feeds existed: follow what it found
+                    await feed.follow({st.view.pane.session for st in self._last[name]})
+
+        async def one(name: str, feed: PaneFeed) -> None:
+            while True:
+                changes = await feed.next(3600.0)
+                if changes:
+                    on_change(name, changes)
+
+        try:
+            await asyncio.gather(*(one(n, f) for n, f in self.feeds.items()))
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Stop every feed (their control clients detach); surveys still work afterwards."""
+        feeds, self.feeds = list(self.feeds.values()), {}
+        await asyncio.gather(*(f.close() for f in feeds), return_exceptions=True)
+
+    async def refresh_changed(self, changed: dict[str, set[str]]) -> list[PaneStatus]:
+        """Look again at just the panes a feed reported; every other pane (and machine) as last surveyed."""
+        for name, panes in changed.items():
+            if name not in self.watchers or name not in self._last:
+                continue
+            try:
+                statuses = await asyncio.wait_for(self.watchers[name].refresh(changed=panes), self.limit)
+            except (HostError, TmuxError, TimeoutError):
+                continue  # the next full survey says what is wrong with the machine
+            self._last[name] = await self._with_accounts(statuses)
+        return [status for name in self.watchers for status in self._last.get(name, [])]
 
     async def refresh(self) -> list[PaneStatus]:
         results = await asyncio.gather(*(self._one(n) for n in self.watchers))
@@ -125,14 +173,19 @@ class FleetWatcher:
         except TmuxError as exc:
             self.machines[name] = MachineStatus(name, "error", str(exc))
             return self._last.get(name, [])
-        views = await self.accounts.attach(self.fleet.host, [st.view for st in statuses])
-        statuses = [
-            st if st.view is v else dataclasses.replace(st, view=v) for st, v in zip(statuses, views, strict=True)
-        ]
+        statuses = await self._with_accounts(statuses)
+        feed = self.feeds.get(name)
+        if feed is not None:
+            await feed.follow({st.view.pane.session for st in statuses})
         link = self.fleet.link(name)
         detail = "identity verified" if link is not None else "this machine"
         agents = sum(1 for s in statuses if s.view.cls.agent)
         state = "ok" if statuses else "no-tmux"
-        self.machines[name] = MachineStatus(name, state, detail, len(statuses), agents)
+        live = feed is not None and feed.live
+        self.machines[name] = MachineStatus(name, state, detail, len(statuses), agents, live)
         self._last[name] = statuses
         return statuses
+
+    async def _with_accounts(self, statuses: list[PaneStatus]) -> list[PaneStatus]:
+        views = await self.accounts.attach(self.fleet.host, [st.view for st in statuses])
+        return [st if st.view is v else dataclasses.replace(st, view=v) for st, v in zip(statuses, views, strict=True)]

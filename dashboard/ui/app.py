@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static, TextArea
 
 from dashboard.core.model import SendRecord
-from dashboard.core.ports import StoreError, TmuxError
+from dashboard.core.ports import Changes, StoreError, TmuxError
 from dashboard.core.registry import LOCAL
 from dashboard.services.bundle import Services
 from dashboard.services.send import SendOptions
@@ -100,7 +100,11 @@ class DispatchApp(DeliveryActions):
         """The composer types shell commands into shell panes (exec) instead of prompts into agents."""
         self._first_refresh = True
         self._refreshing = False
-        self._refresh_again = False
+        self._want_full = False
+        self._want_changed: dict[str, set[str]] = {}
+        self._last_sends: dict[str, SendRecord] = {}
+        self._ticks = 0
+        self._where = ""
         self._store_ready = asyncio.Event()
 
     # ----- layout and lifecycle -------------------------------------------------------------------
@@ -148,7 +152,8 @@ class DispatchApp(DeliveryActions):
 
     async def on_mount(self) -> None:
         remote = len(self.fleet.names) - 1
-        self.sub_title = self.host.describe() + (f" + {remote} machine{'s' * (remote > 1)}" if remote else "")
+        self._where = self.host.describe() + (f" + {remote} machine{'s' * (remote > 1)}" if remote else "")
+        self.sub_title = self._where
         self.refresh_panes()  # the first survey runs while the log opens
         try:
             await self.services.open()
@@ -161,10 +166,13 @@ class DispatchApp(DeliveryActions):
         for prompt in reversed(sent):  # oldest first, so the newest ends up first
             composer.remember(prompt)
         if self.live:
-            self.set_interval(self.refresh_interval, self.refresh_panes)
+            self.set_interval(self.refresh_interval, self._survey_tick)
             self.set_interval(1.0, self._tick)
+            self.run_worker(self.watcher.listen(self._feed_changed), group="feed")
 
     async def on_unmount(self) -> None:
+        self.workers.cancel_group(self, "feed")
+        await self.watcher.close()  # the feeds' control clients detach now, not whenever the loop ends
         await self.services.close()
 
     def _tick(self) -> None:
@@ -184,34 +192,66 @@ class DispatchApp(DeliveryActions):
 
     # ----- refresh ------------------------------------------------------------------------------
 
+    FEED_SURVEY_EVERY = 3
+    """With every machine's feed live, a full survey runs every this many ticks (the safety net)."""
+
+    def _survey_tick(self) -> None:
+        self._ticks += 1
+        fed = self.watcher.machines and all(m.feed or not m.ok for m in self.watcher.machines.values())
+        if not fed or self._ticks % self.FEED_SURVEY_EVERY == 0:
+            self.refresh_panes()
+
     def refresh_panes(self) -> None:
-        """Start a survey unless one is running: a slow survey is never cancelled by the next tick."""
-        if self._refreshing:
-            self._refresh_again = True
-            return
-        self._refreshing = True
-        self._refresh_worker()
+        """Start a full survey unless one is running: a slow survey is never cancelled by the next tick."""
+        self._want_full = True
+        self._kick()
+
+    def _feed_changed(self, machine: str, changes: Changes) -> None:
+        """A feed saw panes print (look at just those) or panes come and go (survey them all)."""
+        if changes.relist:
+            self._want_full = True
+        self._want_changed.setdefault(machine, set()).update(changes.panes)
+        self._kick()
+
+    def _kick(self) -> None:
+        if not self._refreshing:
+            self._refreshing = True
+            self._refresh_worker()
 
     @work(group="refresh")
     async def _refresh_worker(self) -> None:
+        """Surveys one after another while any is wanted; what was asked for meanwhile is merged into the next."""
         try:
-            statuses = await self.watcher.refresh()
-            await self._store_ready.wait()
-            last: dict[str, SendRecord] = {}
-            # verdicts by (machine, tmux server): `%N` repeats on every server
-            servers = {(st.view.pane.machine, st.view.pane.server.key) for st in statuses if st.view.pane.server}
-            for name, server in sorted(servers):
-                for pid, rec in (await self.store.latest_by_pane(name, server)).items():
-                    last[pid if name == LOCAL else f"{name}:{pid}"] = rec
-        except (TmuxError, StoreError) as exc:
-            self.notify(str(exc), title="refresh failed", severity="error", timeout=4)
-            return
+            while self._want_full or self._want_changed:
+                full, changed = self._want_full, self._want_changed
+                self._want_full, self._want_changed = False, {}
+                try:
+                    if full:
+                        statuses = await self.watcher.refresh()
+                        self._last_sends = await self._latest_sends(statuses)
+                    else:
+                        statuses = await self.watcher.refresh_changed(changed)
+                except (TmuxError, StoreError) as exc:
+                    self.notify(str(exc), title="refresh failed", severity="error", timeout=4)
+                    return
+                self.post_message(PanesRefreshed(statuses, self._last_sends, dict(self.watcher.machines)))
+                if not full:
+                    await asyncio.sleep(self.FEED_FRAME)  # a busy fleet is looked at a few times a second, not flat out
         finally:
             self._refreshing = False
-        self.post_message(PanesRefreshed(statuses, last, dict(self.watcher.machines)))
-        if self._refresh_again:  # something asked for a fresher look while this one ran
-            self._refresh_again = False
-            self.refresh_panes()
+
+    FEED_FRAME = 0.05
+    """Least time between two looks driven by a feed: what printed meanwhile is looked at together."""
+
+    async def _latest_sends(self, statuses: list[PaneStatus]) -> dict[str, SendRecord]:
+        await self._store_ready.wait()
+        last: dict[str, SendRecord] = {}
+        # verdicts by (machine, tmux server): `%N` repeats on every server
+        servers = {(st.view.pane.machine, st.view.pane.server.key) for st in statuses if st.view.pane.server}
+        for name, server in sorted(servers):
+            for pid, rec in (await self.store.latest_by_pane(name, server)).items():
+                last[pid if name == LOCAL else f"{name}:{pid}"] = rec
+        return last
 
     async def on_panes_refreshed(self, message: PanesRefreshed) -> None:
         self.statuses = {s.key: s for s in message.statuses}
@@ -231,6 +271,9 @@ class DispatchApp(DeliveryActions):
         for s in message.statuses:
             counts[s.view.shown_state] = counts.get(s.view.shown_state, 0) + 1
         summary = " · ".join(f"{n} {state}" for state, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+        up = [m for m in message.machines.values() if m.state == "ok"]
+        if up:  # live: changes pushed as they happen; polled: seen by the next survey
+            self.sub_title = f"{self._where} · {'live' if all(m.feed for m in up) else 'polled'}"
         n = len(message.statuses)
         self.title = f"Dispatch — {n} pane{'' if n == 1 else 's'}: {summary}" if n else "Dispatch"
         if self._first_refresh:

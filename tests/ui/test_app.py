@@ -289,3 +289,18 @@ def test_every_action_is_in_the_command_palette_with_its_key(tmp_path: Path) -> 
             await until(pilot, lambda: isinstance(app.screen, Log))
 
     asyncio.run(go())
+
+
+async def test_a_pane_that_prints_is_shown_by_the_feed_between_surveys(bench: Bench, tmp_path: Path) -> None:
+    """With surveys a minute apart, only the control-mode feed can bring the new screen to the card."""
+    shell = bench.shell("ops")
+    app = DispatchApp(services_for(bench.host, tmp_path / "ui.db"), refresh_interval=60)
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.query_one(PaneGrid)
+        await until(pilot, shown(grid, shell))
+        await until(pilot, lambda: app.sub_title.endswith("· live"))
+        bench.server.cmd("send-keys", "-t", shell, "echo feed-says-$((6*7))", "Enter")
+        await until(pilot, lambda: "feed-says-42" in "\n".join(app.statuses[shell].view.screen.lines), timeout=5)
+        card = grid.cards[shell]
+        assert card.status is app.statuses[shell]
+    assert [c for c in bench.server.cmd("list-clients", "-F", "#{client_name}").stdout if c] == []

@@ -41,7 +41,7 @@ class FleetBar(Static):
                 line.append("   ")
             line.append(f"{mark} {m.name}", style=style)
             if m.state == "ok":
-                line.append(f" {m.panes} panes · {m.agents} agents", style="dim")
+                line.append(f" {m.panes} panes · {m.agents} agents · {'live' if m.feed else 'polled'}", style="dim")
             elif m.state == "no-tmux":
                 line.append(" no tmux server", style="dim")
             else:
