@@ -1,79 +1,23 @@
-"""`dispatch …`: the services from the command line, with JSON output and distinct exit codes.
+"""`dispatch …`: the services from the command line, with JSON output and distinct exit codes (cli/codes.py).
 
-Exit codes: 0 delivered (submitted or queued), 2 usage error, 3 refused by a guard, 4 not
-delivered (stuck, not received, unrecognised), 5 host unreachable or wrong identity, 6 malformed
-config (the machine registry), 1 anything else.
-Heavy modules (Textual) are imported only by the commands that need them, so one-shot commands
-start fast.
+A running daemon serves the commands that touch panes (cli/warm.py): the command line is handed to it
+over a Unix socket, and this process imports almost nothing. With no daemon, or one that cannot serve
+this command as this process would, the command runs here (cli/run.py) — same output, same codes.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import os
-import sys
 from collections.abc import Sequence
-
-from dashboard.adapters.agent_files import load_agents
-from dashboard.adapters.paths import Paths
-from dashboard.cli.args import check_text_args
-from dashboard.cli.commands import COMMANDS
-from dashboard.cli.context import server_argv
-from dashboard.cli.exits import EXIT_INTERRUPTED, EXIT_OK, failure
-from dashboard.cli.parser import build_parser
-from dashboard.core.agents import AgentProfileError, use
 
 __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    words: list[str] | None = None
-    if "exec" in argv and "--" in argv[argv.index("exec") :]:
-        # `dispatch exec [options] TARGET [options] -- COMMAND…`: everything after -- is the command
-        cut = argv.index("--", argv.index("exec"))
-        argv, words = argv[:cut], argv[cut + 1 :]
-    args, extra = parser.parse_known_args(argv)
-    if extra:
-        # argparse gives an optional positional (the prompt of `schedule add NAME [PROMPT]`) nothing when
-        # options come between: take a single leftover word as that prompt, refuse anything else
-        if getattr(args, "schedule_command", None) == "add" and args.prompt is None and len(extra) == 1:
-            args.prompt = extra[0]
-        else:
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    if words is not None:
-        args.words = [*args.words, *words]
-    if args.command is None:
-        args.command, args.interval = "ui", 1.0
-    if args.command == "daemon" and args.action == "run":
-        # the daemon owns the main thread: its event loop handles SIGTERM/SIGINT (only possible there)
-        from dashboard.services.daemon import run_foreground
+    from dashboard.cli import warm
 
-        try:
-            use(load_agents(Paths.from_env()))
-            return run_foreground(Paths.from_env(), server_argv(args))
-        except (OSError, AgentProfileError) as exc:
-            code, line = failure(exc, args.command)
-            print(line, file=sys.stderr)
-            return code
-    try:
-        return asyncio.run(_dispatch(args))
-    except KeyboardInterrupt:
-        print("dispatch: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # `dispatch log | head`: the reader left; say nothing more (and let exit not flush into it)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
-    except Exception as exc:
-        code, line = failure(exc, args.command)
-        print(line, file=sys.stderr)
+    code = warm.client(argv)
+    if code is not None:
         return code
+    from dashboard.cli.run import main as run_here
 
-
-async def _dispatch(args: argparse.Namespace) -> int:
-    check_text_args(args)
-    use(load_agents(Paths.from_env()))  # the user's agent profiles too (a bad one: exit 6, its file named)
-    return await COMMANDS[args.command](args)
+    return run_here(argv)

@@ -7,15 +7,38 @@
 
 from __future__ import annotations
 
+from dashboard.cli.codes import (  # the codes' one home is codes.py; re-exported for the commands
+    EXIT_COMMAND_FAILED as EXIT_COMMAND_FAILED,
+)
+from dashboard.cli.codes import (
+    EXIT_CONFIG as EXIT_CONFIG,
+)
+from dashboard.cli.codes import (
+    EXIT_ERROR as EXIT_ERROR,
+)
+from dashboard.cli.codes import (
+    EXIT_HOST as EXIT_HOST,
+)
+from dashboard.cli.codes import (
+    EXIT_INTERRUPTED as EXIT_INTERRUPTED,
+)
+from dashboard.cli.codes import (
+    EXIT_OK as EXIT_OK,
+)
+from dashboard.cli.codes import (
+    EXIT_REFUSED as EXIT_REFUSED,
+)
+from dashboard.cli.codes import (
+    EXIT_UNDELIVERED as EXIT_UNDELIVERED,
+)
+from dashboard.cli.codes import (
+    EXIT_USAGE as EXIT_USAGE,
+)
 from dashboard.core.agents import AgentProfileError
 from dashboard.core.model import Verdict
 from dashboard.core.ports import HostError, LogNotWritten, StoreError, TmuxError
 from dashboard.core.registry import RegistryError
 from dashboard.core.timing import TimingError
-
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED, EXIT_UNDELIVERED, EXIT_HOST, EXIT_CONFIG = 0, 1, 2, 3, 4, 5, 6
-EXIT_COMMAND_FAILED = 7  # exec --wait: the command ran and exited non-zero
-EXIT_INTERRUPTED = 130
 
 
 class UsageError(Exception):

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -47,7 +48,11 @@ def _log(line: str) -> None:
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}", flush=True)
 
 
-def run_foreground(paths: Paths, server_args: list[str] | None = None) -> int:
+Also = Callable[[Paths, asyncio.Event], Awaitable[None]]
+"""Something else the daemon serves until it stops (the CLI's warm path: cli/warm.py)."""
+
+
+def run_foreground(paths: Paths, server_args: list[str] | None = None, *, also: Also | None = None) -> int:
     """The daemon itself. The lock comes first, before anything slow, so a loser exits at once."""
     lock = PidLock(pidfile(paths))
     if not lock.acquire():
@@ -56,13 +61,13 @@ def run_foreground(paths: Paths, server_args: list[str] | None = None) -> int:
         return 1
     try:
         _log(f"daemon started (pid {os.getpid()}, state {paths.data})")
-        return asyncio.run(_serve(paths, server_args or []))
+        return asyncio.run(_serve(paths, server_args or [], also))
     finally:
         lock.release()
         _log("daemon stopped")
 
 
-async def _serve(paths: Paths, server_args: list[str]) -> int:
+async def _serve(paths: Paths, server_args: list[str], also: Also | None) -> int:
     from dashboard.adapters.config import load_registry
     from dashboard.adapters.schedules import Schedules
     from dashboard.adapters.store import Store
@@ -82,13 +87,19 @@ async def _serve(paths: Paths, server_args: list[str]) -> int:
         )
         return Fleet(local, load_registry(paths.config_file))
 
-    async with Store(paths.db) as store:
-        scheduler = Scheduler(store, Schedules(store), fleet, local_tz(), log=_log)
-        try:
-            await scheduler.serve(stop)
-        finally:
-            await scheduler.drain(STOP_GRACE)
-            await scheduler.close()
+    extra = asyncio.ensure_future(also(paths, stop)) if also is not None else None
+    try:
+        async with Store(paths.db) as store:
+            scheduler = Scheduler(store, Schedules(store), fleet, local_tz(), log=_log)
+            try:
+                await scheduler.serve(stop)
+            finally:
+                await scheduler.drain(STOP_GRACE)
+                await scheduler.close()
+    finally:
+        if extra is not None:
+            stop.set()
+            await asyncio.gather(extra, return_exceptions=True)
     return 0
 
 

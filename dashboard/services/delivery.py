@@ -110,10 +110,12 @@ async def deliver(
     except TmuxError as exc:
         rec.verdict, rec.reason = Verdict.ERROR, f"tmux: {exc}"
     except asyncio.CancelledError:
-        rec.verdict, rec.reason = Verdict.ERROR, "cancelled before a verdict"
+        # stopped by its caller (Ctrl-C, a warm client that went away): cut off like a killed sender, and
+        # said the same way — what the pane shows now, and whether `resend` can complete it
+        rec.verdict, rec.reason = Verdict.INTERRUPTED, "stopped before a verdict"
+        rec.evidence = [*rec.evidence, "cancelled"]
         rec.elapsed_ms = d.ms()
-        if store is not None:
-            await asyncio.shield(_finish(store, rec))
+        await asyncio.shield(_interrupted(host, store, rec))
         raise
     except StoreError:
         raise  # the log refused the record or its pane before the pane was touched: nothing was sent
@@ -131,6 +133,17 @@ async def deliver(
         await _finish(store, rec)
     d.emit("done", rec.reason, rec.verdict)
     return rec
+
+
+async def _interrupted(host: TmuxHost, store: SendLog | None, rec: SendRecord) -> None:
+    from dashboard.services.recovery import pane_now  # recovery reads panes through the fleet, above this
+
+    try:
+        rec.reason += "; " + await asyncio.wait_for(pane_now(host, rec), 5.0)
+    except (TimeoutError, HostError, TmuxError):
+        rec.reason += "; its pane could not be read: it may or may not have been submitted"
+    if store is not None:
+        await _finish(store, rec)
 
 
 async def resolve(d: Delivery, panes: Sequence[PaneInfo] | None = None, server: ServerRef | None = None) -> PaneInfo:

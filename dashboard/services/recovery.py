@@ -12,7 +12,7 @@ from __future__ import annotations
 from dashboard.adapters.process import owner_alive
 from dashboard.core.classify import classify
 from dashboard.core.model import SendRecord, ServerRef, Verdict
-from dashboard.core.ports import SendLog, TmuxError
+from dashboard.core.ports import SendLog, TmuxError, TmuxHost
 from dashboard.core.registry import RegistryError
 from dashboard.core.screen import parse_capture
 from dashboard.core.verdict import composer_holds
@@ -38,11 +38,21 @@ async def conclude_interrupted(store: SendLog, fleet: Fleet) -> list[SendRecord]
 
 async def _now(fleet: Fleet, rec: SendRecord) -> str:
     """What the record's pane shows now, in the words an operator needs to decide what to do."""
+    if not rec.pane_id or ServerRef.parse(rec.server) is None:
+        return "it had not reached a pane: nothing was sent"
+    try:
+        host = fleet.host_of(rec.machine, rec.server)
+    except RegistryError as exc:
+        return f"its pane could not be read ({exc}); it may or may not have been submitted"
+    return await pane_now(host, rec)
+
+
+async def pane_now(host: TmuxHost, rec: SendRecord) -> str:
+    """What a cut-off send's pane shows now (kept as its `after` snapshot), and what the operator can do."""
     server = ServerRef.parse(rec.server)
     if not rec.pane_id or server is None:
         return "it had not reached a pane: nothing was sent"
     try:
-        host = fleet.host_of(rec.machine, rec.server)
         pane = await host.pane(rec.pane_id)
         if pane is None or pane.server != server:
             return f"its pane {rec.pane_id} is gone; it may or may not have been submitted"

@@ -1,0 +1,92 @@
+"""`dispatch …` run in this process (the cold path; the exit codes are in cli/codes.py).
+
+Heavy modules (Textual) are imported only by the commands that need them, so one-shot commands
+start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+
+from dashboard.adapters.agent_files import load_agents
+from dashboard.adapters.paths import Paths
+from dashboard.cli.args import check_text_args
+from dashboard.cli.commands import COMMANDS
+from dashboard.cli.context import server_argv
+from dashboard.cli.exits import EXIT_INTERRUPTED, EXIT_OK, failure
+from dashboard.cli.parser import build_parser
+from dashboard.core.agents import AgentProfileError, use
+
+
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line as the commands take it (a usage error exits 2 through argparse)."""
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    words: list[str] | None = None
+    if "exec" in argv and "--" in argv[argv.index("exec") :]:
+        # `dispatch exec [options] TARGET [options] -- COMMAND…`: everything after -- is the command
+        cut = argv.index("--", argv.index("exec"))
+        argv, words = argv[:cut], argv[cut + 1 :]
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # argparse gives an optional positional (the prompt of `schedule add NAME [PROMPT]`) nothing when
+        # options come between: take a single leftover word as that prompt, refuse anything else
+        if getattr(args, "schedule_command", None) == "add" and args.prompt is None and len(extra) == 1:
+            args.prompt = extra[0]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if words is not None:
+        args.words = [*args.words, *words]
+    if args.command is None:
+        args.command, args.interval = "ui", 1.0
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command, run in this process (the cold path; cli/warm.py hands it to a daemon when one serves)."""
+    args = parse(argv)
+    if args.command == "daemon" and args.action == "run":
+        # the daemon owns the main thread: its event loop handles SIGTERM/SIGINT (only possible there)
+        from dashboard.cli.warm import serve
+        from dashboard.services.daemon import run_foreground
+
+        try:
+            use(load_agents(Paths.from_env()))
+            return run_foreground(Paths.from_env(), server_argv(args), also=serve)
+        except (OSError, AgentProfileError) as exc:
+            code, line = failure(exc, args.command)
+            print(line, file=sys.stderr)
+            return code
+    try:
+        return asyncio.run(_dispatch(args))
+    except KeyboardInterrupt:
+        print("dispatch: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `dispatch log | head`: the reader left; say nothing more (and let exit not flush into it)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:
+        code, line = failure(exc, args.command)
+        print(line, file=sys.stderr)
+        return code
+
+
+async def run(args: argparse.Namespace) -> int:
+    """One parsed command in a running loop (the warm path): what went wrong becomes its line and code."""
+    try:
+        return await _dispatch(args)
+    except Exception as exc:
+        code, line = failure(exc, args.command)
+        print(line, file=sys.stderr)
+        return code
+
+
+async def _dispatch(args: argparse.Namespace) -> int:
+    check_text_args(args)
+    use(load_agents(Paths.from_env()))  # the user's agent profiles too (a bad one: exit 6, its file named)
+    return await COMMANDS[args.command](args)

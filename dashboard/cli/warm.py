@@ -1,0 +1,274 @@
+"""The warm path: a running daemon runs the command, so a send costs its delay, not Python's start-up.
+
+A CLI process spends ~100 ms importing asyncio, the services and their adapters before it sends a
+key. The daemon has them loaded: the client (this module's top half, standard library only) hands it
+the command line over the daemon's Unix socket and prints what comes back. The server (the bottom
+half, in the daemon) runs the very same command code (cli/run.py) with its output routed to that
+client. Whatever the daemon cannot do exactly as this process would — another code version, another
+environment, a prompt on stdin, a command that is not served — it declines before starting, and the
+command runs here instead: same output, same exit codes, either way.
+
+Protocol: one JSON object per line, over `daemon.sock` in the state directory (0600, the peer's uid
+checked):
+  → {"argv": [...], "cwd": ..., "tty": bool, "key": {...}}     the command and what it depends on
+  ← {"decline": why}      nothing was started: the client runs the command itself
+  ← {"run": pid}          started there: from now on the client never runs it itself
+  ← {"out": text} | {"err": text}    as printed, in order
+  ← {"exit": code}
+The client going away (Ctrl-C, killed) cancels the command in the daemon, as Ctrl-C would here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+
+from dashboard.cli.codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
+
+TYPE_CHECKING = False  # not typing's: importing typing alone costs the client ~3 ms
+if TYPE_CHECKING:
+    import asyncio
+    import contextvars
+    from collections.abc import Sequence
+    from typing import Any
+
+    from dashboard.adapters.paths import Paths
+
+SERVED = frozenset({"send", "batch", "resend", "canary", "panes", "log", "show"})
+"""Commands the daemon runs for a client: the ones that touch panes or read the log, run often, by scripts."""
+SOCKET = "daemon.sock"
+_ENV = ("HOME", "PATH", "TMUX_TMPDIR", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "TZ", "LANG", "LC_ALL", "LC_CTYPE")
+
+
+def key() -> dict[str, str]:
+    """What a command's result depends on besides its arguments: the code and the environment.
+
+    `TMUX` counts by its socket only (which server `tmux` talks to by default), not by the pane.
+    """
+    env = {k: v for k, v in os.environ.items() if k.startswith("DISPATCH_") or k in _ENV}
+    env["TMUX"] = os.environ.get("TMUX", "").split(",")[0]
+    return {**env, "": _code()}
+
+
+def _code() -> str:
+    """The package's code as installed now: its files' count, total size and newest change."""
+    import dashboard
+
+    n = size = newest = 0
+    stack = [os.path.dirname(dashboard.__file__)]
+    while stack:
+        with os.scandir(stack.pop()) as it:
+            for e in it:
+                if e.is_dir(follow_symlinks=False):
+                    if e.name != "__pycache__":
+                        stack.append(e.path)
+                elif e.name.endswith((".py", ".toml", ".js")):
+                    st = e.stat()
+                    n, size, newest = n + 1, size + st.st_size, max(newest, st.st_mtime_ns)
+    return f"{dashboard.__version__}:{n}:{size}:{newest}"
+
+
+def socket_path() -> str:
+    home = os.environ.get("DISPATCH_HOME")
+    if home:
+        return os.path.join(home, SOCKET)
+    import platformdirs
+
+    return os.path.join(platformdirs.user_data_dir("dispatch", appauthor=False), SOCKET)
+
+
+# ----- the client -----------------------------------------------------------------------------------
+
+
+def client(argv: Sequence[str] | None = None) -> int | None:
+    """Run the command in the daemon and return its exit code; None: run it here (nothing was started)."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    if os.environ.get("DISPATCH_NO_DAEMON") or not SERVED.intersection(words):
+        return None
+    try:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    except OSError:
+        return None
+    with sock:
+        try:
+            sock.connect(socket_path())
+        except OSError:
+            return None  # no daemon (or not ours): the usual case
+        started = False
+        try:
+            request = {"argv": words, "cwd": os.getcwd(), "tty": sys.stdout.isatty(), "key": key()}
+            sock.sendall(json.dumps(request).encode() + b"\n")
+            for line in sock.makefile("rb"):
+                msg = json.loads(line)
+                if "decline" in msg and not started:
+                    return None
+                if "run" in msg:
+                    started = True
+                elif "out" in msg:
+                    sys.stdout.write(msg["out"])
+                    sys.stdout.flush()
+                elif "err" in msg:
+                    sys.stderr.write(msg["err"])
+                    sys.stderr.flush()
+                elif "exit" in msg:
+                    return int(msg["exit"])
+        except KeyboardInterrupt:
+            print("dispatch: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_OK
+        except (OSError, ValueError):
+            pass
+    if not started:
+        return None
+    print(
+        "dispatch: error: the daemon running this command stopped before it finished;"
+        " what it reached is in `dispatch log` (do not re-send blindly)",
+        file=sys.stderr,
+    )
+    return EXIT_ERROR
+
+
+# ----- the server (in the daemon) -------------------------------------------------------------------
+
+
+class _Routed:
+    """sys.stdout/sys.stderr in the daemon: what a client's command prints goes to that client.
+
+    Each served command runs in its own task with its sink in a context variable, so commands that
+    run at once never mix their output; everything else (the daemon's own log) goes where it went.
+    """
+
+    def __init__(self, default: Any, kind: str, sink: contextvars.ContextVar[_Sink | None]) -> None:
+        self.default, self.kind, self.sink = default, kind, sink
+
+    def write(self, text: str) -> int:
+        sink = self.sink.get()
+        if sink is None:
+            return int(self.default.write(text))
+        sink.put(self.kind, text)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.sink.get() is None:
+            self.default.flush()
+
+    def isatty(self) -> bool:
+        sink = self.sink.get()
+        return bool(self.default.isatty()) if sink is None else sink.tty
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.default, name)
+
+
+class _Sink:
+    """One client's end: printed text as JSON lines, in order."""
+
+    def __init__(self, writer: asyncio.StreamWriter | None, tty: bool) -> None:
+        self.writer, self.tty = writer, tty
+
+    def put(self, kind: str, text: str) -> None:
+        if self.writer is not None and text and not self.writer.is_closing():
+            self.writer.write(json.dumps({kind: text}).encode() + b"\n")
+
+
+async def serve(paths: Paths, stop: asyncio.Event) -> None:
+    """Serve clients on the state directory's socket until `stop` (the daemon holds its lock: one server)."""
+    import asyncio
+    import contextvars
+
+    path = os.path.join(str(paths.data), SOCKET)
+    mine = key()
+    sink: contextvars.ContextVar[_Sink | None] = contextvars.ContextVar("sink", default=None)
+    sys.stdout = _Routed(sys.stdout, "out", sink)
+    sys.stderr = _Routed(sys.stderr, "err", sink)
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await _serve_one(reader, writer, mine, sink)
+        except (OSError, ValueError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    if os.path.exists(path):
+        os.unlink(path)  # left by a daemon that was killed: the lock we hold says it is gone
+    old = os.umask(0o177)
+    try:
+        server = await asyncio.start_unix_server(handle, path=path, limit=1 << 24)
+    finally:
+        os.umask(old)
+    try:
+        await stop.wait()
+    finally:
+        server.close()
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+async def _serve_one(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    mine: dict[str, str],
+    sink: contextvars.ContextVar[_Sink | None],
+) -> None:
+    import asyncio
+    import struct
+
+    sock = writer.get_extra_info("socket")
+    _, uid, _ = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+    if uid != os.getuid():
+        return
+    request = json.loads(await reader.readline())
+    args, why = _parse(request, mine, sink)
+    if args is None:
+        writer.write(json.dumps({"decline": why}).encode() + b"\n")
+        await writer.drain()
+        return
+    writer.write(json.dumps({"run": os.getpid()}).encode() + b"\n")
+    await writer.drain()
+
+    from dashboard.cli.run import run
+
+    sink.set(_Sink(writer, bool(request.get("tty"))))
+    task = asyncio.ensure_future(run(args))  # a copy of this context: its prints go to this client
+    gone = asyncio.ensure_future(reader.read(1))  # the client sends nothing more: EOF means it left
+    await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+    if not task.done():  # Ctrl-C or killed: stop the command as an interrupt would stop it there
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return
+    gone.cancel()
+    code = EXIT_INTERRUPTED if task.cancelled() else task.result()
+    writer.write(json.dumps({"exit": code}).encode() + b"\n")
+    await writer.drain()
+
+
+def _parse(
+    request: dict[str, Any], mine: dict[str, str], sink: contextvars.ContextVar[_Sink | None]
+) -> tuple[Any, str]:
+    """The request's parsed command, or None and why the client should run it itself."""
+    if request.get("key") != mine:
+        theirs = request.get("key") or {}
+        diff = sorted(k or "code" for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
+        return None, f"another {'code version' if diff == ['code'] else 'environment: ' + ', '.join(diff)}"
+    from dashboard.cli.run import parse
+
+    token = sink.set(_Sink(None, False))  # argparse's own messages: the client prints them when it runs it
+    try:
+        args = parse([str(a) for a in request.get("argv", [])])
+    except SystemExit:
+        return None, "not a command the daemon runs as given"
+    finally:
+        sink.reset(token)
+    if args.command not in SERVED:
+        return None, f"{args.command} is run by the client"
+    file = getattr(args, "file", None)
+    if file == "-":
+        return None, "the prompt comes on the client's stdin"
+    if file and not os.path.isabs(file):
+        args.file = os.path.join(str(request.get("cwd", "")), file)
+    return args, ""

@@ -1,0 +1,156 @@
+"""The warm path: a running daemon runs the CLI's command — same output and codes, or it declines and the CLI runs it.
+
+Real daemon processes (`dispatch daemon start`), real clients (`python -m dashboard` processes, or the
+client function in this process), a real tmux server with fake agents whose records are the truth.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dashboard.cli import warm
+from dashboard.core.model import PaneState
+from tests.integration.conftest import ROOT, Bench
+
+
+def _run(*argv: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard", *argv], env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        input=stdin, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def daemon(bench: Bench, _isolated_state: Path) -> Iterator[Path]:
+    """A daemon of this test's state directory, with this test's environment."""
+    home = _isolated_state
+    home.mkdir(parents=True, exist_ok=True)
+    started = _run("daemon", "start")
+    assert started.returncode == 0, started.stderr
+    sock = home / warm.SOCKET
+    for _ in range(200):
+        if sock.exists():
+            break
+        time.sleep(0.02)
+    assert sock.exists() and (sock.stat().st_mode & 0o777) == 0o600
+    yield home
+    assert _run("daemon", "stop").returncode == 0
+    assert not sock.exists()  # the socket goes with the daemon
+
+
+def _served(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int | None, str, str]:
+    code = warm.client(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+async def test_a_send_is_run_by_the_daemon_and_reads_as_one_run_here(
+    bench: Bench, daemon: Path, cli_env: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    agent = bench.agent("a")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    code, out, err = _served([*cli_env, "send", "a:0.0", "warm hello", "--json"], capsys)
+    assert code == 0, err
+    rec = json.loads(out)
+    assert rec["verdict"] == "submitted" and rec["pane_id"] == agent.pane_id
+    assert agent.received() == ["warm hello"]
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    # the same command here (no daemon asked): the same fields, the same kind of answer
+    cold = _run(*cli_env, "send", "a:0.0", "cold hello", "--json", env={"DISPATCH_NO_DAEMON": "1"})
+    assert cold.returncode == 0 and json.loads(cold.stdout).keys() == rec.keys()
+    assert agent.received() == ["warm hello", "cold hello"]
+    # a failure keeps its code and its line on stderr, word for word
+    code, out, err = _served([*cli_env, "send", "nosuch:0.0", "x"], capsys)
+    here = _run(*cli_env, "send", "nosuch:0.0", "x", env={"DISPATCH_NO_DAEMON": "1"})
+    same = lambda text: re.sub(r"\d+ ms|show \d+", "#", text)  # noqa: E731  (its record id and time differ)
+    assert code == here.returncode != 0 and "nosuch" in out
+    assert same(out) == same(here.stdout) and same(err) == same(here.stderr)
+
+
+async def test_what_the_daemon_cannot_do_as_asked_it_declines_and_nothing_is_sent(
+    bench: Bench, daemon: Path, cli_env: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent = bench.agent("a")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    assert _served([*cli_env, "send", "a:0.0", "-f", "-"], capsys)[0] is None  # a prompt on our stdin
+    assert _served([*cli_env, "send", "a:0.0", "x", "--no-such-flag"], capsys)[0] is None  # usage: said here
+    assert _served([*cli_env, "fleet", "list"], capsys)[0] is None  # not a served command
+    monkeypatch.setenv("DISPATCH_MS_PER_WORD", "50")  # the daemon would time the Enter differently
+    assert _served([*cli_env, "send", "a:0.0", "x"], capsys)[0] is None
+    monkeypatch.delenv("DISPATCH_MS_PER_WORD")
+    assert agent.received() == []
+    # a usage error through the whole program: the client runs it and says it, exit 2
+    usage = _run(*cli_env, "send", "a:0.0", "x", "--no-such-flag")
+    assert usage.returncode == 2 and "unrecognized arguments" in usage.stderr
+
+
+async def test_a_prompt_file_is_read_from_the_clients_directory(
+    bench: Bench, daemon: Path, cli_env: list[str], tmp_path: Path
+) -> None:
+    agent = bench.agent("a")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "prompt.md").write_text("from the file beside the client")
+    done = subprocess.run(
+        [sys.executable, "-m", "dashboard", *cli_env, "send", "a:0.0", "-f", "prompt.md", "--json"],
+        cwd=work, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert agent.received() == ["from the file beside the client"]
+
+
+async def test_clients_at_once_each_get_their_own_output(bench: Bench, daemon: Path, cli_env: list[str]) -> None:
+    agents = [bench.agent(f"s{i}") for i in range(3)]
+    for a in agents:
+        await bench.wait_state(a.pane_id, PaneState.IDLE)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-m", "dashboard", *cli_env, "send"]
+    pipe = subprocess.PIPE
+    procs = [
+        subprocess.Popen(
+            [*argv, f"s{i}:0.0", f"prompt number {i}", "--json"], env=env, stdout=pipe, stderr=pipe, text=True
+        )
+        for i in range(3)
+    ]
+    outs = [p.communicate(timeout=60) for p in procs]
+    for i, (p, (out, err)) in enumerate(zip(procs, outs, strict=True)):
+        assert p.returncode == 0, err
+        rec = json.loads(out)  # exactly one object: nobody else's output mixed in
+        assert rec["target"] == f"s{i}:0.0" and rec["verdict"] == "submitted"
+        assert agents[i].received() == [f"prompt number {i}"]
+
+
+async def test_a_client_killed_mid_send_stops_the_send_in_the_daemon(
+    bench: Bench, daemon: Path, cli_env: list[str]
+) -> None:
+    """Killed during the Enter delay: no Enter is pressed for it; the record says interrupted; resend submits once."""
+    agent = bench.agent("a")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    prompt = " ".join(["word"] * 300) + " KILLED-MARK"  # a ~3 s delay before the Enter
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dashboard", *cli_env, "send", "a:0.0", prompt, "--json"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    await bench.wait_state(agent.pane_id, PaneState.STUCK, timeout=10)  # pasted, Enter not yet pressed
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    time.sleep(4.0)  # past the delay: a send that went on would have pressed Enter by now
+    assert agent.received() == []
+    log = _run(*cli_env, "log", "--json", "-n", "1")
+    rec = json.loads(log.stdout)
+    rec = rec[0] if isinstance(rec, list) else rec
+    assert rec["verdict"] == "interrupted", rec
+    again = _run(*cli_env, "resend", str(rec["id"]), "--json")
+    assert again.returncode == 0, again.stderr
+    assert agent.received() == [prompt]
