@@ -1,8 +1,9 @@
 """Watching a host's panes: surveys merged into per-pane status with "in this state since".
 
 Two ways in. A host's feed (tmux control mode, adapters/feed.py) says which panes printed the moment
-they do, and only those are looked at again (`refresh(changed=…)`); full surveys on a slower tick
-stay the truth — they find panes that came or went, and everything a feed missed or could not follow.
+they do, and only those are looked at again (`refresh(changed=…)`); full surveys each interval stay
+the truth — they find panes that came, went or died (tmux says nothing when a silent process dies), and
+everything a feed missed or could not follow.
 Without a feed (a host that has none, or one whose feed stopped) the surveys alone carry the grid.
 """
 
@@ -157,6 +158,7 @@ class FleetWatcher:
         return [status for statuses in results for status in statuses]
 
     async def _one(self, name: str) -> list[PaneStatus]:
+        feed = self.feeds.get(name)
         try:
             statuses = await asyncio.wait_for(self.watchers[name].refresh(), self.limit)
         except NoServer:
@@ -174,7 +176,6 @@ class FleetWatcher:
             self.machines[name] = MachineStatus(name, "error", str(exc))
             return self._last.get(name, [])
         statuses = await self._with_accounts(statuses)
-        feed = self.feeds.get(name)
         if feed is not None:
             await feed.follow({st.view.pane.session for st in statuses})
         link = self.fleet.link(name)

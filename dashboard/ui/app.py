@@ -103,7 +103,6 @@ class DispatchApp(DeliveryActions):
         self._want_full = False
         self._want_changed: dict[str, set[str]] = {}
         self._last_sends: dict[str, SendRecord] = {}
-        self._ticks = 0
         self._where = ""
         self._store_ready = asyncio.Event()
 
@@ -166,7 +165,7 @@ class DispatchApp(DeliveryActions):
         for prompt in reversed(sent):  # oldest first, so the newest ends up first
             composer.remember(prompt)
         if self.live:
-            self.set_interval(self.refresh_interval, self._survey_tick)
+            self.set_interval(self.refresh_interval, self.refresh_panes)
             self.set_interval(1.0, self._tick)
             self.run_worker(self.watcher.listen(self._feed_changed), group="feed")
 
@@ -191,15 +190,6 @@ class DispatchApp(DeliveryActions):
                 card.refresh()
 
     # ----- refresh ------------------------------------------------------------------------------
-
-    FEED_SURVEY_EVERY = 3
-    """With every machine's feed live, a full survey runs every this many ticks (the safety net)."""
-
-    def _survey_tick(self) -> None:
-        self._ticks += 1
-        fed = self.watcher.machines and all(m.feed or not m.ok for m in self.watcher.machines.values())
-        if not fed or self._ticks % self.FEED_SURVEY_EVERY == 0:
-            self.refresh_panes()
 
     def refresh_panes(self) -> None:
         """Start a full survey unless one is running: a slow survey is never cancelled by the next tick."""
