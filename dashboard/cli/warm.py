@@ -247,6 +247,10 @@ async def _serve_one(
     await writer.drain()
 
 
+_PARSER: Any = None
+"""The daemon's parser, built for its first client and kept (argparse parsers can be reused)."""
+
+
 def _parse(
     request: dict[str, Any], mine: dict[str, str], sink: contextvars.ContextVar[_Sink | None]
 ) -> tuple[Any, str]:
@@ -255,11 +259,14 @@ def _parse(
         theirs = request.get("key") or {}
         diff = sorted(k or "code" for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
         return None, f"another {'code version' if diff == ['code'] else 'environment: ' + ', '.join(diff)}"
+    from dashboard.cli.parser import build_parser
     from dashboard.cli.run import parse
 
+    global _PARSER
+    _PARSER = _PARSER or build_parser()
     token = sink.set(_Sink(None, False))  # argparse's own messages: the client prints them when it runs it
     try:
-        args = parse([str(a) for a in request.get("argv", [])])
+        args = parse([str(a) for a in request.get("argv", [])], _PARSER)
     except SystemExit:
         return None, "not a command the daemon runs as given"
     finally:

@@ -330,12 +330,12 @@ def test_a_stray_value_error_is_an_internal_error_not_a_usage_error(
 ) -> None:
     """Only real usage errors exit 2; a ValueError from a bug says so in one line and exits 1."""
     import dashboard.cli as cli
-    from dashboard.cli.commands import COMMANDS
+    import dashboard.cli.commands.log as log
 
     async def broken(args: object) -> int:
         raise ValueError("bad\nthing")
 
-    monkeypatch.setitem(COMMANDS, "log", broken)
+    monkeypatch.setattr(log, "cmd_log", broken)
     assert cli.main(["log"]) == 1
     err = capsys.readouterr().err
     assert err == "dispatch: internal error: ValueError: bad thing\n"

@@ -1,37 +1,40 @@
-"""One module per command group; each `cmd_<name>(args)` returns the exit code."""
+"""One module per command group; each `cmd_<name>(args)` returns the exit code.
+
+Modules are imported when their command runs, not all at start-up: a `send` does not pay for the
+imports of `fleet`, `hooks` or the dashboard.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Awaitable, Callable
-
-from dashboard.cli.commands.agents import cmd_agents
-from dashboard.cli.commands.exec import cmd_exec
-from dashboard.cli.commands.fleet import cmd_fleet
-from dashboard.cli.commands.hooks import cmd_hooks
-from dashboard.cli.commands.log import cmd_evidence, cmd_log, cmd_panes, cmd_show, cmd_verify
-from dashboard.cli.commands.schedule import cmd_daemon, cmd_schedule
-from dashboard.cli.commands.send import cmd_batch, cmd_canary, cmd_resend, cmd_send
-from dashboard.cli.commands.ui import cmd_demo, cmd_ui
 
 Command = Callable[[argparse.Namespace], Awaitable[int]]
 
-COMMANDS: dict[str, Command] = {
-    "send": cmd_send,
-    "batch": cmd_batch,
-    "resend": cmd_resend,
-    "canary": cmd_canary,
-    "exec": cmd_exec,
-    "panes": cmd_panes,
-    "log": cmd_log,
-    "show": cmd_show,
-    "evidence": cmd_evidence,
-    "verify": cmd_verify,
-    "fleet": cmd_fleet,
-    "schedule": cmd_schedule,
-    "daemon": cmd_daemon,
-    "agents": cmd_agents,
-    "hooks": cmd_hooks,
-    "ui": cmd_ui,
-    "demo": cmd_demo,
+COMMANDS: dict[str, str] = {
+    "send": "send:cmd_send",
+    "batch": "send:cmd_batch",
+    "resend": "send:cmd_resend",
+    "canary": "send:cmd_canary",
+    "exec": "exec:cmd_exec",
+    "panes": "log:cmd_panes",
+    "log": "log:cmd_log",
+    "show": "log:cmd_show",
+    "evidence": "log:cmd_evidence",
+    "verify": "log:cmd_verify",
+    "fleet": "fleet:cmd_fleet",
+    "schedule": "schedule:cmd_schedule",
+    "daemon": "schedule:cmd_daemon",
+    "agents": "agents:cmd_agents",
+    "hooks": "hooks:cmd_hooks",
+    "ui": "ui:cmd_ui",
+    "demo": "ui:cmd_demo",
 }
+"""Each command's `module:function` in this package."""
+
+
+def command(name: str) -> Command:
+    module, _, function = COMMANDS[name].partition(":")
+    found: Command = getattr(importlib.import_module(f"{__name__}.{module}"), function)
+    return found
