@@ -388,9 +388,15 @@ class NullStore:
         rec.id = self._next
         return rec.id
 
+    async def note_pane(self, rec: Any) -> None:
+        return None
+
     async def finish_send(self, rec: Any) -> None:
         if rec.id is None:
             await self.begin_send(rec)
+
+    def spill(self, rec: Any) -> str | None:
+        return None
 
 
 def _window(rec: Any, by_window: dict[int, Any]) -> int:

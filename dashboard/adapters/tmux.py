@@ -66,6 +66,13 @@ class _Pending:
     pane_id: str
     history: int
     future: asyncio.Future[str]
+    facts: bool = False
+    """A pane's facts (`display-message PANE_FORMAT`) rather than its screen: both ride the same chain."""
+
+    def argv(self) -> list[str]:
+        if self.facts:
+            return ["display-message", "-p", "-t", self.pane_id, PANE_FORMAT]
+        return ["capture-pane", "-p", "-e", "-t", self.pane_id, *(["-S", str(-self.history)] if self.history else [])]
 
 
 @dataclass
@@ -226,9 +233,12 @@ class TmuxClient:
         return [p for p in (parse_pane_line(line, self.name) for line in out.splitlines()) if p is not None]
 
     async def pane(self, pane_id: str) -> PaneInfo | None:
-        """Fresh facts about one pane, or None when it does not exist."""
+        """Fresh facts about one pane, or None when it does not exist.
+
+        Asked in the same tick as other panes' facts or screens (a batch), they share one tmux process.
+        """
         try:
-            out = await self.run("display-message", "-p", "-t", pane_id, PANE_FORMAT)
+            out = await self._queued(_Pending(pane_id, 0, asyncio.get_running_loop().create_future(), facts=True))
         except NoServer:
             return None
         except TmuxError as exc:
@@ -255,13 +265,14 @@ class TmuxClient:
         return int(parts[1]), int(parts[2])
 
     async def capture(self, pane_id: str, history: int = 0) -> str:
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[str] = loop.create_future()
-        self._pending.append(_Pending(pane_id, history, fut))
+        return await self._queued(_Pending(pane_id, history, asyncio.get_running_loop().create_future()))
+
+    async def _queued(self, req: _Pending) -> str:
+        self._pending.append(req)
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            loop.call_soon(self._spawn, self._flush())
-        return await fut
+            asyncio.get_running_loop().call_soon(self._spawn, self._flush())
+        return await req.future
 
     async def capture_many(self, pane_ids: Sequence[str], history: int = 0) -> dict[str, str | None]:
         results = await asyncio.gather(*(self.capture(p, history) for p in pane_ids), return_exceptions=True)
@@ -273,7 +284,7 @@ class TmuxClient:
         chunk: list[_Pending] = []
         size = 0
         for req in batch:
-            cost = 2 * len(req.pane_id) + 60
+            cost = 2 * len(req.pane_id) + (len(PANE_FORMAT) if req.facts else 0) + 60
             if chunk and size + cost > _CHAIN_BYTES:
                 self._spawn(self._capture_chain(chunk))
                 chunk, size = [], 0
@@ -288,9 +299,7 @@ class TmuxClient:
         for i, req in enumerate(batch):
             if args:
                 args.append(";")
-            args += ["capture-pane", "-p", "-e", "-t", req.pane_id]
-            if req.history:
-                args += ["-S", str(-req.history)]
+            args += req.argv()
             # an end marker after each capture proves it completed (a chain stops at its first failure)
             args += [";", "display-message", "-p", f"\x1e{token} {i}"]
         error: BaseException | None = None
@@ -318,11 +327,8 @@ class TmuxClient:
         task.add_done_callback(self._tasks.discard)
 
     async def _single(self, req: _Pending) -> None:
-        args = ["capture-pane", "-p", "-e", "-t", req.pane_id]
-        if req.history:
-            args += ["-S", str(-req.history)]
         try:
-            req.future.set_result(await self.run(*args))
+            req.future.set_result(await self.run(*req.argv()))
         except TmuxError as exc:
             req.future.set_exception(exc)
 
