@@ -459,6 +459,22 @@ class LocalTmux(TmuxClient):
     async def exists(self, path: str) -> bool:
         return os.path.exists(path)
 
+    async def foreground(self, pane: PaneInfo) -> str | None:
+        """Read from /proc on this machine (no ps process per pane: a batch of 100 spawned 100 of them).
+
+        The pane's first process names its terminal's foreground process group; that group's leader,
+        on the same terminal, is the answer. Anything unusual (a leaderless group, no /proc) asks ps.
+        """
+        if pane.pid:
+            mine = _proc_stat(await self._read_proc(f"/proc/{int(pane.pid)}/stat"))
+            if mine is not None and mine[1] > 0:
+                tty, tpgid = mine
+                leader = _proc_stat(await self._read_proc(f"/proc/{tpgid}/stat"))
+                cmdline = await self._read_proc(f"/proc/{tpgid}/cmdline")
+                if leader is not None and leader[0] == tty and cmdline:
+                    return cmdline.rstrip(b"\0").replace(b"\0", b" ").decode(errors="replace")
+        return await super().foreground(pane)
+
     async def _read_proc(self, path: str) -> bytes:
         try:
             with open(path, "rb") as f:  # /proc on this machine: no process needed
@@ -534,6 +550,14 @@ _TAIL_SPOOL = (
     '[ ! -L "$d" ] && [ -n "$(find "$d" -maxdepth 0 -type d -user "$(id -u)" -perm 700 2>/dev/null)" ] '
     '&& [ -f "$f" ] && [ ! -L "$f" ] && [ -O "$f" ] && { wc -c < "$f"; tail -c @TAIL@ "$f"; } && exit 0; echo 0'
 )
+
+
+def _proc_stat(raw: bytes) -> tuple[int, int] | None:
+    """A /proc/PID/stat line's terminal (tty_nr) and its foreground process group (tpgid), or None."""
+    fields = raw.rpartition(b")")[2].split()  # the command name in (…) may hold spaces and parentheses
+    if len(fields) < 6 or not fields[4].lstrip(b"-").isdigit() or not fields[5].lstrip(b"-").isdigit():
+        return None
+    return int(fields[4]), int(fields[5])
 
 
 def parse_environ(raw: bytes) -> dict[str, str]:

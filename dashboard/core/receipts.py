@@ -41,10 +41,20 @@ class Receipt:
     """Which agent's hook wrote it (claude, gemini, codex, opencode; "" from an older receipt command)."""
 
 
-def parse_receipts(raw: bytes) -> list[Receipt]:
-    """Spool lines into receipts; a torn or foreign line is skipped (the spool is append-only text)."""
+def parse_receipts(raw: bytes, mentioning: str | None = None) -> list[Receipt]:
+    """Spool lines into receipts; a torn or foreign line is skipped (the spool is append-only text).
+
+    `mentioning` (a pane id): only lines that name it are parsed — a send looks for its own pane's
+    receipts, and parsing a busy machine's whole spool for each of a batch's sends cost seconds.
+    """
     out = []
-    for line in raw.decode(errors="replace").splitlines():
+    if mentioning is not None:
+        quoted = f'"{mentioning}"'.encode()
+        chosen = [line for line in raw.split(b"\n") if quoted in line] if quoted in raw else []
+        lines = [line.decode(errors="replace") for line in chosen]
+    else:
+        lines = raw.decode(errors="replace").splitlines()
+    for line in lines:
         try:
             d = json.loads(line)
             out.append(Receipt(str(d["event"]), float(d["time"]), str(d["pane"]), str(d["tmux"]),
@@ -62,12 +72,15 @@ class Spool:
     size: int
     tail: bytes
 
-    def after(self, mark: int | None) -> list[Receipt]:
-        """Receipts appended after byte `mark` (all of them for None, or when the file was replaced since)."""
+    def after(self, mark: int | None, mentioning: str | None = None) -> list[Receipt]:
+        """Receipts appended after byte `mark` (all of them for None, or when the file was replaced since).
+
+        `mentioning`: only those whose line names that pane id.
+        """
         if mark is None or self.size < mark:
-            return parse_receipts(self.tail)
+            return parse_receipts(self.tail, mentioning)
         new = self.size - mark
-        return parse_receipts(self.tail[-new:]) if new > 0 else []
+        return parse_receipts(self.tail[-new:], mentioning) if new > 0 else []
 
 
 NO_SPOOL = Spool(0, b"")

@@ -274,13 +274,16 @@ async def _reconcile(
     at, mark = keyed
     where = {"pane": pane.pane_id, "socket": pane.server.socket}
     spool = await host.receipts()
-    if not pane_has_hooks(spool.after(None), **where, agent=rec.agent) and not await _armed(host, pane, rec.agent):
+    mine = pane.pane_id
+    if not pane_has_hooks(spool.after(None, mine), **where, agent=rec.agent) and not await _armed(
+        host, pane, rec.agent
+    ):
         return j
     deadline = time.monotonic() + RECEIPT_GRACE
-    found = matching(spool.after(mark), **where, prompt=rec.prompt)
+    found = matching(spool.after(mark, mine), **where, prompt=rec.prompt)
     while found is None and j.verdict is not Verdict.QUEUED and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
-        found = matching((await host.receipts()).after(mark), **where, prompt=rec.prompt)
+        found = matching((await host.receipts()).after(mark, mine), **where, prompt=rec.prompt)
     if found is not None:
         rec.timings["receipt_ms"] = round((found.time - at) * 1000)  # submit key → the agent's hook (its clock)
         seen = f"receipt:{found.event}"

@@ -142,10 +142,10 @@ def _with_receipt(check: Check, rec: SendRecord, ref: ServerRef, spool: Spool) -
     if not rec.verdict.delivered or rec.kind == "exec" or not rec.pane_id or not isinstance(mark, int):
         return check
     where = {"pane": rec.pane_id, "socket": ref.socket}
-    mine = [r for r in spool.after(None) if r.time >= ref.started]  # a restarted server's %N is another pane
+    mine = [r for r in spool.after(None, rec.pane_id) if r.time >= ref.started]  # a restarted server's %N differs
     if not pane_has_hooks(mine, **where, agent=rec.agent):
         return check
-    found = matching(spool.after(mark), **where, prompt=rec.prompt)
+    found = matching(spool.after(mark, rec.pane_id), **where, prompt=rec.prompt)
     if found is None:
         check.receipt = "missing"
         check.why += "; no receipt from the agent's hook for it"

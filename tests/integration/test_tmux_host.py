@@ -25,3 +25,23 @@ async def test_output_survives_a_client_without_utf8_locale(bench: Bench, monkey
         await asyncio.sleep(0.05)
     assert "✻ Working" in await bench.host.capture(pane)
     assert (await bench.host.capture_many([pane]))[pane] is not None
+
+
+async def test_the_foreground_process_read_from_proc_is_the_one_ps_names(bench: Bench) -> None:
+    """Locally the foreground command comes from /proc (no ps per pane): it must say what ps says."""
+    from dashboard.adapters.tmux import TmuxClient
+
+    agent = bench.agent("a")
+    shell = bench.shell("s")
+    busy = bench.shell("b")
+    bench.server.cmd("send-keys", "-t", busy, "sleep 30", "Enter")
+    for _ in range(100):
+        panes = {p.pane_id: p for p in await bench.host.list_panes()}
+        if panes[busy].command == "sleep":
+            break
+        await asyncio.sleep(0.05)
+    for pane_id, want in ((agent.pane_id, "dashboard.demo.fake_agent"), (shell, "sh"), (busy, "sleep 30")):
+        pane = panes[pane_id]
+        read = await bench.host.foreground(pane)
+        assert read == await TmuxClient.foreground(bench.host, pane)  # the ps answer, word for word
+        assert read is not None and want in read

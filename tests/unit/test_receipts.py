@@ -37,3 +37,15 @@ def test_what_another_agent_said_in_the_pane_is_dropped_and_a_stale_notice_needs
     assert needs_input(idle, hooks) is None  # the dialog was answered: its notice is stale
     found = needs_input(dialog, hooks)
     assert found is not None and (found.why, found.source) == ("needs your permission", "receipt")
+
+
+def test_a_panes_receipts_read_alone_are_the_ones_the_whole_spool_holds_for_it() -> None:
+    """A send reads only its own pane's lines (a busy spool parsed whole for each of 100 sends cost seconds)."""
+    raw = b"".join(_line("UserPromptSubmit", float(i), pane=f"%{i % 7}", prompt=f"p{i}") for i in range(60))
+    raw += b'{"torn": \n' + _line("Stop", 99.0, pane="%1")
+    spool = Spool(len(raw), raw)
+    for pane in ("%1", "%12", "%0"):
+        assert spool.after(None, pane) == [r for r in spool.after(None) if r.pane == pane]
+        mark = len(raw) // 2
+        assert spool.after(mark, pane) == [r for r in spool.after(mark) if r.pane == pane]
+    assert spool.after(None, "%12") == []  # "%1" is not "%12": whole ids only
