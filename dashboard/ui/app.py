@@ -103,6 +103,7 @@ class DispatchApp(DeliveryActions):
         self._want_full = False
         self._want_changed: dict[str, set[str]] = {}
         self._last_sends: dict[str, SendRecord] = {}
+        self._shown: PanesRefreshed | None = None
         self._where = ""
         self._store_ready = asyncio.Event()
 
@@ -218,17 +219,32 @@ class DispatchApp(DeliveryActions):
                 try:
                     if full:
                         statuses = await self.watcher.refresh()
-                        self._last_sends = await self._latest_sends(statuses)
+                        last = await self._latest_sends(statuses)
+                        if _sends_key(last) != _sends_key(self._last_sends):
+                            self._last_sends = last  # kept as it was otherwise: an unchanged survey is skipped
                     else:
                         statuses = await self.watcher.refresh_changed(changed)
                 except (TmuxError, StoreError) as exc:
                     self.notify(str(exc), title="refresh failed", severity="error", timeout=4)
                     return
-                self.post_message(PanesRefreshed(statuses, self._last_sends, dict(self.watcher.machines)))
+                message = PanesRefreshed(statuses, self._last_sends, dict(self.watcher.machines))
+                if not self._same_as_shown(message):  # an idle fleet's survey changes nothing: nothing to redo
+                    self._shown = message
+                    self.post_message(message)
                 if not full:
                     await asyncio.sleep(self.FEED_FRAME)  # a busy fleet is looked at a few times a second, not flat out
         finally:
             self._refreshing = False
+
+    def _same_as_shown(self, message: PanesRefreshed) -> bool:
+        """Every pane as last shown (same view, same state since), the same sends and machines."""
+        shown = self._shown
+        if shown is None or shown.last is not message.last or shown.machines != message.machines:
+            return False
+        if len(shown.statuses) != len(message.statuses):
+            return False
+        pairs = zip(shown.statuses, message.statuses, strict=True)
+        return all(a.since == b.since and (a.view is b.view or a.view == b.view) for a, b in pairs)
 
     FEED_FRAME = 0.05
     """Least time between two looks driven by a feed: what printed meanwhile is looked at together."""
@@ -390,3 +406,8 @@ class DispatchApp(DeliveryActions):
 
     def action_schedules(self) -> None:
         self.push_screen(SchedulesScreen(self.services.schedules, self.services.daemon_pid))
+
+
+def _sends_key(last: dict[str, SendRecord]) -> dict[str, tuple[int | None, str, str]]:
+    """What the grid shows of each pane's last send: which one, its verdict and reason."""
+    return {k: (r.id, str(r.verdict), r.reason) for k, r in last.items()}

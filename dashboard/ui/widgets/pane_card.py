@@ -63,10 +63,16 @@ def card_id(key: str) -> str:
 
 
 def ago(seconds: float) -> str:
-    """A short human duration: 4s, 3m, 2h."""
+    """A short human duration: 4s, 15s, 3m, 2h05.
+
+    Seconds count one by one only for the first ten (a send just landed); then by fives: a label that
+    changes every second makes every young card repaint every second.
+    """
     s = max(0, int(seconds))
-    if s < 60:
+    if s < 10:
         return f"{s}s"
+    if s < 60:
+        return f"{s - s % 5}s"
     if s < 3600:
         return f"{s // 60}m"
     return f"{s // 3600}h{(s % 3600) // 60:02d}"
