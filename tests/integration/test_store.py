@@ -110,3 +110,31 @@ async def test_a_conclusion_never_overwrites_the_senders_own_verdict(tmp_path: P
         assert await store.conclude_send(late) is False
         got = await store.get(rec.id or 0)
         assert got is not None and got.verdict is Verdict.SUBMITTED
+
+
+async def test_snapshots_packed_against_the_first_read_back_whole_and_old_rows_still_read(tmp_path: Path) -> None:
+    """A send's later screens are stored against its first (a few hundred bytes each); rows written the old way
+    (each screen its own zlib stream) read as before."""
+    import zlib
+
+    screen = "\n".join(f"line {i}: " + "x" * (i % 70) for i in range(240))
+    snaps = {"before": screen, "after-paste": screen + "\n> the prompt", "after": screen.replace("line 9", "LINE 9")}
+    async with Store(tmp_path / "d.db") as store:
+        rec = SendRecord(target="w:1.0", prompt="hello", verdict=Verdict.SUBMITTED, snapshots=dict(snaps))
+        new_id = await store.finish_send(rec) or rec.id
+        old = SendRecord(target="w:1.0", prompt="older")
+        old_id = await store.begin_send(old)
+    db = sqlite3.connect(tmp_path / "d.db")
+    sizes = dict(db.execute("SELECT phase, length(data) FROM snapshots WHERE send = ?", (new_id,)).fetchall())
+    for phase in ("after-paste", "after"):  # far less than the screen packed alone
+        assert sizes[phase] < len(zlib.compress(snaps[phase].encode(), 6)) / 2
+    db.executemany(  # the former format: every phase a zlib stream of its own
+        "INSERT INTO snapshots (send, phase, taken, data) VALUES (?, ?, 0, ?)",
+        [(old_id, phase, zlib.compress(text.encode(), 6)) for phase, text in snaps.items()],
+    )
+    db.commit()
+    db.close()
+    async with Store(tmp_path / "d.db") as store:
+        for send_id in (new_id, old_id):
+            got = await store.get(send_id)
+            assert got is not None and got.snapshots == snaps
