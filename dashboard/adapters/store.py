@@ -145,9 +145,9 @@ def _pack_all(snapshots: dict[str, str]) -> list[tuple[str, bytes]]:
         data = text.encode()
         if not base_phase:
             base_phase, base = phase, data[-32768:]  # zlib's window: the most a dictionary can serve
-            out.append((phase, zlib.compress(data, 1)))
+            out.append((phase, zlib.compress(data, 3)))
             continue
-        z = zlib.compressobj(1, zdict=base)
+        z = zlib.compressobj(3, zdict=base)  # level 1 barely uses a dictionary
         out.append((phase, _DELTA + base_phase.encode() + b"\x00" + z.compress(data) + z.flush()))
     return out
 

@@ -117,8 +117,9 @@ async def test_snapshots_packed_against_the_first_read_back_whole_and_old_rows_s
     (each screen its own zlib stream) read as before."""
     import zlib
 
-    screen = "\n".join(f"line {i}: " + "x" * (i % 70) for i in range(240))
-    snaps = {"before": screen, "after-paste": screen + "\n> the prompt", "after": screen.replace("line 9", "LINE 9")}
+    words = ["const", "return", "await", "function", "import", "the", "error", "test", "passed", "✓", "│", "src/a.ts"]
+    screen = "\n".join(" ".join(words[(i * 7 + j * 3) % 12] for j in range(i % 15)) + f" {i}" for i in range(240))
+    snaps = {"before": screen, "after-paste": screen + "\n> the prompt", "after": screen.replace(" 9\n", " nine\n")}
     async with Store(tmp_path / "d.db") as store:
         rec = SendRecord(target="w:1.0", prompt="hello", verdict=Verdict.SUBMITTED, snapshots=dict(snaps))
         new_id = await store.finish_send(rec) or rec.id
