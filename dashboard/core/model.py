@@ -211,6 +211,17 @@ class Owner:
                    text("boot"), text("pidns"))  # fmt: skip
 
 
+def batch_ref(batch: int | None) -> str | None:
+    """A batch as it is written everywhere — JSON, the log, the dashboard, the commands that take one: `b7`."""
+    return None if batch is None else f"b{batch}"
+
+
+def batch_number(ref: object) -> int | None:
+    """`b7` (or 7, as evidence files written before said it) → 7; anything else → None."""
+    text = str(ref).removeprefix("b") if ref is not None else ""
+    return int(text) if text.isdigit() else None
+
+
 @dataclass(slots=True)
 class SendRecord:
     """Everything the log keeps about one send; the JSON contract is `to_json`."""
@@ -260,7 +271,7 @@ class SendRecord:
             extra.update(reply=self.reply, reply_source=self.reply_source)
         return {
             "id": self.id,
-            "batch": self.batch,
+            "batch": batch_ref(self.batch),
             "target": self.target,
             "pane_id": self.pane_id,
             "machine": self.machine,

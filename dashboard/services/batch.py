@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from dashboard.core.guard import normalise_prompt
-from dashboard.core.model import PaneInfo, SendRecord, Verdict
+from dashboard.core.model import PaneInfo, SendRecord, Verdict, batch_ref
 from dashboard.core.ports import HostError, SendLog, TmuxHost
 from dashboard.core.registry import RegistryError, resolve_target
 from dashboard.services.delivery import EventSink, host_verdict
@@ -32,7 +32,7 @@ class BatchSummary:
     def to_json(self) -> dict[str, object]:
         return {
             "summary": True,
-            "batch": self.batch,
+            "batch": batch_ref(self.batch),
             "total": self.total,
             "delivered": sum(self.counts[v] for v in ("submitted", "queued")),
             "verdicts": dict(self.counts),

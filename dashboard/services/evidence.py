@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dashboard import __version__
 from dashboard.adapters.process import this_machine
-from dashboard.core.model import SendRecord, Verdict
+from dashboard.core.model import SendRecord, Verdict, batch_number, batch_ref
 from dashboard.core.registry import Registry
 
 FORMAT = "dispatch-evidence"
@@ -59,7 +59,7 @@ def load_export(directory: Path) -> tuple[dict[str, object], list[SendRecord]]:
         rec = SendRecord(target=data["target"], prompt=data["prompt"], machine=data.get("machine") or "local")
         rec.id, rec.batch, rec.pane_id, rec.agent = (
             data.get("id"),
-            data.get("batch"),
+            batch_number(data.get("batch")),
             data.get("pane_id"),
             data.get("agent"),
         )
@@ -96,7 +96,8 @@ def export(recs: list[SendRecord], kind: str, number: int, out: Path, registry: 
     for rec in recs:
         counts[str(rec.verdict)] = counts.get(str(rec.verdict), 0) + 1
     summary = {
-        "format": FORMAT, "version": VERSION, "kind": kind, kind: number, "exported": time.time(),
+        "format": FORMAT, "version": VERSION, "kind": kind, kind: batch_ref(number) if kind == "batch" else number,
+        "exported": time.time(),
         "tool": f"dispatch {__version__}", "prompt": recs[0].prompt if recs else "",
         "created": min(r.created for r in recs) if recs else None,
         "sends": [r.id for r in recs], "verdicts": counts,

@@ -82,7 +82,7 @@ async def test_verifier_refutes_exactly_the_silent_failures(
     assert sock
     assert await asyncio.to_thread(main, ["evidence", f"b{batch}", "--out", str(out)]) == 0
     summary, loaded = load_export(out)
-    assert summary["batch"] == batch and len(loaded) == 5
+    assert summary["batch"] == f"b{batch}" and len(loaded) == 5
     data = json.loads((out / f"send-{recs[0].id}.json").read_text())
     assert data["format"] == "dispatch-evidence" and data["version"] == 1
     assert data["machine_identity"]["hostname"] and data["snapshots"]["before"] and data["timings"]

@@ -16,7 +16,7 @@ from dashboard.adapters.paths import Paths
 from dashboard.cli.args import MAX_ROW_ID
 from dashboard.cli.context import fleet_from, open_store
 from dashboard.cli.exits import EXIT_ERROR, EXIT_HOST, EXIT_OK, EXIT_UNDELIVERED, EXIT_USAGE, UsageError
-from dashboard.core.model import SendRecord, Verdict
+from dashboard.core.model import SendRecord, Verdict, batch_ref
 from dashboard.core.ports import HostError
 from dashboard.core.registry import qualify
 from dashboard.core.wording import CHECK_MARKS
@@ -169,7 +169,7 @@ async def cmd_log(args: argparse.Namespace) -> int:
         print("no sends recorded yet")
     for r in recs:
         when = time.strftime("%m-%d %H:%M:%S", time.localtime(r.created))
-        batch = f"b{r.batch}" if r.batch else ""
+        batch = batch_ref(r.batch) or ""
         prompt = " ⏎ ".join(r.prompt.splitlines())
         what = f"$ {prompt[:40]}" if r.kind == "exec" else repr(prompt[:40])
         verdict = f"{r.verdict} {r.exit_status}" if r.exit_status is not None else str(r.verdict)
@@ -204,7 +204,7 @@ async def cmd_show(args: argparse.Namespace) -> int:
     out = sys.stdout
     out.write(f"send #{rec.id}  {rec.verdict}  {rec.target} ({rec.pane_id or '?'}) on {rec.machine}\n")
     out.write(f"  when      {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(rec.created))}")
-    out.write(f"  batch {rec.batch}\n" if rec.batch else "\n")
+    out.write(f"  batch {batch_ref(rec.batch)}\n" if rec.batch else "\n")
     out.write(f"  agent     {rec.agent or '-'} (state before: {rec.state_before or '-'})\n")
     out.write(f"  reason    {rec.reason}\n")
     out.write(f"  evidence  {', '.join(rec.evidence) or '-'}\n")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from dashboard.cli.args import MAX_LEASE_S, MAX_WAIT_S, check_targets, in_range, read_prompt, send_options
 from dashboard.cli.context import fleet_from, open_store
 from dashboard.cli.exits import EXIT_OK, EXIT_REFUSED, EXIT_UNDELIVERED, UsageError, batch_exit_code, exit_code
-from dashboard.core.model import Verdict
+from dashboard.core.model import Verdict, batch_ref
 from dashboard.core.wording import human_line
 
 if TYPE_CHECKING:
@@ -82,7 +82,8 @@ async def cmd_batch(args: argparse.Namespace) -> int:
         print(json.dumps(summary.to_json()))
     else:
         counts = ", ".join(f"{n} {v}" for v, n in summary.counts.most_common())
-        print(f"batch {summary.batch}: {counts} in {summary.elapsed_ms} ms (dispatch log --batch {summary.batch})")
+        ref = batch_ref(summary.batch)
+        print(f"batch {ref}: {counts} in {summary.elapsed_ms} ms (dispatch log --batch {ref})")
     return batch_exit_code([Verdict(v) for v in summary.counts])
 
 

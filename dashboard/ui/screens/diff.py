@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from dashboard.core.diff import side_by_side
-from dashboard.core.model import SendRecord
+from dashboard.core.model import SendRecord, batch_ref
 from dashboard.ui.messages import ResendRequested
 from dashboard.ui.widgets.pane_card import VERDICT_STYLE
 
@@ -25,7 +25,7 @@ def describe(rec: SendRecord) -> Text:
     t.append(f"  send #{rec.id}", style="bold")
     t.append(f"  {rec.target} ({rec.pane_id or '?'}) on {rec.machine}")
     if rec.batch:
-        t.append(f"  batch {rec.batch}", style="dim")
+        t.append(f"  batch {batch_ref(rec.batch)}", style="dim")
     if rec.resend_of:
         t.append(f"  re-send of #{rec.resend_of}", style="dim")
     t.append(f"\n reason    {rec.reason}")
