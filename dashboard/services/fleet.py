@@ -8,13 +8,15 @@ about one machine: reachable? who is it? tmux up? how many agents?
 from __future__ import annotations
 
 import asyncio
+import os
+import shlex
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dashboard.adapters.readonly import ReadOnlyHost
 from dashboard.adapters.tmux import TmuxClient
-from dashboard.core.model import ServerRef
+from dashboard.core.model import PaneInfo, ServerRef
 from dashboard.core.ports import HostError, NoServer, PaneFeed, TmuxError, TmuxHost, WrongMachine
 from dashboard.core.registry import LOCAL, Identity, Registry, split_target
 from dashboard.services.panes import survey
@@ -69,6 +71,30 @@ class Fleet:
         host = self.host(machine or LOCAL)
         ref = ServerRef.parse(server)
         return host.for_server(ref) if ref is not None else host
+
+    async def jump(self, pane: PaneInfo) -> tuple[bool, str]:
+        """Bring the operator to a pane.
+
+        (True, what was done) when this process runs inside the pane's own tmux server: its client is
+        switched there. Else (False, the command that attaches to it, over ssh for another machine).
+        """
+        sock = pane.server.socket if pane.server else None
+        server = ["-S", sock] if sock else []
+        attach = shlex.join(["tmux", *server, "attach", "-t", pane.session, ";", "select-window", "-t", pane.pane_id,
+                             ";", "select-pane", "-t", pane.pane_id])  # fmt: skip
+        if pane.machine != LOCAL:
+            m = self.registry.get(pane.machine)
+            where = f"{m.user}@{m.address}" if m.user else m.address
+            return False, shlex.join(["ssh", "-t", *(["-p", str(m.port)] if m.port else []), where, attach])
+        inside = os.environ.get("TMUX", "").split(",")[0]
+        host = self.host(LOCAL)
+        if inside and sock and os.path.realpath(inside) == os.path.realpath(sock) and isinstance(host, TmuxClient):
+            try:
+                await host.run("switch-client", "-t", pane.pane_id)
+            except TmuxError as exc:
+                return False, f"{attach}  (switching failed: {exc})"
+            return True, f"switched to {pane.address}"
+        return False, attach
 
     def feed(self, name: str) -> PaneFeed | None:
         """A feed of the machine's pane changes (tmux control mode), or None for a host that has none."""

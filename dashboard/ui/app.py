@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static, TextArea
 
-from dashboard.core.model import SendRecord
+from dashboard.core.model import PaneInfo, SendRecord
 from dashboard.core.ports import Changes, StoreError, TmuxError
 from dashboard.core.registry import LOCAL
 from dashboard.services.bundle import Services
@@ -29,7 +29,7 @@ from dashboard.ui.delivery import DeliveryActions
 from dashboard.ui.messages import PanesRefreshed
 from dashboard.ui.screens import HelpScreen, LogScreen, SchedulesScreen
 from dashboard.ui.styles import css_paths
-from dashboard.ui.widgets import AccountBar, BatchPanel, Composer, FleetBar, PaneCard, PaneGrid
+from dashboard.ui.widgets import AccountBar, BatchPanel, Composer, FleetBar, PaneCard, PaneGrid, Preview
 
 STATE_COLOURS = {
     "state-idle": "#5fd787",
@@ -68,6 +68,8 @@ class DispatchApp(DeliveryActions):
         Binding("space", "toggle_select", "Select", show=False),
         Binding("a", "select_all", "Select all", show=False),
         Binding("escape", "clear_selection", "Clear", show=False),
+        Binding("p", "toggle_preview", "Preview", show=False),
+        Binding("o", "jump", "Open in tmux", show=False),
         Binding("t", "toggle_theme", "Theme", show=False),
         Binding("q", "quit", "Quit"),  # last: a narrow footer keeps the keys used most, first
     ]
@@ -111,7 +113,7 @@ class DispatchApp(DeliveryActions):
 
     MAIN_ONLY = frozenset(
         {"send", "toggle_select", "select_all", "clear_selection", "compose", "resend_focused", "resend_failures",
-         "diff_focused", "log", "filter", "toggle_exec", "schedules", "verify_batch"}
+         "diff_focused", "log", "filter", "toggle_exec", "schedules", "verify_batch", "toggle_preview", "jump"}
     )  # fmt: skip
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -131,6 +133,7 @@ class DispatchApp(DeliveryActions):
                     yield FleetBar("connecting to the fleet…", id="fleet")
                 yield AccountBar("", id="accounts")
                 yield PaneGrid(self.clock, id="grid")
+                yield Preview(id="preview")
             with Vertical(id="side"):
                 yield Static("prompt → focused pane (or the selection)", id="composer-title")
                 yield Composer(id="composer", soft_wrap=True, show_line_numbers=False)
@@ -273,6 +276,9 @@ class DispatchApp(DeliveryActions):
                 bar.update_machines(message.machines)
         bars.first().update_accounts(message.statuses)
         await grid.update_panes(message.statuses, message.last, self.fleet.names)
+        if self.current is not None:
+            for preview in self.query(Preview):
+                preview.show(self.statuses.get(self.current.pane_id))
         counts: dict[str, int] = {}
         for s in message.statuses:
             counts[s.view.shown_state] = counts.get(s.view.shown_state, 0) + 1
@@ -296,6 +302,8 @@ class DispatchApp(DeliveryActions):
         focused = event.widget  # not self.focused: this can arrive while the app is shutting down
         if isinstance(focused, PaneCard) and self.screen_stack:
             self.current = focused
+            for preview in self.query(Preview):
+                preview.show(focused.status)
             self.query_one("#composer-title", Static).update(self._composer_title())
 
     def _composer_title(self) -> str:
@@ -337,6 +345,27 @@ class DispatchApp(DeliveryActions):
             card.selected = False
             card.refresh()
         self.query_one("#composer-title", Static).update(self._composer_title())
+
+    def action_toggle_preview(self) -> None:
+        """Show or hide the focused pane's screen under the grid (the grid gets the room back)."""
+        for preview in self.query(Preview):
+            preview.display = not preview.display
+
+    def action_jump(self) -> None:
+        """Go to the focused pane in tmux: switch to it when inside its server, else show how to attach."""
+        if self.current is None or self.current.status is None:
+            self.notify("focus a card first", timeout=3)
+            return
+        self._jump(self.current.status.view.pane)
+
+    @work(group="jump")
+    async def _jump(self, pane: PaneInfo) -> None:
+        done, what = await self.fleet.jump(pane)
+        if done:
+            self.notify(what, timeout=3)
+            return
+        self.copy_to_clipboard(what)
+        self.notify(what, title="attach with (copied)", timeout=12)
 
     def action_compose(self) -> None:
         self.query_one("#composer", TextArea).focus()

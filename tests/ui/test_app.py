@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import DataTable, TextArea
@@ -304,3 +306,66 @@ async def test_a_pane_that_prints_is_shown_by_the_feed_between_surveys(bench: Be
         card = grid.cards[shell]
         assert card.status is app.statuses[shell]
     assert [c for c in bench.server.cmd("list-clients", "-F", "#{client_name}").stdout if c] == []
+
+
+async def test_the_preview_follows_the_focus_and_the_feed(bench: Bench, tmp_path: Path) -> None:
+    """The focused pane's screen under the grid: another card's on focus, new output as it prints."""
+    from dashboard.ui.widgets import Preview
+
+    one, two = bench.shell("one"), bench.shell("two")
+    bench.server.cmd("send-keys", "-t", one, "echo first-pane-$((2+2))", "Enter")
+    bench.server.cmd("send-keys", "-t", two, "echo second-pane-$((3+3))", "Enter")
+    app = DispatchApp(services_for(bench.host, tmp_path / "ui.db"), refresh_interval=60)
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.query_one(PaneGrid)
+        preview = app.query_one(Preview)
+        await until(pilot, shown(grid, one, two))
+        await until(pilot, lambda: app.sub_title.endswith("· live"))
+
+        def showing(text: str) -> Callable[[], bool]:
+            return lambda: text in "\n".join(line.plain for line in preview._lines)
+
+        grid.cards[one].focus()
+        await until(pilot, showing("first-pane-4"))
+        grid.cards[two].focus()
+        await until(pilot, showing("second-pane-6"))
+        assert "two:0.0" in str(preview.border_title)
+        bench.server.cmd("send-keys", "-t", two, "echo live-$((5*5))", "Enter")
+        await until(pilot, showing("live-25"), timeout=5)  # surveys are a minute apart: the feed brought it
+        await pilot.press("p")
+        assert not preview.display
+        await pilot.press("p")
+        assert preview.display
+
+
+async def test_jump_switches_a_client_inside_the_server_and_otherwise_says_how_to_attach(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    from dashboard.services.fleet import Fleet
+
+    bench.shell("a")
+    target = bench.shell("b")
+    fleet = Fleet(bench.host)
+    pane = next(p for p in await bench.host.list_panes() if p.pane_id == target)
+    monkeypatch.delenv("TMUX", raising=False)
+    done, how = await fleet.jump(pane)
+    assert not done and "attach -t b" in how and f"select-pane -t {target}" in how
+    # inside the pane's own server (an operator's client on session a): that client goes to the pane
+    client = subprocess.Popen(["tmux", "-L", str(bench.server.socket_name), "-C", "attach", "-t", "a"],
+                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)  # fmt: skip
+    try:
+        for _ in range(100):
+            if bench.server.cmd("list-clients").stdout:
+                break
+            await asyncio.sleep(0.02)
+        assert pane.server is not None
+        monkeypatch.setenv("TMUX", f"{pane.server.socket},1,0")
+        done, how = await fleet.jump(pane)
+        assert done, how
+        assert bench.server.cmd("list-clients", "-F", "#{session_name}").stdout == ["b"]
+    finally:
+        assert client.stdin is not None
+        client.stdin.close()
+        client.wait(5)

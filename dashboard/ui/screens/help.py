@@ -24,6 +24,8 @@ HELP = """\
 | R | re-send every failure of the last batch |
 | V | verify the last batch now (read-only): confirmed / refuted / unknown beside each verdict |
 | d | before/after diff of the focused pane's last send |
+| p | show / hide the focused pane's screen under the grid (live: it changes as the pane prints) |
+| o | go to the focused pane in tmux (inside its server: switch there; else the attach command, copied) |
 | l | the send log (enter: diff, r: re-send, / filter) |
 | s | schedules: state (failing ones stand out), next run, last runs and why |
 | / | filter panes: words, `state:idle`, `agent:claude`, `session:web`, `machine:gpu1`, `verdict:stuck` |
