@@ -150,6 +150,7 @@ def add_daemon(sub: Subparsers) -> None:
     server_options(p, top=False)
     p.add_argument("action", choices=["start", "stop", "status", "run"])
     p.add_argument("--json", action="store_true")
+    notify_option(p)
 
 
 def add_schedule(sub: Subparsers) -> None:
@@ -262,6 +263,15 @@ def add_ui(sub: Subparsers) -> None:
     p = sub.add_parser("ui", help="the dashboard (also: dispatch with no command)")
     server_options(p, top=False)
     p.add_argument("--interval", type=float, default=1.0, metavar="S", help="refresh interval (1.0)")
+    notify_option(p)
+
+
+def notify_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--notify", metavar="CMD",
+        help="run CMD once for each new pane that needs a person: sh -c CMD with the message as $1 and"
+        " DISPATCH_PANE, DISPATCH_TARGET, DISPATCH_KIND, DISPATCH_WHY set (e.g. 'notify-send Dispatch \"$1\"')",
+    )  # fmt: skip
 
 
 def add_demo(sub: Subparsers) -> None:

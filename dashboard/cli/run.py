@@ -54,12 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     if args.command == "daemon" and args.action == "run":
         # the daemon owns the main thread: its event loop handles SIGTERM/SIGINT (only possible there)
-        from dashboard.cli.warm import serve
+        from dashboard.cli.commands.schedule import daemon_extras
         from dashboard.services.daemon import run_foreground
 
         try:
             use(load_agents(Paths.from_env()))
-            return run_foreground(Paths.from_env(), server_argv(args), also=serve)
+            return run_foreground(Paths.from_env(), server_argv(args), also=daemon_extras(args))
         except (OSError, AgentProfileError) as exc:
             code, line = failure(exc, args.command)
             print(line, file=sys.stderr)

@@ -7,12 +7,14 @@ pictures or a private tmux server for tests is then a matter of what is passed h
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from dashboard.adapters.pidlock import PidLock
 from dashboard.adapters.schedules import Schedules
 from dashboard.adapters.store import Store
+from dashboard.core.attention import Attention
 from dashboard.core.ports import ScheduleBook, SendLog, TmuxHost
 from dashboard.services.fleet import Fleet
 
@@ -26,6 +28,8 @@ class Services:
     schedules: ScheduleBook
     state_dir: Path
     _store: Store
+    notify: Callable[[Attention], None] | None = None
+    """Called once for each new attention item (the operator's `--notify` command), besides the bell."""
 
     async def open(self) -> None:
         """Open the log (StoreError when it cannot be used)."""

@@ -103,7 +103,9 @@ async def _serve(paths: Paths, server_args: list[str], also: Also | None) -> int
     return 0
 
 
-def start(paths: Paths, server_args: list[str] | None = None, *, wait: float = 5.0) -> tuple[int, str]:
+def start(
+    paths: Paths, server_args: list[str] | None = None, extra: list[str] | None = None, *, wait: float = 5.0
+) -> tuple[int, str]:
     """Launch `daemon run` detached; (exit code, message). Never leaves two daemons running."""
     lock = PidLock(pidfile(paths))
     holder = lock.holder()
@@ -112,7 +114,7 @@ def start(paths: Paths, server_args: list[str] | None = None, *, wait: float = 5
     paths.data.mkdir(parents=True, exist_ok=True)
     with open(logfile(paths), "ab") as log:
         child = subprocess.Popen(
-            [sys.executable, "-m", "dashboard", *(server_args or []), "daemon", "run"],
+            [sys.executable, "-m", "dashboard", *(server_args or []), "daemon", "run", *(extra or [])],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,

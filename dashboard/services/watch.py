@@ -16,8 +16,18 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dashboard.core.model import PaneState
-from dashboard.core.ports import Changes, HostError, NoServer, PaneFeed, TmuxError, TmuxHost, WrongMachine
+from dashboard.core.model import PaneState, SendRecord
+from dashboard.core.ports import (
+    Changes,
+    HostError,
+    NoServer,
+    PaneFeed,
+    SendLog,
+    TmuxError,
+    TmuxHost,
+    WrongMachine,
+)
+from dashboard.core.registry import LOCAL
 from dashboard.services.accounts import AccountResolver
 from dashboard.services.panes import PaneView, ProfileCache, survey
 
@@ -190,3 +200,13 @@ class FleetWatcher:
     async def _with_accounts(self, statuses: list[PaneStatus]) -> list[PaneStatus]:
         views = await self.accounts.attach(self.fleet.host, [st.view for st in statuses])
         return [st if st.view is v else dataclasses.replace(st, view=v) for st, v in zip(statuses, views, strict=True)]
+
+
+async def latest_sends(log: SendLog, statuses: list[PaneStatus]) -> dict[str, SendRecord]:
+    """Each pane's latest send, by pane key — asked per (machine, tmux server): `%N` repeats on every server."""
+    last: dict[str, SendRecord] = {}
+    servers = {(st.view.pane.machine, st.view.pane.server.key) for st in statuses if st.view.pane.server}
+    for machine, server in sorted(servers):
+        for pid, rec in (await log.latest_by_pane(machine, server)).items():
+            last[pid if machine == LOCAL else f"{machine}:{pid}"] = rec
+    return last

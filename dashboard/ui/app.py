@@ -19,15 +19,16 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static, TextArea
 
+from dashboard.core.attention import Attention
 from dashboard.core.model import PaneInfo, SendRecord
 from dashboard.core.ports import Changes, StoreError, TmuxError
-from dashboard.core.registry import LOCAL
+from dashboard.services.attention import AttentionTracker
 from dashboard.services.bundle import Services
 from dashboard.services.send import SendOptions
-from dashboard.services.watch import FleetWatcher, PaneStatus
+from dashboard.services.watch import FleetWatcher, PaneStatus, latest_sends
 from dashboard.ui.delivery import DeliveryActions
 from dashboard.ui.messages import PanesRefreshed
-from dashboard.ui.screens import HelpScreen, LogScreen, SchedulesScreen
+from dashboard.ui.screens import AttentionScreen, HelpScreen, LogScreen, SchedulesScreen
 from dashboard.ui.styles import css_paths
 from dashboard.ui.widgets import AccountBar, BatchPanel, Composer, FleetBar, PaneCard, PaneGrid, Preview
 
@@ -68,6 +69,7 @@ class DispatchApp(DeliveryActions):
         Binding("space", "toggle_select", "Select", show=False),
         Binding("a", "select_all", "Select all", show=False),
         Binding("escape", "clear_selection", "Clear", show=False),
+        Binding("n", "attention", "Needs you", show=False),
         Binding("p", "toggle_preview", "Preview", show=False),
         Binding("o", "jump", "Open in tmux", show=False),
         Binding("t", "toggle_theme", "Theme", show=False),
@@ -106,6 +108,8 @@ class DispatchApp(DeliveryActions):
         self._want_changed: dict[str, set[str]] = {}
         self._last_sends: dict[str, SendRecord] = {}
         self._shown: PanesRefreshed | None = None
+        self.attention = AttentionTracker(self._called_out)
+        """Every pane that needs a person (count in the title, `n` lists them); new ones ring and notify."""
         self._where = ""
         self._store_ready = asyncio.Event()
 
@@ -113,7 +117,8 @@ class DispatchApp(DeliveryActions):
 
     MAIN_ONLY = frozenset(
         {"send", "toggle_select", "select_all", "clear_selection", "compose", "resend_focused", "resend_failures",
-         "diff_focused", "log", "filter", "toggle_exec", "schedules", "verify_batch", "toggle_preview", "jump"}
+         "diff_focused", "log", "filter", "toggle_exec", "schedules", "verify_batch", "toggle_preview", "jump",
+         "attention"}
     )  # fmt: skip
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -254,13 +259,7 @@ class DispatchApp(DeliveryActions):
 
     async def _latest_sends(self, statuses: list[PaneStatus]) -> dict[str, SendRecord]:
         await self._store_ready.wait()
-        last: dict[str, SendRecord] = {}
-        # verdicts by (machine, tmux server): `%N` repeats on every server
-        servers = {(st.view.pane.machine, st.view.pane.server.key) for st in statuses if st.view.pane.server}
-        for name, server in sorted(servers):
-            for pid, rec in (await self.store.latest_by_pane(name, server)).items():
-                last[pid if name == LOCAL else f"{name}:{pid}"] = rec
-        return last
+        return await latest_sends(self.store, statuses)
 
     async def on_panes_refreshed(self, message: PanesRefreshed) -> None:
         self.statuses = {s.key: s for s in message.statuses}
@@ -286,8 +285,12 @@ class DispatchApp(DeliveryActions):
         up = [m for m in message.machines.values() if m.state == "ok"]
         if up:  # live: changes pushed as they happen; polled: seen by the next survey
             self.sub_title = f"{self._where} · {'live' if all(m.feed for m in up) else 'polled'}"
+        self.attention.update(message.statuses, message.last)
+        waiting = len(self.attention.items)
+        # first in the title: a narrow terminal cuts the end of it
+        calls = f"⚑ {waiting} need{'s' * (waiting == 1)} you (n) · " if waiting else ""
         n = len(message.statuses)
-        self.title = f"Dispatch — {n} pane{'' if n == 1 else 's'}: {summary}" if n else "Dispatch"
+        self.title = f"Dispatch — {calls}{n} pane{'' if n == 1 else 's'}: {summary}" if n else "Dispatch"
         if self._first_refresh:
             self._first_refresh = False
             cards = grid.visible_cards()
@@ -345,6 +348,22 @@ class DispatchApp(DeliveryActions):
             card.selected = False
             card.refresh()
         self.query_one("#composer-title", Static).update(self._composer_title())
+
+    def _called_out(self, item: Attention) -> None:
+        """A new attention item: the terminal bell, the operator's --notify command, a toast."""
+        self.bell()
+        if self.services.notify is not None:
+            self.services.notify(item)
+        self.notify(item.line(), title=f"needs you · {item.kind}", severity="warning", timeout=6)
+
+    def action_attention(self) -> None:
+        def chosen(key: str | None) -> None:
+            card = self.query_one(PaneGrid).cards.get(key or "")
+            if card is not None:
+                card.focus()
+                card.scroll_visible()
+
+        self.push_screen(AttentionScreen(list(self.attention.items)), chosen)
 
     def action_toggle_preview(self) -> None:
         """Show or hide the focused pane's screen under the grid (the grid gets the room back)."""

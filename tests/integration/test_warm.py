@@ -154,3 +154,30 @@ async def test_a_client_killed_mid_send_stops_the_send_in_the_daemon(
     again = _run(*cli_env, "resend", str(rec["id"]), "--json")
     assert again.returncode == 0, again.stderr
     assert agent.received() == [prompt]
+
+
+async def test_the_daemon_calls_out_a_pane_that_comes_to_need_a_person(
+    bench: Bench, cli_env: list[str], _isolated_state: Path, tmp_path: Path
+) -> None:
+    """`daemon start --notify CMD`: with no dashboard open, a dialog that appears runs CMD once."""
+    _isolated_state.mkdir(parents=True, exist_ok=True)
+    out = tmp_path / "notified.txt"
+    cmd = f'printf "%s|%s|%s\\n" "$1" "$DISPATCH_KIND" "$DISPATCH_PANE" >> {out}'
+    bench.agent("calm")
+    started = _run(*cli_env, "daemon", "start", "--notify", cmd)
+    assert started.returncode == 0, started.stderr
+    try:
+        time.sleep(3.0)  # its first look: what was there then is listed, not called out
+        asking = bench.agent("asking", "--dialog")
+        for _ in range(150):
+            if out.exists() and asking.pane_id in out.read_text():
+                break
+            time.sleep(0.1)
+        time.sleep(3.0)  # more looks: still one call for it
+        lines = out.read_text().splitlines()
+        mine = [line for line in lines if line.endswith(f"|needs-input|{asking.pane_id}")]
+        assert len(mine) == 1, lines
+        assert mine[0].startswith("asking:0.0: dialog")
+        assert not any("calm" in line for line in lines)
+    finally:
+        assert _run(*cli_env, "daemon", "stop").returncode == 0

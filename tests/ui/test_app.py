@@ -369,3 +369,29 @@ async def test_jump_switches_a_client_inside_the_server_and_otherwise_says_how_t
         assert client.stdin is not None
         client.stdin.close()
         client.wait(5)
+
+
+async def test_a_pane_that_comes_to_need_a_person_is_counted_rung_and_listed(bench: Bench, tmp_path: Path) -> None:
+    from dashboard.core.attention import Attention
+    from dashboard.ui.screens import AttentionScreen
+
+    calm = bench.agent("calm")
+    await bench.wait_state(calm.pane_id, PaneState.IDLE)
+    services = services_for(bench.host, tmp_path / "ui.db")
+    called: list[Attention] = []
+    services.notify = called.append
+    app = DispatchApp(services, refresh_interval=0.3)
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.query_one(PaneGrid)
+        await until(pilot, shown(grid, calm.pane_id))
+        assert "need" not in app.title
+        asking = bench.agent("asking", "--dialog")
+        await until(pilot, lambda: "1 needs you" in app.title)
+        assert [(c.key, c.kind) for c in called] == [(asking.pane_id, "needs-input")]
+        grid.cards[calm.pane_id].focus()
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, AttentionScreen))
+        await pilot.press("enter")
+        await until(pilot, lambda: app.focused is grid.cards[asking.pane_id])
+        await pilot.pause(1.0)
+        assert len(called) == 1  # once, however many surveys see it

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from dashboard.adapters.store import Store
     from dashboard.core.model import Schedule
     from dashboard.core.ports import ScheduleBook
+    from dashboard.services.daemon import Also
 
 
 async def cmd_daemon(args: argparse.Namespace) -> int:
@@ -29,7 +30,8 @@ async def cmd_daemon(args: argparse.Namespace) -> int:
 
     paths = Paths.from_env()
     if args.action == "start":
-        code, message = await asyncio.to_thread(daemon.start, paths, server_argv(args))
+        extra = ["--notify", args.notify] if args.notify else []
+        code, message = await asyncio.to_thread(daemon.start, paths, server_argv(args), extra)
     elif args.action == "stop":
         code, message = await asyncio.to_thread(daemon.stop, paths)
     else:
@@ -143,3 +145,27 @@ async def schedule_run_now(args: argparse.Namespace, store: Store, s: Schedule) 
     else:
         print(f"{s.name}: run {run.id} {run.outcome} — {run.detail}")
     return EXIT_OK if run.outcome == "ok" else EXIT_UNDELIVERED
+
+
+def daemon_extras(args: argparse.Namespace) -> Also:
+    """What the daemon serves besides its schedules: the CLI's warm path, and with --notify the attention watch."""
+    from dashboard.cli.warm import serve
+
+    async def also(paths: Paths, stop: asyncio.Event) -> None:
+        jobs = [serve(paths, stop)]
+        if args.notify:
+            jobs.append(_watch_attention(args, paths, stop))
+        await asyncio.gather(*jobs)
+
+    return also
+
+
+async def _watch_attention(args: argparse.Namespace, paths: Paths, stop: asyncio.Event) -> None:
+    from dashboard.adapters.notify import CommandNotifier
+    from dashboard.adapters.store import Store
+    from dashboard.services.attention import watch
+
+    notifier = CommandNotifier(args.notify)
+    async with Store(paths.db) as log, fleet_from(args) as fleet:
+        await watch(fleet, log, notifier, stop)
+    await notifier.drain()

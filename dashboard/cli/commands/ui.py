@@ -16,7 +16,12 @@ async def cmd_ui(args: argparse.Namespace) -> int:
     from dashboard.services.bundle import services_for
     from dashboard.ui.app import DispatchApp  # Textual only for the dashboard
 
-    app = DispatchApp(services_for(host_from(args), Paths.from_env().db), refresh_interval=args.interval)
+    services = services_for(host_from(args), Paths.from_env().db)
+    if args.notify:
+        from dashboard.adapters.notify import CommandNotifier
+
+        services.notify = CommandNotifier(args.notify)
+    app = DispatchApp(services, refresh_interval=args.interval)
     code = await app.run_async()
     return code or 0
 

@@ -24,6 +24,7 @@ HELP = """\
 | R | re-send every failure of the last batch |
 | V | verify the last batch now (read-only): confirmed / refuted / unknown beside each verdict |
 | d | before/after diff of the focused pane's last send |
+| n | what needs you: a dialog, a question, a turn ended, stuck text, a failed send, a lifted rate limit |
 | p | show / hide the focused pane's screen under the grid (live: it changes as the pane prints) |
 | o | go to the focused pane in tmux (inside its server: switch there; else the attach command, copied) |
 | l | the send log (enter: diff, r: re-send, / filter) |
