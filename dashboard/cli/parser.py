@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_hooks(sub)
     add_ui(sub)
     add_demo(sub)
+    add_mcp(sub)
     return parser
 
 
@@ -329,3 +330,9 @@ def add_hooks(sub: Subparsers) -> None:
             "~/.config/opencode)",
         )
         f.add_argument("--json", action="store_true")
+
+
+def add_mcp(sub: Subparsers) -> None:
+    p = sub.add_parser("mcp", help="serve panes, send, batch, log, show and verify as MCP tools over stdio")
+    server_options(p, top=False)
+    p.add_argument("--read-only", action="store_true", help="offer only the tools that send nothing")

@@ -30,7 +30,6 @@ from dashboard.cli.codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 TYPE_CHECKING = False  # not typing's: importing typing alone costs the client ~3 ms
 if TYPE_CHECKING:
     import asyncio
-    import contextvars
     from collections.abc import Sequence
     from typing import Any
 
@@ -135,35 +134,6 @@ def client(argv: Sequence[str] | None = None) -> int | None:
 # ----- the server (in the daemon) -------------------------------------------------------------------
 
 
-class _Routed:
-    """sys.stdout/sys.stderr in the daemon: what a client's command prints goes to that client.
-
-    Each served command runs in its own task with its sink in a context variable, so commands that
-    run at once never mix their output; everything else (the daemon's own log) goes where it went.
-    """
-
-    def __init__(self, default: Any, kind: str, sink: contextvars.ContextVar[_Sink | None]) -> None:
-        self.default, self.kind, self.sink = default, kind, sink
-
-    def write(self, text: str) -> int:
-        sink = self.sink.get()
-        if sink is None:
-            return int(self.default.write(text))
-        sink.put(self.kind, text)
-        return len(text)
-
-    def flush(self) -> None:
-        if self.sink.get() is None:
-            self.default.flush()
-
-    def isatty(self) -> bool:
-        sink = self.sink.get()
-        return bool(self.default.isatty()) if sink is None else sink.tty
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.default, name)
-
-
 class _Sink:
     """One client's end: printed text as JSON lines, in order."""
 
@@ -178,17 +148,16 @@ class _Sink:
 async def serve(paths: Paths, stop: asyncio.Event) -> None:
     """Serve clients on the state directory's socket until `stop` (the daemon holds its lock: one server)."""
     import asyncio
-    import contextvars
+
+    from dashboard.cli.capture import install
 
     path = os.path.join(str(paths.data), SOCKET)
     mine = key()
-    sink: contextvars.ContextVar[_Sink | None] = contextvars.ContextVar("sink", default=None)
-    sys.stdout = _Routed(sys.stdout, "out", sink)
-    sys.stderr = _Routed(sys.stderr, "err", sink)
+    install()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            await _serve_one(reader, writer, mine, sink)
+            await _serve_one(reader, writer, mine)
         except (OSError, ValueError, asyncio.IncompleteReadError):
             pass
         finally:
@@ -209,21 +178,18 @@ async def serve(paths: Paths, stop: asyncio.Event) -> None:
             os.unlink(path)
 
 
-async def _serve_one(
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
-    mine: dict[str, str],
-    sink: contextvars.ContextVar[_Sink | None],
-) -> None:
+async def _serve_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, mine: dict[str, str]) -> None:
     import asyncio
     import struct
+
+    from dashboard.cli.capture import SINK
 
     sock = writer.get_extra_info("socket")
     _, uid, _ = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
     if uid != os.getuid():
         return
     request = json.loads(await reader.readline())
-    args, why = _parse(request, mine, sink)
+    args, why = _parse(request, mine)
     if args is None:
         writer.write(json.dumps({"decline": why}).encode() + b"\n")
         await writer.drain()
@@ -233,7 +199,7 @@ async def _serve_one(
 
     from dashboard.cli.run import run
 
-    sink.set(_Sink(writer, bool(request.get("tty"))))
+    SINK.set(_Sink(writer, bool(request.get("tty"))))
     task = asyncio.ensure_future(run(args))  # a copy of this context: its prints go to this client
     gone = asyncio.ensure_future(reader.read(1))  # the client sends nothing more: EOF means it left
     await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
@@ -247,30 +213,18 @@ async def _serve_one(
     await writer.drain()
 
 
-_PARSER: Any = None
-"""The daemon's parser, built for its first client and kept (argparse parsers can be reused)."""
-
-
-def _parse(
-    request: dict[str, Any], mine: dict[str, str], sink: contextvars.ContextVar[_Sink | None]
-) -> tuple[Any, str]:
+def _parse(request: dict[str, Any], mine: dict[str, str]) -> tuple[Any, str]:
     """The request's parsed command, or None and why the client should run it itself."""
+    from dashboard.cli.capture import Buffer, parse_quietly
+
     if request.get("key") != mine:
         theirs = request.get("key") or {}
         diff = sorted(k or "code" for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
         return None, f"another {'code version' if diff == ['code'] else 'environment: ' + ', '.join(diff)}"
-    from dashboard.cli.parser import build_parser
-    from dashboard.cli.run import parse
-
-    global _PARSER
-    _PARSER = _PARSER or build_parser()
-    token = sink.set(_Sink(None, False))  # argparse's own messages: the client prints them when it runs it
-    try:
-        args = parse([str(a) for a in request.get("argv", [])], _PARSER)
+    try:  # argparse's own words are dropped: the client prints them when it runs the command itself
+        args = parse_quietly([str(a) for a in request.get("argv", [])], Buffer())
     except SystemExit:
         return None, "not a command the daemon runs as given"
-    finally:
-        sink.reset(token)
     if args.command not in SERVED:
         return None, f"{args.command} is run by the client"
     file = getattr(args, "file", None)

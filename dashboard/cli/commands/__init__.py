@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "hooks": "hooks:cmd_hooks",
     "ui": "ui:cmd_ui",
     "demo": "ui:cmd_demo",
+    "mcp": "mcp:cmd_mcp",
 }
 """Each command's `module:function` in this package."""
 
