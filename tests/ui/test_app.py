@@ -395,3 +395,23 @@ async def test_a_pane_that_comes_to_need_a_person_is_counted_rung_and_listed(ben
         await until(pilot, lambda: app.focused is grid.cards[asking.pane_id])
         await pilot.pause(1.0)
         assert len(called) == 1  # once, however many surveys see it
+
+
+async def test_one_pane_sessions_share_one_grid_and_a_session_that_grows_gets_its_own(
+    bench: Bench, tmp_path: Path
+) -> None:
+    from dashboard.ui.widgets.pane_grid import SOLO, SessionGroup
+
+    solo = [bench.shell(f"s{i}") for i in range(3)]
+    app = make_app(bench, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.query_one(PaneGrid)
+        await until(pilot, shown(grid, *solo))
+
+        def groups() -> dict[str, set[str]]:
+            return {g.session: {c.pane_id for c in g.query(PaneCard)} for g in app.query(SessionGroup)}
+
+        assert groups() == {SOLO: set(solo)}  # one grid, cards side by side, not a row each
+        bench.server.cmd("split-window", "-t", "s1:0", "-d")
+        await until(pilot, lambda: set(groups()) == {SOLO, "s1"} and len(groups()["s1"]) == 2)
+        assert groups()[SOLO] == {solo[0], solo[2]} and solo[1] in groups()["s1"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from textual.app import ComposeResult
@@ -32,9 +33,21 @@ class SessionGroup(Vertical):
 
     def compose(self) -> ComposeResult:
         _, machine, session = self.group
-        heading = f"▌ {machine} › {session}" if self._fleet or machine != LOCAL else f"▌ {session}"
+        name = "sessions of one pane" if session == SOLO else session
+        heading = f"▌ {machine} › {name}" if self._fleet or machine != LOCAL else f"▌ {name}"
         yield Label(heading, classes="session-heading")
         yield Grid(*self._cards, classes="session-cards")
+
+
+SOLO = ""
+"""The group of a machine's one-pane sessions (one session per agent is the common case): their cards share
+one grid, each card naming its session, instead of one half-empty row per session. It sorts first."""
+
+
+def _group(status: PaneStatus, order: dict[str, int], sizes: Counter[tuple[str, str]]) -> tuple[int, str, str]:
+    pane = status.view.pane
+    session = pane.session if sizes[(pane.machine, pane.session)] > 1 else SOLO
+    return (order.get(pane.machine, len(order)), pane.machine, session)
 
 
 def _position(status: PaneStatus, order: dict[str, int]) -> tuple[int, str, str, int, int]:
@@ -73,11 +86,13 @@ class PaneGrid(VerticalScroll):
         """
         order = {name: i for i, name in enumerate(machines or [LOCAL])}
         statuses = sorted(statuses, key=lambda st: _position(st, order))
+        sizes = Counter((st.view.pane.machine, st.view.pane.session) for st in statuses)
         wanted: dict[tuple[int, str, str], list[PaneStatus]] = {}
         for st in statuses:
-            wanted.setdefault(_position(st, order)[:3], []).append(st)
-        keys = {st.key for st in statuses}
-        gone = [key for key in self.cards if key not in keys]
+            wanted.setdefault(_group(st, order, sizes), []).append(st)
+        placed = {st.key: group for group, sts in wanted.items() for st in sts}
+        # gone, or moving to another group (a session that gained or lost a pane): made again where it belongs
+        gone = [key for key, card in self.cards.items() if placed.get(key) != self._group_of(card)]
         for key in gone:
             await self.cards.pop(key).remove()
         groups = {g.group: g for g in self.query(SessionGroup)}
@@ -105,6 +120,11 @@ class PaneGrid(VerticalScroll):
             card.take(st)
             card.last = last.get(st.key, card.last)
         self.apply_filter(self._query)
+
+    @staticmethod
+    def _group_of(card: PaneCard) -> tuple[int, str, str] | None:
+        group = next((a for a in card.ancestors if isinstance(a, SessionGroup)), None)
+        return group.group if group is not None else None
 
     def _new_card(self, pane_id: str) -> PaneCard:
         card = PaneCard(pane_id, self.clock)
