@@ -17,7 +17,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static, TextArea
+from textual.widgets import DataTable, Footer, Header, Input, Static, TextArea
 
 from dashboard.core.attention import Attention
 from dashboard.core.model import PaneInfo, SendRecord
@@ -30,7 +30,7 @@ from dashboard.ui.delivery import DeliveryActions
 from dashboard.ui.messages import PanesRefreshed
 from dashboard.ui.screens import AttentionScreen, HelpScreen, LogScreen, SchedulesScreen
 from dashboard.ui.styles import css_paths
-from dashboard.ui.widgets import AccountBar, BatchPanel, Composer, FleetBar, PaneCard, PaneGrid, Preview
+from dashboard.ui.widgets import AccountBar, BatchPanel, Composer, FleetBar, PaneCard, PaneGrid, PaneTable, Preview
 
 STATE_COLOURS = {
     "state-idle": "#5fd787",
@@ -72,7 +72,8 @@ class DispatchApp(DeliveryActions):
         Binding("n", "attention", "Needs you", show=False),
         Binding("p", "toggle_preview", "Preview", show=False),
         Binding("o", "jump", "Open in tmux", show=False),
-        Binding("t", "toggle_theme", "Theme", show=False),
+        Binding("t", "toggle_table", "Table", show=False),
+        Binding("T", "toggle_theme", "Theme", show=False),
         Binding("q", "quit", "Quit"),  # last: a narrow footer keeps the keys used most, first
     ]
 
@@ -118,7 +119,7 @@ class DispatchApp(DeliveryActions):
     MAIN_ONLY = frozenset(
         {"send", "toggle_select", "select_all", "clear_selection", "compose", "resend_focused", "resend_failures",
          "diff_focused", "log", "filter", "toggle_exec", "schedules", "verify_batch", "toggle_preview", "jump",
-         "attention"}
+         "attention", "toggle_table"}
     )  # fmt: skip
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -138,6 +139,7 @@ class DispatchApp(DeliveryActions):
                     yield FleetBar("connecting to the fleet…", id="fleet")
                 yield AccountBar("", id="accounts")
                 yield PaneGrid(self.clock, id="grid")
+                yield PaneTable(id="table")
                 yield Preview(id="preview")
             with Vertical(id="side"):
                 yield Static("prompt → focused pane (or the selection)", id="composer-title")
@@ -189,6 +191,7 @@ class DispatchApp(DeliveryActions):
         Cards scrolled out of view or filtered away wait until they are shown; minute-old labels
         change once a minute, so most cards repaint nothing most seconds.
         """
+        self._fill_table()  # its ages move on too (only changed cells are rewritten)
         grids = self.query(PaneGrid)
         if not grids:
             return
@@ -275,6 +278,7 @@ class DispatchApp(DeliveryActions):
                 bar.update_machines(message.machines)
         bars.first().update_accounts(message.statuses)
         await grid.update_panes(message.statuses, message.last, self.fleet.names)
+        self._fill_table()
         if self.current is not None:
             for preview in self.query(Preview):
                 preview.show(self.statuses.get(self.current.pane_id))
@@ -328,9 +332,13 @@ class DispatchApp(DeliveryActions):
         return [c for c in self.query_one(PaneGrid).cards.values() if c.selected]
 
     def action_toggle_select(self) -> None:
-        if isinstance(self.focused, PaneCard):
-            self.focused.selected = not self.focused.selected
-            self.focused.refresh()
+        card = self.focused if isinstance(self.focused, PaneCard) else None
+        if isinstance(self.focused, PaneTable):
+            card = self.current
+        if card is not None:
+            card.selected = not card.selected
+            card.refresh()
+            self._fill_table()
             self.query_one("#composer-title", Static).update(self._composer_title())
 
     def action_select_all(self) -> None:
@@ -365,6 +373,42 @@ class DispatchApp(DeliveryActions):
 
         self.push_screen(AttentionScreen(list(self.attention.items)), chosen)
 
+    def action_toggle_table(self) -> None:
+        """The grid or one dense row per pane (the same panes, filter, focus and selection)."""
+        grid, table = self.query_one(PaneGrid), self.query_one(PaneTable)
+        table.display = not table.display
+        grid.display = not table.display
+        if table.display:
+            self._fill_table()
+            if self.current is not None and self.current.pane_id in table.rows:
+                table.move_cursor(row=table.get_row_index(self.current.pane_id))
+            table.focus()
+        elif self.current is not None:
+            self.current.focus()
+
+    def _fill_table(self) -> None:
+        tables = self.query(PaneTable)
+        if tables and tables.first().display:
+            grid = self.query_one(PaneGrid)
+            order = {id(c): i for i, c in enumerate(grid.query(PaneCard))}  # the grid's own order
+            cards = sorted(grid.cards.values(), key=lambda c: order.get(id(c), len(order)))
+            tables.first().show(cards, self.clock())
+
+    @on(DataTable.RowSelected, "#table")
+    def _table_chosen(self) -> None:
+        self.action_compose()  # enter on a row, as on a card: write a prompt to it
+
+    @on(DataTable.RowHighlighted, "#table")
+    def _table_moved(self, event: DataTable.RowHighlighted) -> None:
+        """The table's cursor is the focus: the prompt's target and the preview follow it."""
+        card = self.query_one(PaneGrid).cards.get(str(event.row_key.value))
+        if card is None:
+            return
+        self.current = card
+        self.query_one("#composer-title", Static).update(self._composer_title())
+        for preview in self.query(Preview):
+            preview.show(card.status)
+
     def action_toggle_preview(self) -> None:
         """Show or hide the focused pane's screen under the grid (the grid gets the room back)."""
         for preview in self.query(Preview):
@@ -395,6 +439,7 @@ class DispatchApp(DeliveryActions):
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.query_one(PaneGrid).apply_filter(event.value)
+        self._fill_table()
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:

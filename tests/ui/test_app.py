@@ -415,3 +415,32 @@ async def test_one_pane_sessions_share_one_grid_and_a_session_that_grows_gets_it
         bench.server.cmd("split-window", "-t", "s1:0", "-d")
         await until(pilot, lambda: set(groups()) == {SOLO, "s1"} and len(groups()["s1"]) == 2)
         assert groups()[SOLO] == {solo[0], solo[2]} and solo[1] in groups()["s1"]
+
+
+async def test_the_table_view_shows_every_pane_as_a_row_and_its_cursor_is_the_focus(
+    bench: Bench, tmp_path: Path
+) -> None:
+    from dashboard.ui.widgets import PaneTable
+
+    agent = bench.agent("work")
+    shells = [bench.shell(f"s{i}") for i in range(3)]
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    app = make_app(bench, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.query_one(PaneGrid)
+        table = app.query_one(PaneTable)
+        await until(pilot, shown(grid, agent.pane_id, *shells))
+        await pilot.press("t")
+        assert table.display and not grid.display and app.focused is table
+        await until(pilot, lambda: table.row_count == 4)
+        cells = [str(c) for c in table.get_row(agent.pane_id)]
+        assert "work:0.0" in cells and "claude" in cells and " idle " in cells
+        table.move_cursor(row=table.get_row_index(shells[1]))
+        await until(pilot, lambda: app.current is grid.cards[shells[1]])
+        assert "s1:0.0" in str(app.query_one("#composer-title").render())
+        await pilot.press("space")
+        assert grid.cards[shells[1]].selected and str(table.get_row(shells[1])[0]) == "◉"
+        app.query_one("#filter").value = "state:idle"  # type: ignore[attr-defined]
+        await until(pilot, lambda: table.row_count == 1)
+        await pilot.press("t")
+        assert grid.display and not table.display

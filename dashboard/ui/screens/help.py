@@ -30,7 +30,8 @@ HELP = """\
 | l | the send log (enter: diff, r: re-send, / filter) |
 | s | schedules: state (failing ones stand out), next run, last runs and why |
 | / | filter panes: words, `state:idle`, `agent:claude`, `session:web`, `machine:gpu1`, `verdict:stuck` |
-| t | light / dark theme |
+| t | the table view: one row per pane (same filter, focus, selection); t again for the cards |
+| T | light / dark theme |
 | ctrl+p | command palette |
 | q | quit |
 

@@ -5,6 +5,7 @@ from dashboard.ui.widgets.composer import Composer
 from dashboard.ui.widgets.fleet_bar import AccountBar, FleetBar
 from dashboard.ui.widgets.pane_card import PaneCard
 from dashboard.ui.widgets.pane_grid import PaneGrid
+from dashboard.ui.widgets.pane_table import PaneTable
 from dashboard.ui.widgets.preview import Preview
 
-__all__ = ["AccountBar", "BatchPanel", "Composer", "FleetBar", "PaneCard", "PaneGrid", "Preview"]
+__all__ = ["AccountBar", "BatchPanel", "Composer", "FleetBar", "PaneCard", "PaneGrid", "PaneTable", "Preview"]
