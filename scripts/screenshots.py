@@ -42,6 +42,11 @@ async def main() -> None:
                     await pilot.pause(0.1)
                 await pilot.pause(0.5)
                 app.save_screenshot("grid.svg", str(OUT))
+                await pilot.press("t")  # the dense table view of the same panes
+                await pilot.pause(0.3)
+                app.save_screenshot("table.svg", str(OUT))
+                await pilot.press("t")
+                await pilot.pause(0.2)
                 app.query_one("#composer", TextArea).insert(DEMO_PROMPT)
                 app.action_select_all()
                 await pilot.pause(0.1)
@@ -61,6 +66,11 @@ async def main() -> None:
                     await pilot.pause(0.1)
                 await pilot.pause(0.3)
                 app.save_screenshot("batch-verified.svg", str(OUT))
+                await pilot.press("n")  # what needs a person after the batch
+                await pilot.pause(0.3)
+                app.save_screenshot("attention.svg", str(OUT))
+                await pilot.press("escape")
+                await pilot.pause(0.2)
                 await pilot.press("l")
                 while not (isinstance(app.screen, LogScreen) and app.screen.query_one(DataTable).row_count):
                     await pilot.pause(0.1)
@@ -92,7 +102,13 @@ def fleet_shot() -> None:
     subprocess.run([sys.executable, "-m", "tests.ui.pictures", str(OUT)], cwd=ROOT, check=True)
 
 
+def browser_shot() -> None:
+    """The dashboard served to a real headless Chromium (`dispatch serve`): screenshots/browser.png."""
+    subprocess.run([sys.executable, "-m", "tests.ui.browser_picture", str(OUT)], cwd=ROOT, check=True)
+
+
 if __name__ == "__main__":
     os.environ.setdefault("DISPATCH_HOME", tempfile.mkdtemp(prefix="dispatch-shots-"))
     fleet_shot()
     asyncio.run(main())
+    browser_shot()

@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ui(sub)
     add_demo(sub)
     add_mcp(sub)
+    add_serve(sub)
     return parser
 
 
@@ -336,3 +337,14 @@ def add_mcp(sub: Subparsers) -> None:
     p = sub.add_parser("mcp", help="serve panes, send, batch, log, show and verify as MCP tools over stdio")
     server_options(p, top=False)
     p.add_argument("--read-only", action="store_true", help="offer only the tools that send nothing")
+
+
+def add_serve(sub: Subparsers) -> None:
+    p = sub.add_parser("serve", help="the dashboard in a browser (textual-serve); loopback only unless --host")
+    server_options(p, top=False)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1; any other needs a token)")
+    p.add_argument("--port", type=int, default=8765, help="port (8765; 0 picks a free one)")
+    p.add_argument(
+        "--public-url", metavar="URL", help="the URL browsers reach it by, behind a proxy (http://host:port)"
+    )
+    notify_option(p)

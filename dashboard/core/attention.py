@@ -75,7 +75,8 @@ def attention(
     out = []
     if needs is not None:
         out.append(Attention(key, address, NEEDS_INPUT, needs.why))
-    if cls.agent is not None and cls.state is PaneState.STUCK:
+    said = last is not None and last.verdict is Verdict.STUCK  # the failed send below says it already
+    if cls.agent is not None and cls.state is PaneState.STUCK and not said:
         out.append(Attention(key, address, "stuck", "text waits in the composer, not submitted"))
     if last is not None and (last.verdict.undelivered or last.verdict in (Verdict.ERROR, Verdict.INTERRUPTED)):
         out.append(Attention(key, address, "failed-send", f"send #{last.id} {last.verdict}: {last.reason}"))

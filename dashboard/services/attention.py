@@ -20,6 +20,9 @@ from dashboard.core.ports import SendLog, StoreError, TmuxError
 from dashboard.services.fleet import Fleet
 from dashboard.services.watch import FleetWatcher, PaneStatus, latest_sends
 
+STUCK_AFTER = 6.0
+"""Seconds text must sit in a composer before it is called stuck: longer than a send's delay and first look."""
+
 
 class AttentionTracker:
     """The current items; `update()` takes a look at the fleet and returns the items new since the last one."""
@@ -40,7 +43,9 @@ class AttentionTracker:
         items: list[Attention] = []
         for st in statuses:
             v = st.view
-            items += attention(st.key, v.pane.address, v.cls, v.needs, last.get(st.key))
+            found = attention(st.key, v.pane.address, v.cls, v.needs, last.get(st.key))
+            # text in a composer for a few seconds is a send at work (its paste before its Enter): not stuck yet
+            items += [i for i in found if i.kind != "stuck" or now - st.since >= STUCK_AFTER]
             if v.cls.state is PaneState.RATE_LIMITED and v.cls.reset:
                 # the reset as read when the limit began ("3pm" then), not as read now (tomorrow's 3pm)
                 at = parse_reset(v.cls.reset, datetime.fromtimestamp(st.since))

@@ -24,6 +24,8 @@ def test_each_kind_of_thing_that_needs_a_person() -> None:
     failed.id = 7
     items = attention("%1", "s:1.0", cls, NeedsInput("dialog: trust this folder?", "screen"), failed)
     assert [i.kind for i in items] == ["needs-input", "stuck", "failed-send"]
+    stuck = SendRecord(target="s:1.0", prompt="x", verdict=Verdict.STUCK, reason="text still in the composer")
+    assert [i.kind for i in attention("%1", "s:1.0", cls, None, stuck)] == ["failed-send"]  # said once
     assert items[2].why == "send #7 not-received: the paste never showed"
     fine = SendRecord(target="s:1.0", prompt="x", verdict=Verdict.SUBMITTED)
     assert attention("%1", "s:1.0", Classification("claude", PaneState.IDLE), None, fine) == []
@@ -59,3 +61,17 @@ def test_a_rate_limit_is_called_out_when_its_reset_has_passed() -> None:
     now[0] = began + 61 * 60
     tracker.update(limited, {})
     assert [i.kind for i in called] == ["limit-lifted"] and "15:00" in called[0].why
+
+
+def test_text_in_a_composer_is_stuck_only_once_it_stayed_there() -> None:
+    """A send's own paste sits in the composer for its delay: that is no call for a person."""
+    now = [100.0]
+    called: list[Attention] = []
+    tracker = AttentionTracker(called.append, clock=lambda: now[0])
+    tracker.update([], {})
+    pasted = [_status("%4", PaneState.STUCK, since=99.0)]
+    tracker.update(pasted, {})
+    assert called == [] and tracker.items == []
+    now[0] = 106.5
+    tracker.update(pasted, {})
+    assert [i.kind for i in called] == ["stuck"]

@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "ui": "ui:cmd_ui",
     "demo": "ui:cmd_demo",
     "mcp": "mcp:cmd_mcp",
+    "serve": "serve:cmd_serve",
 }
 """Each command's `module:function` in this package."""
 

@@ -14,7 +14,8 @@ from textual.widgets import DataTable
 from dashboard.core.wording import verdict_mark
 from dashboard.ui.widgets.pane_card import STATE_STYLE, VERDICT_STYLE, PaneCard, ago
 
-COLUMNS = ("", "pane", "agent", "state", "for", "composer / last line", "last send")
+COLUMNS = ("", "pane", "agent", "state", "for", "last send", "composer / last line")
+"""The long free text last: the columns an operator scans fit even a narrow terminal."""
 
 
 def row(card: PaneCard, now: float) -> tuple[Text, ...]:
@@ -38,8 +39,8 @@ def row(card: PaneCard, now: float) -> tuple[Text, ...]:
         Text(cls.agent or pane.command or "-", style="italic"),
         Text(f" {shown} ", style=STATE_STYLE.get(shown, "")),
         Text(ago(now - st.since), style="dim"),
-        Text(("✎ " if cls.composer else "") + detail, style="#ff8700" if cls.composer else "dim"),
         sent,
+        Text(("✎ " if cls.composer else "") + detail, style="#ff8700" if cls.composer else "dim"),
     )
 
 
