@@ -599,6 +599,27 @@ async def run(args: argparse.Namespace) -> int:
                 idle[l200]["baseline"] = baseline[l200]
         else:
             notes.append("200-pane phase skipped (time budget)")
+
+        # ---- --large: 300 and 1,000 panes (first grid; idle at 1,000) ----
+        for total in (300, 1000) if args.large else ():
+            if budget.left() < 30:
+                notes.append(f"{total}-pane phase skipped (time budget)")
+                break
+            have = len(fleet.server.tmux("list-panes", "-a", "-F", "#{pane_id}").split())
+            for _ in range(0, total - have, 150):
+                add_sleeps(fleet, min(150, total - have))
+                have = len(fleet.server.tmux("list-panes", "-a", "-F", "#{pane_id}").split())
+            await asyncio.sleep(0.5)
+            label = f"{total} panes ({agents_big} agents)"
+            first[label] = [await first_grid(fleet, next(dbs)) for _ in range(max(1, reps - 1))]
+            if total == 1000:
+                baseline[label] = server_baseline(server_pid, base_s)
+                probe = Probe()
+                app = bench_app(LocalTmux(socket_name=fleet.server.name), next(dbs), probe, 1.0)
+                async with running(app, probe):
+                    time_paints(app.screen, probe)
+                    idle[label] = await idle_run(Session(app, probe, 1.0), server_pid, idle_s)
+                    idle[label]["baseline"] = baseline[label]
     finally:
         fleet.server.kill()
 
@@ -784,6 +805,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--quick", action="store_true", help="smaller: 20 agents, 6 s idle, 6 trials")
     p.add_argument("--no-fast", action="store_true", help="skip the optional 0.25 s interval run")
+    p.add_argument("--large", action="store_true", help="also 300 and 1,000 panes (first grid; idle at 1,000)")
     p.add_argument("--seed", type=int, default=1, help="random moments of the changes")
     p.add_argument("--budget", type=float, default=None, help="time budget in seconds (420, --quick 150)")
     args = p.parse_args()

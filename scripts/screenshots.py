@@ -71,7 +71,7 @@ async def main() -> None:
                 app.save_screenshot("attention.svg", str(OUT))
                 await pilot.press("escape")
                 await pilot.pause(0.2)
-                await pilot.press("l")
+                await pilot.press("L")
                 while not (isinstance(app.screen, LogScreen) and app.screen.query_one(DataTable).row_count):
                     await pilot.pause(0.1)
                 app.save_screenshot("log.svg", str(OUT))

@@ -53,12 +53,12 @@ class DispatchApp(DeliveryActions):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     """Below 120 columns the side panel (prompt, sends) goes under the grid and the cards get the width."""
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
-    """Below 32 rows the sends table gives its rows to the grid (the log, `l`, still has every send)."""
+    """Below 32 rows the sends table gives its rows to the grid (the log, `L`, still has every send)."""
     BINDINGS = [
         Binding("ctrl+s", "send", "Send", priority=True),
         Binding("c", "compose", "Compose"),
         Binding("question_mark", "help", "Help"),
-        Binding("l", "log", "Log"),
+        Binding("L", "log", "Log"),
         Binding("r", "resend_focused", "Re-send"),
         Binding("s", "schedules", "Schedules"),
         Binding("V", "verify_batch", "Verify batch"),
@@ -144,7 +144,7 @@ class DispatchApp(DeliveryActions):
             with Vertical(id="side"):
                 yield Static("prompt → focused pane (or the selection)", id="composer-title")
                 yield Composer(id="composer", soft_wrap=True, show_line_numbers=False)
-                yield Static("ctrl+s send · space select · r re-send · d diff · l log · ? help", id="hints")
+                yield Static("ctrl+s send · space select · r re-send · d diff · L log · ? help", id="hints")
                 yield BatchPanel(id="batch")
         yield Footer()
 

@@ -137,7 +137,7 @@ async def test_log_opens_the_diff_view(bench: Bench, tmp_path: Path) -> None:
         app.query_one("#composer", TextArea).insert("explain the diff")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: bool(finished))
-        await pilot.press("l")
+        await pilot.press("L")
         await until(pilot, lambda: isinstance(app.screen, LogScreen) and app.screen.query_one(DataTable).row_count > 0)
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, DiffScreen))
@@ -281,11 +281,11 @@ def test_every_action_is_in_the_command_palette_with_its_key(tmp_path: Path) -> 
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: bool(app.query_one(PaneGrid).cards))
             titles = [c.title for c in app.get_system_commands(app.screen)]
-            for wanted in ("Send (ctrl+s)", "Log (l)", "Verify batch (V)", "Schedules (s)", "Help (?)"):
+            for wanted in ("Send (ctrl+s)", "Log (L)", "Verify batch (V)", "Schedules (s)", "Help (?)"):
                 assert wanted in titles, titles
             await pilot.press("ctrl+p")
             await pilot.pause(0.3)
-            await pilot.press(*"log (l")
+            await pilot.press(*"log (L")
             await pilot.pause(0.5)
             await pilot.press("enter")
             await until(pilot, lambda: isinstance(app.screen, Log))

@@ -69,7 +69,7 @@ def test_log_screen(snap_compare: Any, tmp_path: Path) -> None:
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await _ready(pilot)
-        await pilot.press("l")
+        await pilot.press("L")
         await pilot.pause(0.2)
 
     assert snap_compare(scene_app(tmp_path), terminal_size=SIZE, run_before=run_before)

@@ -13,7 +13,7 @@ HELP = """\
 
 | key | does |
 |---|---|
-| arrows, g / G, tab | move to the card that way on screen; the first / last card; the next card |
+| arrows or h j k l, g / G, tab | move to the card that way on screen; the first / last card; the next card |
 | space | select / unselect the focused pane (a batch goes to every selected pane) |
 | a / escape | select every visible pane / clear the selection |
 | c or enter | write a prompt in the composer |
@@ -27,7 +27,7 @@ HELP = """\
 | n | what needs you: a dialog, a question, a turn ended, stuck text, a failed send, a lifted rate limit |
 | p | show / hide the focused pane's screen under the grid (live: it changes as the pane prints) |
 | o | go to the focused pane in tmux (inside its server: switch there; else the attach command, copied) |
-| l | the send log (enter: diff, r: re-send, / filter) |
+| L | the send log (enter: diff, r: re-send, / filter) |
 | s | schedules: state (failing ones stand out), next run, last runs and why |
 | / | filter panes: words, `state:idle`, `agent:claude`, `session:web`, `machine:gpu1`, `verdict:stuck` |
 | t | the table view: one row per pane (same filter, focus, selection); t again for the cards |

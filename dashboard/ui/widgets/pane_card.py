@@ -82,10 +82,10 @@ class PaneCard(Widget, can_focus=True):
     """A focusable card; selection (space) makes it part of the next batch."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "move('up')", "Up", show=False),
-        Binding("down", "move('down')", "Down", show=False),
-        Binding("left", "move('left')", "Left", show=False),
-        Binding("right", "move('right')", "Right", show=False),
+        Binding("up,k", "move('up')", "Up", show=False),
+        Binding("down,j", "move('down')", "Down", show=False),
+        Binding("left,h", "move('left')", "Left", show=False),
+        Binding("right,l", "move('right')", "Right", show=False),
         Binding("g,home", "move('first')", "First", show=False),
         Binding("G,end", "move('last')", "Last", show=False),
     ]
