@@ -13,11 +13,19 @@ __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from dashboard.cli import warm
+    try:
+        from dashboard.cli import warm
 
-    code = warm.client(argv)
-    if code is not None:
-        return code
-    from dashboard.cli.run import main as run_here
+        code = warm.client(argv)
+        if code is not None:
+            return code
+        from dashboard.cli.run import main as run_here  # ~100 ms of imports: Ctrl-C may land in them
 
-    return run_here(argv)
+        return run_here(argv)
+    except KeyboardInterrupt:
+        import sys
+
+        from dashboard.cli.codes import EXIT_INTERRUPTED
+
+        print("dispatch: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

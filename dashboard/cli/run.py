@@ -30,9 +30,10 @@ def parse(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | N
     parser = parser or build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     words: list[str] | None = None
-    if "exec" in argv and "--" in argv[argv.index("exec") :]:
+    at = _command_at(argv)
+    if at is not None and argv[at] == "exec" and "--" in argv[at:]:
         # `dispatch exec [options] TARGET [options] -- COMMAND…`: everything after -- is the command
-        cut = argv.index("--", argv.index("exec"))
+        cut = argv.index("--", at)
         argv, words = argv[:cut], argv[cut + 1 :]
     args, extra = parser.parse_known_args(argv)
     if extra:
@@ -47,6 +48,19 @@ def parse(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | N
     if args.command is None:
         args.command, args.interval, args.notify = "ui", 1.0, None
     return args
+
+
+def _command_at(argv: list[str]) -> int | None:
+    """Where the command word is: past the global options (`-L NAME`, `-S PATH` take a value)."""
+    i = 0
+    while i < len(argv):
+        if argv[i] in ("-L", "-S"):
+            i += 2
+        elif argv[i].startswith("-"):
+            i += 1
+        else:
+            return i
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 import sys
 
 from dashboard.cli.codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
@@ -38,7 +39,9 @@ if TYPE_CHECKING:
 SERVED = frozenset({"send", "batch", "resend", "canary", "panes", "log", "show"})
 """Commands the daemon runs for a client: the ones that touch panes or read the log, run often, by scripts."""
 SOCKET = "daemon.sock"
-_ENV = ("HOME", "PATH", "TMUX_TMPDIR", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "TZ", "LANG", "LC_ALL", "LC_CTYPE")
+_ENV = ("HOME", "PATH", "TMUX_TMPDIR", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "TZ", "LANG", "LC_ALL", "LC_CTYPE",
+        "SSH_AUTH_SOCK", "USER", "LOGNAME", "PYTHONIOENCODING")  # fmt: skip
+"""Besides DISPATCH_*: what a command's result can depend on (which tmux, which SSH agent and login, output)."""
 
 
 def key() -> dict[str, str]:
@@ -93,11 +96,16 @@ def client(argv: Sequence[str] | None = None) -> int | None:
     with sock:
         try:
             sock.connect(socket_path())
+            if _peer_uid(sock) != os.getuid():
+                return None  # a socket another user made in our place: never hand it a prompt
         except OSError:
             return None  # no daemon (or not ours): the usual case
         started = False
+        out, err = sys.stdout, sys.stderr
+        broken: OSError | None = None  # our own stdout failed: the command still runs to its end there, unseen
         try:
-            request = {"argv": words, "cwd": os.getcwd(), "tty": sys.stdout.isatty(), "key": key()}
+            tty = bool(out is not None and out.isatty())
+            request = {"argv": words, "cwd": os.getcwd(), "tty": tty, "key": key()}
             sock.sendall(json.dumps(request).encode() + b"\n")
             for line in sock.makefile("rb"):
                 msg = json.loads(line)
@@ -105,20 +113,24 @@ def client(argv: Sequence[str] | None = None) -> int | None:
                     return None
                 if "run" in msg:
                     started = True
-                elif "out" in msg:
-                    sys.stdout.write(msg["out"])
-                    sys.stdout.flush()
-                elif "err" in msg:
-                    sys.stderr.write(msg["err"])
-                    sys.stderr.flush()
                 elif "exit" in msg:
+                    if isinstance(broken, BrokenPipeError):
+                        return EXIT_OK  # `dispatch log | head`: the reader left, as it would have here
+                    if broken is not None:
+                        print(f"dispatch: error: cannot write the output: {broken}", file=err or sys.__stderr__)
+                        return EXIT_ERROR
                     return int(msg["exit"])
+                elif broken is None and ("out" in msg or "err" in msg):
+                    stream = out if "out" in msg else err
+                    try:
+                        if stream is not None:
+                            stream.write(msg.get("out", msg.get("err", "")))
+                            stream.flush()
+                    except (OSError, ValueError) as exc:
+                        broken = exc if isinstance(exc, OSError) else OSError(str(exc))
         except KeyboardInterrupt:
-            print("dispatch: interrupted", file=sys.stderr)
+            print("dispatch: interrupted", file=err or sys.__stderr__)
             return EXIT_INTERRUPTED
-        except BrokenPipeError:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return EXIT_OK
         except (OSError, ValueError):
             pass
     if not started:
@@ -126,9 +138,16 @@ def client(argv: Sequence[str] | None = None) -> int | None:
     print(
         "dispatch: error: the daemon running this command stopped before it finished;"
         " what it reached is in `dispatch log` (do not re-send blindly)",
-        file=sys.stderr,
+        file=sys.stderr or sys.__stderr__,
     )
     return EXIT_ERROR
+
+
+def _peer_uid(sock: socket.socket) -> int:
+    import struct
+
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return int(struct.unpack("3i", creds)[1])
 
 
 # ----- the server (in the daemon) -------------------------------------------------------------------
@@ -150,18 +169,29 @@ async def serve(paths: Paths, stop: asyncio.Event) -> None:
     import asyncio
 
     from dashboard.cli.capture import install
+    from dashboard.services.daemon import STOP_GRACE  # a stopping daemon lets its runs and its clients finish
 
     path = os.path.join(str(paths.data), SOCKET)
+    if os.stat(paths.data).st_mode & 0o022:
+        print(f"warm path off: {paths.data} is writable by others (another user could stand in for the daemon)")
+        await stop.wait()
+        return
     mine = key()
     install()
+    active: set[asyncio.Task[None]] = set()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            active.add(task)
         try:
             await _serve_one(reader, writer, mine)
-        except (OSError, ValueError, asyncio.IncompleteReadError):
+        except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.CancelledError):
             pass
         finally:
             writer.close()
+            if task is not None:
+                active.discard(task)
 
     if os.path.exists(path):
         os.unlink(path)  # left by a daemon that was killed: the lock we hold says it is gone
@@ -173,20 +203,19 @@ async def serve(paths: Paths, stop: asyncio.Event) -> None:
     try:
         await stop.wait()
     finally:
-        server.close()
+        server.close()  # no new clients; those running finish (a stopping daemon lets its runs finish too)
         if os.path.exists(path):
             os.unlink(path)
+        if active:
+            await asyncio.wait(set(active), timeout=STOP_GRACE)
 
 
 async def _serve_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, mine: dict[str, str]) -> None:
     import asyncio
-    import struct
 
     from dashboard.cli.capture import SINK
 
-    sock = writer.get_extra_info("socket")
-    _, uid, _ = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
-    if uid != os.getuid():
+    if _peer_uid(writer.get_extra_info("socket")) != os.getuid():
         return
     request = json.loads(await reader.readline())
     args, why = _parse(request, mine)
@@ -227,9 +256,19 @@ def _parse(request: dict[str, Any], mine: dict[str, str]) -> tuple[Any, str]:
         return None, "not a command the daemon runs as given"
     if args.command not in SERVED:
         return None, f"{args.command} is run by the client"
+    cwd = str(request.get("cwd", ""))
+    for name in ("file", "socket_path", "transcript"):  # every path the client gave, as the client meant it
+        value = getattr(args, name, None)
+        if value is not None and value != "-" and not os.path.isabs(str(value)):
+            setattr(args, name, type(value)(os.path.join(cwd, str(value))))
     file = getattr(args, "file", None)
     if file == "-":
         return None, "the prompt comes on the client's stdin"
-    if file and not os.path.isabs(file):
-        args.file = os.path.join(str(request.get("cwd", "")), file)
+    if file is not None:
+        try:  # a pipe, a FIFO or a device would be read here, in the daemon's loop, or not at all
+            regular = stat.S_ISREG(os.stat(file).st_mode)
+        except OSError:
+            regular = False
+        if not regular:
+            return None, "the prompt file is not a regular file the daemon can read"
     return args, ""

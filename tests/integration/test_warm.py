@@ -181,3 +181,33 @@ async def test_the_daemon_calls_out_a_pane_that_comes_to_need_a_person(
         assert not any("calm" in line for line in lines)
     finally:
         assert _run(*cli_env, "daemon", "stop").returncode == 0
+
+
+async def test_paths_are_the_clients_and_a_prompt_file_that_is_no_file_is_read_by_the_client(
+    bench: Bench, daemon: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`-S ./sock` names the client's socket (not one beside the daemon); a FIFO or /dev/stdin is never opened
+    in the daemon (it would block its loop, or read the daemon's own stdin)."""
+    agent = bench.agent("a")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    here = tmp_path / "client-dir"
+    here.mkdir()
+    sock = bench.server.cmd("display-message", "-p", "#{socket_path}").stdout[0]
+    (here / "srv").symlink_to(sock)
+    monkeypatch.chdir(here)
+    code, _, err = _served(["-S", "./srv", "send", "a:0.0", "over a relative socket", "--json"], capsys)
+    assert code == 0, err
+    assert agent.received() == ["over a relative socket"]
+    os.mkfifo(here / "fifo")
+    assert _served(["-S", "./srv", "send", "a:0.0", "-f", "fifo"], capsys)[0] is None  # declined: runs here
+    assert _served(["-S", "./srv", "send", "a:0.0", "-f", "/dev/stdin"], capsys)[0] is None
+
+
+def test_the_command_word_exec_is_found_where_the_command_is() -> None:
+    """`-L exec` names a tmux server; only the command `exec` takes everything after -- as its command."""
+    from dashboard.cli.run import parse
+
+    args = parse(["-L", "exec", "batch", "-m", "hi", "--", "%0", "%1"])
+    assert args.command == "batch" and args.targets == ["%0", "%1"] and args.socket_name == "exec"
+    args = parse(["exec", "ops:0.1", "--", "make", "-j", "test"])
+    assert args.command == "exec" and args.words[-3:] == ["make", "-j", "test"]

@@ -59,7 +59,7 @@ async def cmd_mcp(args: argparse.Namespace) -> int:
         States: idle, working, stuck-in-composer, dialog, needs-input, rate-limited, shell, dead, unknown;
         also what its composer holds and its last line.
         """
-        return await call("panes", *([machine] if machine else []), "--json")
+        return await call("panes", "--json", *(["--", machine] if machine else []))  # never read as an option
 
     @mcp.tool()
     async def log(limit: int = 20, batch: str | None = None) -> dict[str, Any]:
@@ -74,7 +74,7 @@ async def cmd_mcp(args: argparse.Namespace) -> int:
     @mcp.tool()
     async def verify(batch: str) -> dict[str, Any]:
         """Re-check a batch (batch="b7") or one send ("42") read-only: confirmed, refuted or unknown for each."""
-        return await call("verify", batch, "--json")
+        return await call("verify", "--json", "--", batch)
 
     if not args.read_only:
 

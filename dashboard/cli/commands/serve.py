@@ -1,62 +1,65 @@
-"""`dispatch serve`: the same dashboard in a browser (textual-serve), loopback only unless asked otherwise.
+"""`dispatch serve`: the same dashboard in a browser (textual-serve), behind a token, loopback by default.
 
-Each browser tab runs its own `dispatch ui` process with the server's options, as a terminal would.
-Bound to anything but loopback, every page and its websocket need the token printed with the URL (it
-is kept in a same-site cookie after the first page), so the dashboard — which can send prompts to
-every agent — is never open to whoever can reach the port.
+Each browser tab runs its own `dispatch ui` process with the server's options, as a terminal would. The
+dashboard can send prompts to every agent, so nothing is served without the random token printed with
+the URL — on loopback too (other users of the machine reach loopback). The token is part of the path
+(`/TOKEN/`, `/TOKEN/ws`), never a cookie (a cookie would go to every other port of the host). A
+request whose Host is not this server's, or a websocket opened from another origin, is refused (other
+pages in the same browser, DNS rebinding). Static files (the terminal's script and fonts) need no token.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import hmac
 import secrets
 import shlex
 import signal
 import socket
 import sys
 from typing import Any
+from urllib.parse import urlsplit
 
 from dashboard.cli.context import server_argv
 from dashboard.cli.exits import EXIT_OK, UsageError
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-COOKIE = "dispatch_token"
+WILDCARD = ("0.0.0.0", "::", "")
 
 
 async def cmd_serve(args: argparse.Namespace) -> int:
     try:
+        import aiohttp_jinja2
+        import jinja2
         from aiohttp import web
         from textual_serve.server import Server
     except ImportError:
         raise UsageError("dispatch serve needs textual-serve: pip install 'dispatch-console[serve]'") from None
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: expected 0 to 65535")
-    token = None if args.host in LOOPBACK else secrets.token_urlsafe(24)
+    token = secrets.token_urlsafe(24)
     extra = ["--notify", args.notify] if args.notify else []
     command = shlex.join([sys.executable, "-m", "dashboard", *server_argv(args), "ui", *extra])
-
-    class Served(Server):
-        async def on_startup(self, app: web.Application) -> None:
-            return None  # textual-serve's logo would go to our stdout: the URL line below says it all
+    server = Server(command, host=args.host, port=args.port, title="Dispatch", public_url=args.public_url)
+    allowed: set[str] = set()  # host:port a browser may name (Host header, Origin)
 
     @web.middleware
     async def guard(request: web.Request, handler: Any) -> web.StreamResponse:
-        if token is None or request.path.startswith("/static/"):
-            response: web.StreamResponse = await handler(request)
-            return response
-        given = request.query.get("token") or request.cookies.get(COOKIE) or ""
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            raise web.HTTPForbidden(text="dispatch serve: this page needs the token printed with its URL\n")
-        response = await handler(request)
-        if request.query.get("token"):
-            response.set_cookie(COOKIE, token, httponly=True, samesite="Strict")
+        if request.host not in allowed:
+            raise web.HTTPMisdirectedRequest(text="dispatch serve: not this server's address\n")
+        origin = request.headers.get("Origin")
+        if origin is not None and urlsplit(origin).netloc not in allowed:
+            raise web.HTTPForbidden(text="dispatch serve: another site may not open the dashboard\n")
+        response: web.StreamResponse = await handler(request)
         return response
 
-    server = Served(command, host=args.host, port=args.port, title="Dispatch", public_url=args.public_url)
-    app = await server._make_app()
-    app.middlewares.append(guard)
+    app = web.Application(middlewares=[guard])
+    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(server.templates_path))
+    app.add_routes([
+        web.get(f"/{token}/", server.handle_index, name="index"),
+        web.get(f"/{token}/ws", server.handle_websocket, name="websocket"),
+        web.get(f"/{token}/download/{{key}}", server.handle_download, name="download"),
+        web.static("/static", server.statics_path, name="static"),
+    ])  # fmt: skip
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
@@ -67,11 +70,15 @@ async def cmd_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     port = runner.addresses[0][1] if runner.addresses else args.port
     if args.public_url is None:  # the page tells the browser where its websocket is: the real port
-        host = socket.getfqdn() if args.host in ("0.0.0.0", "::", "") else args.host
-        host = f"[{host}]" if ":" in host else host
-        server.public_url = f"http://{host}:{port}"
-    url = f"{server.public_url}/" + (f"?token={token}" if token else "")
-    print(f"dispatch: the dashboard is served at {url}  (Ctrl-C stops)", flush=True)
+        host = socket.getfqdn() if args.host in WILDCARD else args.host
+        server.public_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    server.public_url = server.public_url.rstrip("/")
+    allowed.add(urlsplit(server.public_url).netloc)
+    if args.host not in WILDCARD:
+        allowed.add(f"[{args.host}]:{port}" if ":" in args.host else f"{args.host}:{port}")
+    if args.host in ("127.0.0.1", "localhost", "::1"):
+        allowed.update({f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"})
+    print(f"dispatch: the dashboard is served at {server.public_url}/{token}/  (Ctrl-C stops)", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
