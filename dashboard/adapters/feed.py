@@ -57,7 +57,8 @@ def attach_script(server_args: list[str]) -> str:
     fd 3 keeps the line's stdin: a background job's own stdin would be /dev/null, and a control
     client ends at EOF on stdin — which is how closing the feed detaches every client at once.
     """
-    tmux = shlex.join(["tmux", *server_args, "-C", "attach-session", "-r", "-f", "ignore-size", "-t"])
+    # -E: attaching must not copy our environment into the user's session (update-environment)
+    tmux = shlex.join(["tmux", *server_args, "-C", "attach-session", "-E", "-r", "-f", "ignore-size", "-t"])
     return f'exec 3<&0; for s do {tmux} "$s" <&3 2>/dev/null & done; wait'
 
 
@@ -80,6 +81,7 @@ class ControlFeed:
         self._not_before = 0.0
         self._attached = self._wanted = 0
         self._ready = asyncio.Event()
+        self._lock = asyncio.Lock()
 
     attach_timeout = 5.0
 
@@ -89,7 +91,10 @@ class ControlFeed:
         return running and self._attached >= self._wanted and not self.skipped
 
     async def follow(self, sessions: Collection[str]) -> None:
-        names = frozenset(sessions)
+        async with self._lock:  # one restart at a time: two would leave clients behind
+            await self._follow(frozenset(sessions))
+
+    async def _follow(self, names: frozenset[str]) -> None:
         running = self._reader is not None and not self._reader.done()
         if running and names == self._names:
             return
@@ -139,8 +144,9 @@ class ControlFeed:
         return out
 
     async def close(self) -> None:
-        await self._stop()
-        self._names = None
+        async with self._lock:
+            await self._stop()
+            self._names = None
 
     # ----- inside ---------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 
 from dashboard.core.attention import Attention
 
@@ -36,6 +37,7 @@ class CommandNotifier:
             proc = await asyncio.create_subprocess_exec(
                 "sh", "-c", self.command, "dispatch", item.line(), env=env,
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,  # a timeout stops the command and whatever it started
             )  # fmt: skip
         except OSError as exc:
             self.errors.append(f"--notify could not start: {exc}")
@@ -44,7 +46,7 @@ class CommandNotifier:
             _, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
             self.errors.append(f"--notify took over {TIMEOUT:g}s and was stopped")
             return
         if proc.returncode:

@@ -265,7 +265,16 @@ def add_ui(sub: Subparsers) -> None:
     p = sub.add_parser("ui", help="the dashboard (also: dispatch with no command)")
     server_options(p, top=False)
     p.add_argument("--interval", type=float, default=1.0, metavar="S", help="refresh interval (1.0)")
+    feed_option(p)
     notify_option(p)
+
+
+def feed_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--feed", action="store_true",
+        help="also follow pane changes live through tmux control mode (experimental: a read-only control client per"
+        " session; see the README for what tmux shows of it)",
+    )  # fmt: skip
 
 
 def notify_option(p: argparse.ArgumentParser) -> None:
@@ -347,4 +356,5 @@ def add_serve(sub: Subparsers) -> None:
     p.add_argument(
         "--public-url", metavar="URL", help="the URL browsers reach it by, behind a proxy (http://host:port)"
     )
+    feed_option(p)
     notify_option(p)

@@ -52,14 +52,23 @@ class AttentionTracker:
                 if at is not None and now >= at.timestamp():
                     why = f"rate limit reset at {at:%H:%M}: it can take work again"
                     items.append(Attention(st.key, v.pane.address, "limit-lifted", why))
-        ids = {(i.key, i.kind, i.why) for i in items}
+        ids = {_identity(i) for i in items}
         first = self._ids is None
-        new = [i for i in items if (i.key, i.kind, i.why) not in (self._ids or set())]
+        new = [i for i in items if _identity(i) not in (self._ids or set())]
         self.items, self._ids = items, ids
         if self.on_new is not None and not first:
             for item in new:
                 self.on_new(item)
         return new
+
+
+def _identity(item: Attention) -> tuple[str, str, str]:
+    """An item is its pane and its kind.
+
+    Its words may change (the screen's, then the hook's) without a new call; a failed send is the
+    exception: another failed send is another item.
+    """
+    return (item.key, item.kind, item.why if item.kind == "failed-send" else "")
 
 
 async def watch(

@@ -86,6 +86,7 @@ class DispatchApp(DeliveryActions):
         options: SendOptions | None = None,
         on_ready: Callable[[DispatchApp], Awaitable[None]] | None = None,
         live: bool = True,
+        feed: bool = False,
     ) -> None:
         """`services`: the fleet, log and schedule book this dashboard works with (services/bundle.py)."""
         super().__init__()
@@ -99,6 +100,8 @@ class DispatchApp(DeliveryActions):
         self.options = options or SendOptions()
         self.on_ready = on_ready
         self.live = live
+        self.feed = feed
+        """Follow pane changes through tmux control mode (`--feed`) besides the 1 s survey."""
         self.statuses: dict[str, PaneStatus] = {}
         self.current: PaneCard | None = None
         self.exec_mode = False
@@ -109,6 +112,7 @@ class DispatchApp(DeliveryActions):
         self._want_changed: dict[str, set[str]] = {}
         self._last_sends: dict[str, SendRecord] = {}
         self._shown: PanesRefreshed | None = None
+        self._summary: tuple[int, str] | None = None
         self.attention = AttentionTracker(self._called_out)
         """Every pane that needs a person (count in the title, `n` lists them); new ones ring and notify."""
         self._where = ""
@@ -178,7 +182,8 @@ class DispatchApp(DeliveryActions):
         if self.live:
             self.set_interval(self.refresh_interval, self.refresh_panes)
             self.set_interval(1.0, self._tick)
-            self.run_worker(self.watcher.listen(self._feed_changed), group="feed")
+            if self.feed:
+                self.run_worker(self.watcher.listen(self._feed_changed), group="feed")
 
     async def on_unmount(self) -> None:
         self.workers.cancel_group(self, "feed")
@@ -191,6 +196,7 @@ class DispatchApp(DeliveryActions):
         Cards scrolled out of view or filtered away wait until they are shown; minute-old labels
         change once a minute, so most cards repaint nothing most seconds.
         """
+        self._attend()  # a quiet fleet posts no survey, yet text stuck for a while, or a limit's reset, is news
         self._fill_table()  # its ages move on too (only changed cells are rewritten)
         grids = self.query(PaneGrid)
         if not grids:
@@ -289,12 +295,8 @@ class DispatchApp(DeliveryActions):
         up = [m for m in message.machines.values() if m.state == "ok"]
         if up:  # live: changes pushed as they happen; polled: seen by the next survey
             self.sub_title = f"{self._where} · {'live' if all(m.feed for m in up) else 'polled'}"
-        self.attention.update(message.statuses, message.last)
-        waiting = len(self.attention.items)
-        # first in the title: a narrow terminal cuts the end of it
-        calls = f"⚑ {waiting} need{'s' * (waiting == 1)} you (n) · " if waiting else ""
-        n = len(message.statuses)
-        self.title = f"Dispatch — {calls}{n} pane{'' if n == 1 else 's'}: {summary}" if n else "Dispatch"
+        self._summary = (len(message.statuses), summary)
+        self._attend()
         if self._first_refresh:
             self._first_refresh = False
             cards = grid.visible_cards()
@@ -356,6 +358,17 @@ class DispatchApp(DeliveryActions):
             card.selected = False
             card.refresh()
         self.query_one("#composer-title", Static).update(self._composer_title())
+
+    def _attend(self) -> None:
+        """The attention list from what is shown now, and the title that counts it."""
+        if self._summary is None:
+            return
+        self.attention.update(list(self.statuses.values()), self._last_sends)
+        waiting = len(self.attention.items)
+        # first in the title: a narrow terminal cuts the end of it
+        calls = f"⚑ {waiting} need{'s' * (waiting == 1)} you (n) · " if waiting else ""
+        n, summary = self._summary
+        self.title = f"Dispatch — {calls}{n} pane{'' if n == 1 else 's'}: {summary}" if n else "Dispatch"
 
     def _called_out(self, item: Attention) -> None:
         """A new attention item: the terminal bell, the operator's --notify command, a toast."""

@@ -296,7 +296,7 @@ def test_every_action_is_in_the_command_palette_with_its_key(tmp_path: Path) -> 
 async def test_a_pane_that_prints_is_shown_by_the_feed_between_surveys(bench: Bench, tmp_path: Path) -> None:
     """With surveys a minute apart, only the control-mode feed can bring the new screen to the card."""
     shell = bench.shell("ops")
-    app = DispatchApp(services_for(bench.host, tmp_path / "ui.db"), refresh_interval=60)
+    app = DispatchApp(services_for(bench.host, tmp_path / "ui.db"), refresh_interval=60, feed=True)
     async with app.run_test(size=SIZE) as pilot:
         grid = app.query_one(PaneGrid)
         await until(pilot, shown(grid, shell))
@@ -315,7 +315,7 @@ async def test_the_preview_follows_the_focus_and_the_feed(bench: Bench, tmp_path
     one, two = bench.shell("one"), bench.shell("two")
     bench.server.cmd("send-keys", "-t", one, "echo first-pane-$((2+2))", "Enter")
     bench.server.cmd("send-keys", "-t", two, "echo second-pane-$((3+3))", "Enter")
-    app = DispatchApp(services_for(bench.host, tmp_path / "ui.db"), refresh_interval=60)
+    app = DispatchApp(services_for(bench.host, tmp_path / "ui.db"), refresh_interval=60, feed=True)
     async with app.run_test(size=SIZE) as pilot:
         grid = app.query_one(PaneGrid)
         preview = app.query_one(Preview)
@@ -444,3 +444,24 @@ async def test_the_table_view_shows_every_pane_as_a_row_and_its_cursor_is_the_fo
         await until(pilot, lambda: table.row_count == 1)
         await pilot.press("t")
         assert grid.display and not table.display
+
+
+async def test_the_table_keeps_its_cursor_on_its_pane_when_a_pane_appears_above(bench: Bench, tmp_path: Path) -> None:
+    """The cursor is the prompt's target: a row inserted above must not move it to another agent."""
+    from dashboard.ui.widgets import PaneTable
+
+    b, c = bench.shell("b-api"), bench.shell("c-web")
+    app = make_app(bench, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.query_one(PaneGrid)
+        table = app.query_one(PaneTable)
+        await until(pilot, shown(grid, b, c))
+        await pilot.press("t")
+        await until(pilot, lambda: table.row_count == 2)
+        table.move_cursor(row=table.get_row_index(c))
+        await until(pilot, lambda: app.current is grid.cards[c])
+        a = bench.shell("a-db")  # sorts above both
+        await until(pilot, lambda: table.row_count == 3)
+        await pilot.pause(0.3)
+        assert table.current_key == c and app.current is grid.cards[c]
+        assert a in table.rows

@@ -21,7 +21,7 @@ async def cmd_ui(args: argparse.Namespace) -> int:
         from dashboard.adapters.notify import CommandNotifier
 
         services.notify = CommandNotifier(args.notify)
-    app = DispatchApp(services, refresh_interval=args.interval)
+    app = DispatchApp(services, refresh_interval=args.interval, feed=args.feed)
     code = await app.run_async()
     return code or 0
 

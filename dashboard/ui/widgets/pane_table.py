@@ -60,15 +60,15 @@ class PaneTable(DataTable[Text]):
     def show(self, cards: list[PaneCard], now: float) -> None:
         wanted = [c for c in cards if c.display and c.status is not None]
         keys = [c.pane_id for c in wanted]
-        if keys != list(self._rows):  # panes came, went or were filtered: the rows again, the cursor kept
-            at = self.cursor_row
+        if keys != list(self._rows):  # panes came, went or were filtered: the rows again, the cursor on its pane
+            on = self.current_key
             self.clear()
             self._rows = {}
             for card in wanted:
                 self._rows[card.pane_id] = cells = row(card, now)
                 self.add_row(*cells, key=card.pane_id)
             if wanted:
-                self.move_cursor(row=min(max(at, 0), len(wanted) - 1))
+                self.move_cursor(row=keys.index(on) if on in keys else 0)
             return
         for card in wanted:
             cells = row(card, now)
