@@ -113,7 +113,7 @@ class DispatchApp(DeliveryActions):
         self._last_sends: dict[str, SendRecord] = {}
         self._shown: PanesRefreshed | None = None
         self._summary: tuple[int, str] | None = None
-        self.attention = AttentionTracker(self._called_out)
+        self.attention = AttentionTracker(self._called_out, clock=clock)
         """Every pane that needs a person (count in the title, `n` lists them); new ones ring and notify."""
         self._where = ""
         self._store_ready = asyncio.Event()
