@@ -412,9 +412,12 @@ async def test_one_pane_sessions_share_one_grid_and_a_session_that_grows_gets_it
             return {g.session: {c.pane_id for c in g.query(PaneCard)} for g in app.query(SessionGroup)}
 
         assert groups() == {SOLO: set(solo)}  # one grid, cards side by side, not a row each
+        grid.cards[solo[1]].focus()
+        await until(pilot, lambda: app.current is grid.cards[solo[1]])
         bench.server.cmd("split-window", "-t", "s1:0", "-d")
         await until(pilot, lambda: set(groups()) == {SOLO, "s1"} and len(groups()["s1"]) == 2)
         assert groups()[SOLO] == {solo[0], solo[2]} and solo[1] in groups()["s1"]
+        await until(pilot, lambda: app.focused is grid.cards[solo[1]] and app.current is grid.cards[solo[1]])
 
 
 async def test_the_table_view_shows_every_pane_as_a_row_and_its_cursor_is_the_focus(

@@ -93,6 +93,8 @@ class PaneGrid(VerticalScroll):
         placed = {st.key: group for group, sts in wanted.items() for st in sts}
         # gone, or moving to another group (a session that gained or lost a pane): made again where it belongs
         gone = [key for key, card in self.cards.items() if placed.get(key) != self._group_of(card)]
+        # a focused card that only moves group is made again focused: the prompt's target must not move
+        refocus = [key for key in gone if key in placed and self.cards[key].has_focus]
         for key in gone:
             await self.cards.pop(key).remove()
         groups = {g.group: g for g in self.query(SessionGroup)}
@@ -114,6 +116,8 @@ class PaneGrid(VerticalScroll):
                     card = self._new_card(st.key)
                     children = list(grid.children)
                     await grid.mount(card, before=children[index] if index < len(children) else None)
+        for key in refocus:
+            self.cards[key].focus()
         self._apply_columns()
         for st in statuses:
             card = self.cards[st.key]
