@@ -293,8 +293,8 @@ class DispatchApp(DeliveryActions):
             counts[s.view.shown_state] = counts.get(s.view.shown_state, 0) + 1
         summary = " · ".join(f"{n} {state}" for state, n in sorted(counts.items(), key=lambda kv: -kv[1]))
         up = [m for m in message.machines.values() if m.state == "ok"]
-        if up:  # live: changes pushed as they happen; polled: seen by the next survey
-            self.sub_title = f"{self._where} · {'live' if all(m.feed for m in up) else 'polled'}"
+        # live: changes pushed as they happen; polled: seen by the next survey (also when no server answers)
+        self.sub_title = f"{self._where} · {'live' if up and all(m.feed for m in up) else 'polled'}"
         self._summary = (len(message.statuses), summary)
         self._attend()
         if self._first_refresh:
