@@ -193,7 +193,10 @@ class Store:
 
     async def open(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # the log holds every prompt and every screen: a new state directory and log are the user's alone
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not self.path.exists():
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))  # SQLite gives its -wal, -shm the same
             self._db = await aiosqlite.connect(self.path, timeout=self.busy_timeout_ms / 1000)
             self._db.row_factory = sqlite3.Row
             await self._db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")

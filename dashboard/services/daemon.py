@@ -111,8 +111,9 @@ def start(
     holder = lock.holder()
     if holder is not None:
         return 1, f"a daemon is already running for {paths.data} (pid {holder})"
-    paths.data.mkdir(parents=True, exist_ok=True)
-    with open(logfile(paths), "ab") as log:
+    paths.data.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(logfile(paths), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)  # prompts' targets, errors: the user's
+    with os.fdopen(fd, "ab") as log:
         child = subprocess.Popen(
             [sys.executable, "-m", "dashboard", *(server_args or []), "daemon", "run", *(extra or [])],
             stdin=subprocess.DEVNULL,

@@ -139,3 +139,14 @@ async def test_snapshots_packed_against_the_first_read_back_whole_and_old_rows_s
         for send_id in (new_id, old_id):
             got = await store.get(send_id)
             assert got is not None and got.snapshots == snaps
+
+
+async def test_a_new_log_and_its_folder_are_the_users_alone(tmp_path: Path) -> None:
+    """Every prompt and every screen is in the log: nobody else on the machine may read it."""
+    import stat
+
+    async with Store(tmp_path / "state" / "d.db") as store:
+        await store.begin_send(SendRecord(target="w:1.0", prompt="a private prompt"))
+    assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700
+    for f in (tmp_path / "state").glob("d.db*"):
+        assert stat.S_IMODE(f.stat().st_mode) & 0o077 == 0, f
