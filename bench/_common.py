@@ -86,9 +86,13 @@ class TmuxServer:
         if not windows:
             raise ValueError("at least one window")
         args = ["new-session", "-d", "-s", session, "-x", str(size[0]), "-y", str(size[1]), windows[0]]
-        for cmd in windows[1:]:
-            args += [";", "new-window", "-d", "-t", f"{session}:", cmd]
         self.alive = True
+        for i, cmd in enumerate(windows[1:], 1):
+            if i % 150 == 0:  # tmux refuses a chain over ~16 KB ("command too long"): one chain per 150 windows
+                self.tmux(*args)
+                args = ["new-window", "-d", "-t", f"{session}:", cmd]
+            else:
+                args += [";", "new-window", "-d", "-t", f"{session}:", cmd]
         self.tmux(*args)
 
     def start_sessions(self, sessions: Sequence[tuple[str, str]], *, size: tuple[int, int] = (120, 40)) -> None:

@@ -50,12 +50,7 @@ async def panes_sweep(sizes: list[int], n: int, work: Path) -> dict[str, list[tu
         agents = min(50, size // 10)
         server = C.TmuxServer(f"scale{size}")
         cmds = [f"exec sh {launcher} {C.STYLES[i % 3]} {i}" for i in range(agents)] + [SLEEP] * (size - agents)
-        for at in range(0, size, 150):  # tmux refuses a chain over ~16 KB: make windows in chunks
-            chunk = cmds[at : at + 150]
-            if at == 0:
-                server.start(chunk, session="s")
-            else:
-                server.tmux(*[a for c in chunk for a in (";", "new-window", "-d", "-t", "s:", c)][1:])
+        server.start(cmds, session="s")
         host = LocalTmux(socket_name=server.name)
         ids = [p.pane_id for p in await host.list_panes()]
         await C.wait_states(host, ids[:agents], {"idle"}, timeout=60)
@@ -93,12 +88,7 @@ async def batch_sweep(sizes: list[int], work: Path) -> dict[str, list[tuple[int,
     for size in sizes:
         server = C.TmuxServer(f"batch{size}")
         cmds = [f"exec sh {launcher} {C.STYLES[i % 3]} {i}" for i in range(size + 1)]
-        for at in range(0, len(cmds), 150):
-            chunk = cmds[at : at + 150]
-            if at == 0:
-                server.start(chunk, session="s")
-            else:
-                server.tmux(*[a for c in chunk for a in (";", "new-window", "-d", "-t", "s:", c)][1:])
+        server.start(cmds, session="s")
         host = LocalTmux(socket_name=server.name)
         ids = [p.pane_id for p in await host.list_panes()]
         states = await C.wait_states(host, ids, {"idle"}, timeout=120)

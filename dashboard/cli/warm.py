@@ -156,11 +156,11 @@ def _peer_uid(sock: socket.socket) -> int:
 class _Sink:
     """One client's end: printed text as JSON lines, in order."""
 
-    def __init__(self, writer: asyncio.StreamWriter | None, tty: bool) -> None:
+    def __init__(self, writer: asyncio.StreamWriter, tty: bool) -> None:
         self.writer, self.tty = writer, tty
 
     def put(self, kind: str, text: str) -> None:
-        if self.writer is not None and text and not self.writer.is_closing():
+        if text and not self.writer.is_closing():
             self.writer.write(json.dumps({kind: text}).encode() + b"\n")
 
 

@@ -6,8 +6,8 @@ import asyncio
 import subprocess
 
 from dashboard.adapters.feed import ControlFeed
-from dashboard.core.ports import Changes
 from dashboard.services.watch import PaneWatcher
+from tests.feeds import until as _until
 from tests.integration.conftest import Bench
 
 
@@ -17,19 +17,6 @@ def _clients(bench: Bench) -> list[str]:
 
 def _sizes(bench: Bench) -> list[str]:
     return sorted(bench.server.cmd("list-windows", "-a", "-F", "#{window_id} #{window_width}x#{window_height}").stdout)
-
-
-async def _until(feed: ControlFeed, want: str | None = None, relist: bool = False, timeout: float = 5.0) -> Changes:
-    """The feed's changes until one names `want` (or says relist); what else came is kept too."""
-    seen = Changes()
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        got = await feed.next(deadline - loop.time())
-        seen = Changes(seen.panes | got.panes, seen.relist or got.relist)
-        if (want is not None and want in seen.panes) or (relist and seen.relist):
-            return seen
-    return seen
 
 
 async def test_output_in_any_session_names_its_pane(bench: Bench) -> None:

@@ -6,22 +6,11 @@ import asyncio
 
 from dashboard.adapters.config import load_registry
 from dashboard.adapters.tmux import LocalTmux
-from dashboard.core.ports import Changes, PaneFeed
+from dashboard.core.ports import Changes
 from dashboard.services.fleet import Fleet
 from dashboard.services.watch import FleetWatcher
+from tests.feeds import until as _until
 from tests.remote.conftest import Fleet3
-
-
-async def _until(feed: PaneFeed, want: str | None = None, relist: bool = False, timeout: float = 8.0) -> Changes:
-    seen = Changes()
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        got = await feed.next(deadline - loop.time())
-        seen = Changes(seen.panes | got.panes, seen.relist or got.relist)
-        if (want is not None and want in seen.panes) or (relist and seen.relist):
-            break
-    return seen
 
 
 async def test_a_remote_pane_that_prints_is_reported_over_the_link(fleet3: Fleet3) -> None:
@@ -77,7 +66,7 @@ async def test_a_machine_that_goes_away_stops_its_feed_and_says_so(fleet3: Fleet
     try:
         await feed.follow({"a"})
         assert feed.live
-        await _until(feed, relist=True)
+        await _until(feed, relist=True, timeout=8.0)
         await asyncio.to_thread(fleet3.ns.stop, m2)
         assert (await _until(feed, relist=True, timeout=20)).relist  # the feed's end is a change: survey now
         assert not feed.live
