@@ -115,7 +115,7 @@ def bench_app(host: object, db: Path, probe: Probe, interval: float) -> Any:
     probe.created = perf()
     from dashboard.services.bundle import services_for
 
-    app = BenchApp(services_for(host, db), refresh_interval=interval, feed=True)  # the figures are --feed
+    app = BenchApp(services_for(host, db), refresh_interval=interval, feed="on")  # the figures are --feed
 
     watcher_refresh = app.watcher.refresh
 

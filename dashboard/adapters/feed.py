@@ -2,11 +2,26 @@
 
 tmux sends a control client `%output` only for the panes of the session it is attached to, so the
 feed is one process (one SSH channel remotely) running one read-only control client per session:
-`attach-session -r -f ignore-size` — it types nothing and never changes a window's size. The clients
-share the process's stdin; closing it detaches them all, so nothing outlives the feed, not even over a
-dropped link. Sessions with `destroy-unattached` on are never attached (our detach would destroy them).
+`attach-session -r -f ignore-size` — it types nothing and never changes a window's size.
 
-Only the pane ids and the kinds of notification are read: the screen itself is still captured by the
+Attaching is where tmux is fragile: 3.3a crashes when a notification reaches a control client that is
+still identifying itself (upstream PR #4980), which a burst of attaches next to a session being created
+makes likely — any notification to every control client will do (a session created, closed or
+renamed, a pane entering copy mode, a client detaching). tmux fixed it in 3.7 (commit e5a2a25). So a
+server older than that is only followed when asked (`always`), and then carefully: clients are started
+one at a time, each once tmux lists the previous one, and only for sessions not yet followed — a new
+session costs one attach, never a restart of them all.
+
+The clients' stdin is a pipe whose only writer is the feed's own shell; it ends with that shell —
+closed, killed or cut off with its SSH link — and at that EOF every client detaches. Nothing outlives
+the feed. `pause-after` bounds what tmux keeps for a reader that lags (a flooding pane): tmux pauses
+that pane, the feed reports it changed and lets it go on.
+
+Sessions with `destroy-unattached` are not followed (our detach could be their last one and tmux would
+destroy them); a followed session that gains the option has our client detached at the next check, as
+tmux would have if we were not there. A client someone else detached is attached again.
+
+Only pane ids and the kinds of notification are read: the screen itself is still captured by the
 watcher, so a missed or garbled line costs a late look, never a wrong one.
 """
 
@@ -14,10 +29,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import shlex
 import time
-from collections.abc import Collection
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Collection, Coroutine
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dashboard.core.ports import Changes, HostError, NoServer, TmuxError
 
@@ -26,9 +42,10 @@ if TYPE_CHECKING:
 
 
 class Stream(Protocol):
-    """A long-running command's output (local process or SSH channel): read until b""; close detaches."""
+    """A long-running command (local process or SSH channel): write its stdin, read its stdout until b""."""
 
     async def read(self) -> bytes: ...
+    def write(self, data: bytes) -> None: ...
     async def close(self) -> None: ...
 
 
@@ -48,89 +65,167 @@ _RELIST = (
     b"%session-window-changed",
 )
 _SEP = "\t"
-_LIST = f"#{{session_id}}{_SEP}#{{session_name}}{_SEP}#{{destroy-unattached}}"
+_LIST = f"#{{session_id}}{_SEP}#{{session_name}}{_SEP}#{{destroy-unattached}}{_SEP}#{{version}}"
+_SESSION_ID = re.compile(r"\$\d+")
+PAUSE_AFTER = 2
+"""Seconds of output tmux keeps for a lagging feed before it pauses that pane (and says so)."""
+RECHECK = 10.0
+"""Seconds between looks at the server's sessions when nothing prompted one."""
+SAFE_FROM = (3, 7)
+"""The first tmux whose server survives a notification during a control client's attach."""
+
+
+def safe_to_attach(version: str) -> bool:
+    """Whether a tmux server of this version (`#{version}`: "3.3a", "next-3.8", "3.7-rc") survives our attach.
+
+    Unknown spellings ("master", "openbsd-7.6") are not known to be safe.
+    """
+    found = re.fullmatch(r"(?:next-)?(\d+)\.(\d+)[a-z]?(?:-rc\d*)?", version.strip())
+    return found is not None and (int(found[1]), int(found[2])) >= SAFE_FROM
 
 
 def attach_script(server_args: list[str]) -> str:
-    """The shell line that attaches one read-only control client per session id given as arguments.
+    """The shell that attaches one read-only control client per session id read from its stdin.
 
-    fd 3 keeps the line's stdin: a background job's own stdin would be /dev/null, and a control
-    client ends at EOF on stdin — which is how closing the feed detaches every client at once.
+    One at a time: the next client starts once tmux lists the previous one (or it ended, or a second
+    passed); the client's own subshell says so on a FIFO (fds 6/7) the loop reads. Each client's
+    subshell reports `%dispatch-client PID SESSION` at its start, then `%dispatch-attached` or
+    `%dispatch-failed`, and `%dispatch-ended` when it exits. fd 4 is the only writer of the clients'
+    stdin (a FIFO opened both ways, its name removed at once), kept by this shell alone: when it ends
+    — stdin closed, killed, its link cut — every client reads EOF and detaches.
     """
-    # -E: attaching must not copy our environment into the user's session (update-environment)
-    tmux = shlex.join(["tmux", *server_args, "-C", "attach-session", "-E", "-r", "-f", "ignore-size", "-t"])
-    return f'exec 3<&0; for s do {tmux} "$s" <&3 2>/dev/null & done; wait'
+    tmux = shlex.join(["tmux", *server_args])
+    attach = f'{tmux} -C attach-session -E -r -f ignore-size,pause-after={PAUSE_AFTER} -t "$s" <&5 2>/dev/null'
+    listed = f"{tmux} list-clients -F '#{{client_pid}}' 2>/dev/null | grep -qx \"$c\""
+    client = (
+        f'{attach} & c=$!; echo "%dispatch-client $c $s"; n=0; '
+        f"until {listed}; do "
+        "n=$((n+1)); if [ $n -gt 100 ] || ! kill -0 $c 2>/dev/null; then n=x; break; fi; sleep 0.01; done; "
+        'if [ $n = x ]; then echo "%dispatch-failed $c $s"; else echo "%dispatch-attached $c $s"; fi; '
+        'echo "$s" >&6; wait $c; echo "%dispatch-ended $c $s"'
+    )
+    return (
+        'd=$(mktemp -d) && mkfifo "$d/in" "$d/go" && exec 4<>"$d/in" 5<"$d/in" 6<>"$d/go" 7<"$d/go"; '
+        'rm -rf "$d"; '
+        f"while read -r s; do {{ {client}; }} 4>&- 7<&- & "
+        'while read -r g <&7; do [ "$g" = "$s" ] && break; done; '
+        "done; exec 4>&- 5<&- 6>&- 7<&-; wait"
+    )
 
 
 class ControlFeed:
     """A `PaneFeed` over tmux control mode for the server a `TmuxClient` talks to."""
 
-    def __init__(self, client: TmuxClient, *, backoff: float = 2.0) -> None:
+    def __init__(self, client: TmuxClient, *, always: bool = False, backoff: float = 2.0) -> None:
         self.client = client
+        self.always = always
+        """Follow a tmux older than 3.7 too (the user accepts the risk named in this module's docstring)."""
         self.backoff = backoff
         self.skipped: list[str] = []
         """Sessions not followed, by name (destroy-unattached): their changes are seen by surveys only."""
+        self.note = ""
+        """Why nothing is followed, when that is by choice (an unsafe tmux), for the user to read."""
+        self.paused = 0
+        """How often tmux paused a pane because this feed lagged (pause-after) and it was let go on."""
         self._names: frozenset[str] | None = None
         self._stream: Stream | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._clients: dict[str, str] = {}
+        """Session id → pid of our client there, from its start until it is seen gone."""
+        self._attached: set[str] = set()
+        self._asked: set[str] = set()
+        self._wanted: frozenset[str] = frozenset()
+        self._look = True
+        self._looked = 0.0
         self._dirty: set[str] = set()
         self._relist = False
         self._wake = asyncio.Event()
+        self._settled = asyncio.Event()
         self._started = 0.0
         self._failures = 0
         self._not_before = 0.0
-        self._attached = self._wanted = 0
-        self._ready = asyncio.Event()
         self._lock = asyncio.Lock()
+        self._chores: set[asyncio.Task[None]] = set()
 
     attach_timeout = 5.0
 
     @property
     def live(self) -> bool:
         running = self._reader is not None and not self._reader.done()
-        return running and self._attached >= self._wanted and not self.skipped
+        return running and bool(self._wanted) and self._wanted <= self._attached and not self.skipped
 
     async def follow(self, sessions: Collection[str]) -> None:
-        async with self._lock:  # one restart at a time: two would leave clients behind
+        async with self._lock:  # one change of what is followed at a time
             await self._follow(frozenset(sessions))
 
     async def _follow(self, names: frozenset[str]) -> None:
         running = self._reader is not None and not self._reader.done()
-        if running and names == self._names:
-            return
         if not running and time.monotonic() < self._not_before:
             return  # it keeps ending as soon as it starts: surveys carry on alone until the back-off ends
-        await self._stop()
-        self._names = names
+        stale = names != self._names or self._look or time.monotonic() - self._looked > RECHECK
+        due = stale or (not running and not self.note)  # a feed held back by choice waits for the next look
+        if not due:
+            return
+        self._names, self._look, self._looked = names, False, time.monotonic()
         if not names:
+            await self._stop()
             return
         try:
             out = await self.client.run("list-sessions", "-F", _LIST)
         except (NoServer, HostError, TmuxError):
+            await self._stop()
             self._give_up()
             return
-        ids, self.skipped = [], []
+        sessions: dict[str, tuple[str, bool]] = {}
+        version = ""
         for line in out.splitlines():
             sid, _, rest = line.partition(_SEP)
-            name, _, destroy = rest.rpartition(_SEP)
-            if destroy in ("1", "on"):
-                self.skipped.append(name)
-            elif sid.startswith("$"):
-                ids.append(sid)
-        if not ids:
+            name, destroy, version = [*rest.rsplit(_SEP, 2), "", ""][:3]
+            if _SESSION_ID.fullmatch(sid):
+                sessions[sid] = (name, destroy in ("1", "on"))
+        if not self.always and sessions and not safe_to_attach(version):
+            self.note = f"tmux {version or '(unknown)'} can crash as a control client attaches (fixed in 3.7)"
+            await self._stop()
             return
+        self.note = ""
+        self.skipped = sorted(name for name, destroy in sessions.values() if destroy and name in names)
+        self._wanted = frozenset(s for s, (name, destroy) in sessions.items() if name in names and not destroy)
+        await self._let_go(sessions)
+        if not self._wanted:
+            return
+        if (not running or self._stream is None) and not await self._start():
+            return
+        new = sorted(self._wanted - self._clients.keys() - self._asked)
+        if not new:
+            return
+        self._asked.update(new)
+        self._settled.clear()
+        assert self._stream is not None
+        self._stream.write("".join(f"{s}\n" for s in new).encode())
+        with contextlib.suppress(TimeoutError):  # live once every client is attached
+            await asyncio.wait_for(self._settled.wait(), self.attach_timeout)
+        self._changed(relist=True)  # whatever printed before the clients were attached was not seen
+
+    async def _let_go(self, sessions: dict[str, tuple[str, bool]]) -> None:
+        """Detach our clients from sessions that now die unattached: tmux's rule, kept as if we were not there."""
+        doomed = [pid for sid, pid in self._clients.items() if sid in sessions and sessions[sid][1]]
+        if doomed:
+            chain: list[str] = []
+            for pid in doomed:
+                chain += [*([";"] if chain else []), "detach-client", "-t", f"client-{pid}"]
+            with contextlib.suppress(NoServer, HostError, TmuxError):
+                await self.client.run(*chain, check=False)
+
+    async def _start(self) -> bool:
+        await self._stop()
         try:
-            self._stream = await self.client.stream(["sh", "-c", attach_script(self.client.server_args), "sh", *ids])
+            self._stream = await self.client.stream(["sh", "-c", attach_script(self.client.server_args)])
         except (HostError, TmuxError, OSError):
             self._give_up()
-            return
+            return False
         self._started = time.monotonic()
-        self._attached, self._wanted = 0, len(ids)
-        self._ready.clear()
         self._reader = asyncio.ensure_future(self._read(self._stream))
-        with contextlib.suppress(TimeoutError):  # live only once every client says it is attached
-            await asyncio.wait_for(self._ready.wait(), self.attach_timeout)
-        self._changed(relist=True)  # whatever printed before the clients were attached was not seen
+        return True
 
     async def next(self, timeout: float) -> Changes:
         if not self._dirty and not self._relist:
@@ -147,6 +242,9 @@ class ControlFeed:
         async with self._lock:
             await self._stop()
             self._names = None
+        for chore in list(self._chores):
+            chore.cancel()
+        await asyncio.gather(*self._chores, return_exceptions=True)
 
     # ----- inside ---------------------------------------------------------------------------------
 
@@ -161,11 +259,12 @@ class ControlFeed:
         except (OSError, HostError, TmuxError):
             pass  # a dropped link ends the feed like an exit does
         finally:
-            if self._stream is stream:  # it ended by itself (not stopped for a new session list)
+            if self._stream is stream:  # it ended by itself (not stopped by us)
                 if time.monotonic() - self._started < 2.0:
                     self._give_up()
                 else:
                     self._failures = 0
+                self._forget()
                 self._names = None
                 self._changed(relist=True)  # the feed stopped: only a survey knows what happened since
 
@@ -175,14 +274,51 @@ class ControlFeed:
             if len(parts) > 1 and parts[1].startswith(b"%"):
                 self._changed(pane=parts[1].decode("ascii", "replace"))
         elif line.startswith(_RELIST):
+            if line.startswith(b"%sessions-changed"):
+                self._look = True
             self._changed(relist=True)
-        elif line.startswith(b"%exit"):  # a client ended (its session was killed): no longer all followed
-            self._attached -= 1
+        elif line.startswith(b"%pause "):  # we lagged: tmux dropped this pane's output for us
+            pane = line.split(b" ")[1].decode("ascii", "replace")
+            self.paused += 1
+            self._changed(pane=pane)
+            self._chore(self._continue(pane))
+        elif line.startswith(b"%dispatch-"):
+            self._client_said(line.decode("ascii", "replace").split())
+
+    def _client_said(self, words: list[str]) -> None:
+        if len(words) != 3:
+            return
+        what, pid, sid = words
+        if what == "%dispatch-client":
+            self._clients[sid] = pid
+            return
+        if what == "%dispatch-ended":  # its session ended, or someone detached it: attached again if wanted
+            if self._clients.get(sid) == pid:
+                del self._clients[sid]
+                self._attached.discard(sid)
+            self._look = True
             self._changed(relist=True)
-        elif line.startswith(b"%session-changed "):  # a client's first word once it is attached
-            self._attached += 1
-            if self._attached >= self._wanted:
-                self._ready.set()
+            return
+        self._asked.discard(sid)
+        if what == "%dispatch-attached":
+            self._attached.add(sid)
+        else:
+            self._clients.pop(sid, None)
+        if not self._asked:
+            self._settled.set()
+
+    async def _continue(self, pane: str) -> None:
+        chain: list[str] = []
+        for pid in self._clients.values():  # a pane may show in several sessions: ask each of ours
+            chain += [*([";"] if chain else []), "refresh-client", "-t", f"client-{pid}", "-A", f"{pane}:continue"]
+        if chain:
+            with contextlib.suppress(NoServer, HostError, TmuxError):
+                await self.client.run(*chain, check=False)
+
+    def _chore(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._chores.add(task)
+        task.add_done_callback(self._chores.discard)
 
     def _changed(self, pane: str | None = None, relist: bool = False) -> None:
         if pane is not None:
@@ -194,9 +330,16 @@ class ControlFeed:
         self._failures += 1
         self._not_before = time.monotonic() + min(60.0, self.backoff * 2 ** (self._failures - 1))
 
+    def _forget(self) -> None:
+        self._clients.clear()
+        self._attached.clear()
+        self._asked.clear()
+        self._settled.set()
+
     async def _stop(self) -> None:
         stream, reader = self._stream, self._reader
         self._stream, self._reader = None, None
+        self._forget()
         if stream is not None:
             await stream.close()
         if reader is not None:

@@ -283,7 +283,7 @@ class SshLink:
 
 
 class _SshStream:
-    """A remote command's stdout; EOF on its stdin ends it (the feed's clients detach), as does the link's end."""
+    """A remote command: its stdin to write, its stdout to read; EOF on its stdin ends it, as does the link's end."""
 
     def __init__(self, proc: asyncssh.SSHClientProcess[bytes]) -> None:
         self.proc = proc
@@ -293,6 +293,10 @@ class _SshStream:
             return await self.proc.stdout.read(65536)
         except (OSError, asyncssh.Error):
             return b""
+
+    def write(self, data: bytes) -> None:
+        with contextlib.suppress(OSError, asyncssh.Error):
+            self.proc.stdin.write(data)
 
     async def close(self) -> None:
         with contextlib.suppress(OSError, asyncssh.Error):

@@ -117,11 +117,11 @@ class TmuxClient:
         """Start a long-running command where tmux runs (the control-mode feed); its output as it comes."""
         raise NotImplementedError
 
-    def feed(self) -> ControlFeed:
-        """Pushed changes of this server's panes (see adapters/feed.py)."""
+    def feed(self, *, always: bool = False) -> ControlFeed:
+        """Pushed changes of this server's panes (see adapters/feed.py); `always`: on any tmux version."""
         from dashboard.adapters.feed import ControlFeed
 
-        return ControlFeed(self)
+        return ControlFeed(self, always=always)
 
     def clone(self) -> TmuxClient:
         """The same server through a separate client (own queues; an SSH link stays shared)."""
@@ -523,7 +523,7 @@ class LocalTmux(TmuxClient):
 
 
 class _LocalStream:
-    """A local process's stdout; closing its stdin ends it (the feed's clients detach at EOF)."""
+    """A local process: its stdin to write, its stdout to read; closing its stdin ends it."""
 
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
@@ -531,6 +531,10 @@ class _LocalStream:
     async def read(self) -> bytes:
         assert self.proc.stdout is not None
         return await self.proc.stdout.read(65536)
+
+    def write(self, data: bytes) -> None:
+        if self.proc.stdin is not None and not self.proc.stdin.is_closing():
+            self.proc.stdin.write(data)
 
     async def close(self) -> None:
         if self.proc.stdin is not None and not self.proc.stdin.is_closing():

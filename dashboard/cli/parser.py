@@ -271,9 +271,10 @@ def add_ui(sub: Subparsers) -> None:
 
 def feed_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--feed", action="store_true",
-        help="also follow pane changes live through tmux control mode (experimental: a read-only control client per"
-        " session; see the README for what tmux shows of it)",
+        "--feed", nargs="?", const="on", default="auto", choices=("auto", "on", "off"),
+        help="follow pane changes live through tmux control mode, a read-only control client per session: auto"
+        " (default) where tmux is 3.7 or newer; on (--feed alone): also on older tmux, which can crash as a control"
+        " client attaches (see the README); off: the 1 s survey only",
     )  # fmt: skip
 
 

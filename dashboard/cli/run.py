@@ -46,7 +46,7 @@ def parse(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | N
     if words is not None:
         args.words = [*args.words, *words]
     if args.command is None:
-        args.command, args.interval, args.notify, args.feed = "ui", 1.0, None, False
+        args.command, args.interval, args.notify, args.feed = "ui", 1.0, None, "auto"
     return args
 
 

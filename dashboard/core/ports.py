@@ -166,6 +166,7 @@ class PaneFeed(Protocol):
     - `next(timeout)`: the changes since the last call, waiting up to `timeout` s for the first one;
       empty when nothing came.
     - `live`: every followed session is watched right now (False: only a survey would see a change).
+    - `note`: why it follows nothing by choice (a tmux it could harm), or "".
     - `close()`: stop watching; nothing is left running on the machine.
 
     A feed may miss things (a session it could not follow, output during a restart); it never invents
@@ -174,6 +175,8 @@ class PaneFeed(Protocol):
 
     @property
     def live(self) -> bool: ...
+    @property
+    def note(self) -> str: ...
     async def follow(self, sessions: Collection[str]) -> None: ...
     async def next(self, timeout: float) -> Changes: ...
     async def close(self) -> None: ...

@@ -96,10 +96,13 @@ class Fleet:
             return True, f"switched to {pane.address}"
         return False, attach
 
-    def feed(self, name: str) -> PaneFeed | None:
-        """A feed of the machine's pane changes (tmux control mode), or None for a host that has none."""
+    def feed(self, name: str, *, always: bool = False) -> PaneFeed | None:
+        """A feed of the machine's pane changes (tmux control mode), or None for a host that has none.
+
+        `always`: also on a tmux the feed could crash (older than 3.7, see adapters/feed.py).
+        """
         host = self.host(name)
-        return host.feed() if isinstance(host, TmuxClient) else None
+        return host.feed(always=always) if isinstance(host, TmuxClient) else None
 
     def read_only(self) -> Fleet:
         """The same machines through new, read-only clients (this fleet's own clients stay writable)."""

@@ -14,7 +14,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from dashboard.core.model import PaneState, SendRecord
 from dashboard.core.ports import (
@@ -84,6 +84,10 @@ class PaneWatcher:
         return out
 
 
+FeedMode = Literal["auto", "on", "off"]
+"""When a dashboard follows a machine's feed: where its tmux is safe for it (3.7+), everywhere, or never."""
+
+
 @dataclass(frozen=True, slots=True)
 class MachineStatus:
     """One machine as the dashboard's fleet bar shows it."""
@@ -95,6 +99,8 @@ class MachineStatus:
     agents: int = 0
     feed: bool = False
     """Its changes are pushed as they happen (a live feed); False: seen by the next survey only."""
+    feed_note: str = ""
+    """Why it has no feed by choice (its tmux could crash), or ""."""
 
     @property
     def ok(self) -> bool:
@@ -120,14 +126,15 @@ class FleetWatcher:
         self.feeds: dict[str, PaneFeed] = {}
         """Per machine, its feed once `listen()` runs (machines without one are surveyed only)."""
 
-    async def listen(self, on_change: Callable[[str, Changes], None]) -> None:
+    async def listen(self, on_change: Callable[[str, Changes], None], *, always: bool = False) -> None:
         """Follow every machine's feed until cancelled, handing each batch of changes to `on_change`.
 
         Feeds follow the sessions the last survey found (see `_one`); one that stops is started
-        again by the next survey, and meanwhile its machine reads as surveyed, not live.
+        again by the next survey, and meanwhile its machine reads as surveyed, not live. `always`:
+        also on a tmux the feed could crash (older than 3.7); otherwise such a machine is surveyed.
         """
         for name in self.watchers:
-            feed = self.fleet.feed(name)
+            feed = self.fleet.feed(name, always=always)
             if feed is not None:
                 self.feeds[name] = feed
                 if self._last.get(name):  # surveyed before the feeds existed: follow what it found
@@ -193,7 +200,8 @@ class FleetWatcher:
         agents = sum(1 for s in statuses if s.view.cls.agent)
         state = "ok" if statuses else "no-tmux"
         live = feed is not None and feed.live
-        self.machines[name] = MachineStatus(name, state, detail, len(statuses), agents, live)
+        note = feed.note if feed is not None else ""
+        self.machines[name] = MachineStatus(name, state, detail, len(statuses), agents, live, note)
         self._last[name] = statuses
         return statuses
 

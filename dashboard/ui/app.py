@@ -25,7 +25,7 @@ from dashboard.core.ports import Changes, StoreError, TmuxError
 from dashboard.services.attention import AttentionTracker
 from dashboard.services.bundle import Services
 from dashboard.services.send import SendOptions
-from dashboard.services.watch import FleetWatcher, PaneStatus, latest_sends
+from dashboard.services.watch import FeedMode, FleetWatcher, PaneStatus, latest_sends
 from dashboard.ui.delivery import DeliveryActions
 from dashboard.ui.messages import PanesRefreshed
 from dashboard.ui.screens import AttentionScreen, HelpScreen, LogScreen, SchedulesScreen
@@ -86,7 +86,7 @@ class DispatchApp(DeliveryActions):
         options: SendOptions | None = None,
         on_ready: Callable[[DispatchApp], Awaitable[None]] | None = None,
         live: bool = True,
-        feed: bool = False,
+        feed: FeedMode = "auto",
     ) -> None:
         """`services`: the fleet, log and schedule book this dashboard works with (services/bundle.py)."""
         super().__init__()
@@ -101,7 +101,8 @@ class DispatchApp(DeliveryActions):
         self.on_ready = on_ready
         self.live = live
         self.feed = feed
-        """Follow pane changes through tmux control mode (`--feed`) besides the 1 s survey."""
+        """Follow pane changes through tmux control mode besides the 1 s survey: "auto" where tmux is 3.7 or
+        newer (older ones can crash as a control client attaches), "on" everywhere, "off" never (`--feed`)."""
         self.statuses: dict[str, PaneStatus] = {}
         self.current: PaneCard | None = None
         self.exec_mode = False
@@ -182,8 +183,8 @@ class DispatchApp(DeliveryActions):
         if self.live:
             self.set_interval(self.refresh_interval, self.refresh_panes)
             self.set_interval(1.0, self._tick)
-            if self.feed:
-                self.run_worker(self.watcher.listen(self._feed_changed), group="feed")
+            if self.feed != "off":
+                self.run_worker(self.watcher.listen(self._feed_changed, always=self.feed == "on"), group="feed")
 
     async def on_unmount(self) -> None:
         self.workers.cancel_group(self, "feed")

@@ -3,16 +3,49 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import subprocess
+import time
 
-from dashboard.adapters.feed import ControlFeed
+from dashboard.adapters.feed import ControlFeed, safe_to_attach
 from dashboard.services.watch import PaneWatcher
 from tests.feeds import until as _until
 from tests.integration.conftest import Bench
 
 
-def _clients(bench: Bench) -> list[str]:
-    return [c for c in bench.server.cmd("list-clients", "-F", "#{client_flags}").stdout if c]
+def _clients(bench: Bench, what: str = "#{client_flags}") -> list[str]:
+    return [c for c in bench.server.cmd("list-clients", "-F", what).stdout if c]
+
+
+def _ours(bench: Bench) -> dict[str, str]:
+    """Session name → pid of the read-only control clients attached there."""
+    rows = _clients(bench, "#{client_readonly} #{client_pid} #{session_name}")
+    return {name: pid for flag, pid, name in (r.split(" ", 2) for r in rows) if flag == "1"}
+
+
+def test_only_a_tmux_that_survives_an_attach_is_called_safe() -> None:
+    """tmux before 3.7 crashes when a notification meets a control client still attaching (e5a2a25)."""
+    assert [v for v in ("3.7", "3.7c", "3.10", "4.0", "next-3.8", "3.7-rc", "3.8-rc2") if not safe_to_attach(v)] == []
+    assert [v for v in ("3.3a", "3.6b", "2.9", "3.4", "master", "openbsd-7.6", "", "3") if safe_to_attach(v)] == []
+
+
+async def test_an_older_tmux_is_not_followed_unless_asked(bench: Bench) -> None:
+    bench.shell("a")
+    version = bench.server.cmd("display-message", "-p", "#{version}").stdout[0]
+    feed = ControlFeed(bench.host)
+    try:
+        await feed.follow({"a"})
+        if safe_to_attach(version):
+            assert feed.live and not feed.note
+            return
+        assert not feed.live and version in feed.note and "3.7" in feed.note
+        assert _clients(bench) == []  # nothing attached: the survey alone sees this server
+        calls = bench.host.calls
+        await feed.follow({"a"})
+        assert bench.host.calls == calls  # held back by choice: no look at the server each survey
+    finally:
+        await feed.close()
 
 
 def _sizes(bench: Bench) -> list[str]:
@@ -22,7 +55,7 @@ def _sizes(bench: Bench) -> list[str]:
 async def test_output_in_any_session_names_its_pane(bench: Bench) -> None:
     a, b = bench.shell("a"), bench.shell("b")
     before = _sizes(bench)
-    feed = ControlFeed(bench.host)
+    feed = ControlFeed(bench.host, always=True)
     try:
         await feed.follow({"a", "b"})
         assert feed.live
@@ -58,7 +91,7 @@ async def test_a_session_that_dies_when_unattached_is_never_attached(bench: Benc
                 break
             await asyncio.sleep(0.02)
         bench.server.cmd("set-option", "-t", "fragile", "destroy-unattached", "on")
-        feed = ControlFeed(bench.host)
+        feed = ControlFeed(bench.host, always=True)
         await feed.follow({"keep", "fragile"})
         assert feed.skipped == ["fragile"] and not feed.live  # honest: one session is only polled
         assert len(_clients(bench)) == 2  # the operator's and ours on "keep"
@@ -72,7 +105,7 @@ async def test_a_session_that_dies_when_unattached_is_never_attached(bench: Benc
 
 async def test_the_feed_comes_back_after_a_server_restart(bench: Bench) -> None:
     pane = bench.shell("a")
-    feed = ControlFeed(bench.host, backoff=0.0)
+    feed = ControlFeed(bench.host, always=True, backoff=0.0)
     try:
         await feed.follow({"a"})
         await _until(feed, relist=True)
@@ -112,3 +145,118 @@ async def test_a_look_at_changed_panes_captures_only_those(bench: Bench) -> None
     assert "only-a-moved" in "\n".join(after[a].view.screen.lines)
     assert "b-moved-too" not in "\n".join(after[b].view.screen.lines)  # b waits for its own report
     assert after[b].view is first[b].view
+
+
+async def test_a_new_session_is_attached_alone_and_the_others_stay(bench: Bench) -> None:
+    """One attach per new session, never all again: each attach is a moment an old tmux can crash."""
+    bench.shell("a")
+    bench.shell("b")
+    feed = ControlFeed(bench.host, always=True)
+    try:
+        await feed.follow({"a", "b"})
+        before = _ours(bench)
+        assert set(before) == {"a", "b"} and feed.live
+        pane = bench.shell("c")
+        await feed.follow({"a", "b", "c"})
+        after = _ours(bench)
+        assert feed.live and set(after) == {"a", "b", "c"}
+        assert {k: after[k] for k in before} == before  # the same clients: nothing restarted
+        bench.server.cmd("send-keys", "-t", pane, "echo in-the-new-one", "Enter")
+        assert pane in (await _until(feed, pane)).panes
+    finally:
+        await feed.close()
+    assert _clients(bench) == []
+
+
+async def test_a_client_someone_detached_is_attached_again(bench: Bench) -> None:
+    pane = bench.shell("a")
+    bench.shell("b")
+    feed = ControlFeed(bench.host, always=True)
+    try:
+        await feed.follow({"a", "b"})
+        old = _ours(bench)["a"]
+        bench.server.cmd("detach-client", "-t", f"client-{old}")
+        await _until(feed, relist=True)
+        for _ in range(100):
+            if not feed.live:
+                break
+            await asyncio.sleep(0.02)
+        assert not feed.live  # said at once: session a is not followed right now
+        await feed.follow({"a", "b"})  # the next survey
+        assert feed.live and _ours(bench)["a"] != old
+        bench.server.cmd("send-keys", "-t", pane, "echo back-again", "Enter")
+        assert pane in (await _until(feed, pane)).panes
+    finally:
+        await feed.close()
+
+
+async def test_a_session_that_comes_to_die_unattached_loses_our_client(bench: Bench) -> None:
+    """Set after we attached, destroy-unattached is the user's: we leave, and the session lives while they stay."""
+    bench.shell("keep")
+    bench.shell("fragile")
+    user = subprocess.Popen(
+        ["tmux", "-L", str(bench.server.socket_name), "-C", "attach", "-t", "fragile"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    feed = ControlFeed(bench.host, always=True)
+    try:
+        await feed.follow({"keep", "fragile"})
+        assert set(_ours(bench)) == {"keep", "fragile"}
+        bench.server.cmd("set-option", "-t", "fragile", "destroy-unattached", "on")
+        await feed.follow({"keep", "fragile"})  # nothing changed that the feed heard of
+        feed._looked = 0.0  # the periodic look is due (RECHECK)
+        await feed.follow({"keep", "fragile"})
+        for _ in range(100):
+            if "fragile" not in _ours(bench):
+                break
+            await asyncio.sleep(0.02)
+        assert set(_ours(bench)) == {"keep"} and feed.skipped == ["fragile"] and not feed.live
+        assert bench.server.cmd("has-session", "-t", "fragile").returncode == 0  # the user's client keeps it
+    finally:
+        await feed.close()
+        assert user.stdin is not None
+        user.stdin.close()
+        user.wait(5)
+
+
+async def test_a_flood_that_outruns_the_reader_is_paused_reported_and_let_go(bench: Bench) -> None:
+    """tmux keeps at most pause-after seconds of output for a lagging reader, then pauses the pane."""
+    pane = bench.shell("a")
+    feed = ControlFeed(bench.host, always=True)
+    try:
+        await feed.follow({"a"})
+        await _until(feed, relist=True)
+        bench.server.cmd("send-keys", "-t", pane, "yes flood", "Enter")
+        time.sleep(3.5)  # the loop (and the feed's reader) is stuck: tmux's copy for us ages past 2 s
+        for _ in range(100):
+            if feed.paused:
+                break
+            await feed.next(0.05)
+        assert feed.paused >= 1  # tmux dropped what we could not read, and said so
+        bench.server.cmd("send-keys", "-t", pane, "C-c", "")
+        await asyncio.sleep(0.3)
+        await feed.next(0)
+        bench.server.cmd("send-keys", "-t", pane, "echo after-the-flood", "Enter")
+        assert pane in (await _until(feed, pane)).panes
+        assert feed.live
+    finally:
+        await feed.close()
+
+
+async def test_a_killed_feed_leaves_no_client_behind(bench: Bench) -> None:
+    bench.shell("a")
+    bench.shell("b")
+    feed = ControlFeed(bench.host, always=True)
+    try:
+        await feed.follow({"a", "b"})
+        assert len(_ours(bench)) == 2
+        stream = feed._stream
+        assert stream is not None
+        os.kill(stream.proc.pid, signal.SIGKILL)  # type: ignore[attr-defined]  # its shell, not its clients
+        for _ in range(150):
+            if not _clients(bench):
+                break
+            await asyncio.sleep(0.02)
+        assert _clients(bench) == []  # their stdin's only writer died with it: every client read EOF
+    finally:
+        await feed.close()

@@ -24,7 +24,7 @@ async def test_a_remote_pane_that_prints_is_reported_over_the_link(fleet3: Fleet
     got: list[tuple[str, Changes]] = []
     try:
         await watcher.refresh()
-        listening = asyncio.ensure_future(watcher.listen(lambda name, ch: got.append((name, ch))))
+        listening = asyncio.ensure_future(watcher.listen(lambda name, ch: got.append((name, ch)), always=True))
         for _ in range(200):
             await watcher.refresh()
             if all(m.feed for m in watcher.machines.values() if m.name != "local" and m.panes):
@@ -61,7 +61,7 @@ async def test_a_machine_that_goes_away_stops_its_feed_and_says_so(fleet3: Fleet
     m2 = fleet3.machines[1]
     fleet3.shell(m2, "a")
     fleet = Fleet(LocalTmux(socket_name="unused"), load_registry(fleet3.config()))
-    feed = fleet.feed("m2")
+    feed = fleet.feed("m2", always=True)
     assert feed is not None
     try:
         await feed.follow({"a"})

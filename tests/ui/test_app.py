@@ -296,7 +296,7 @@ def test_every_action_is_in_the_command_palette_with_its_key(tmp_path: Path) -> 
 async def test_a_pane_that_prints_is_shown_by_the_feed_between_surveys(bench: Bench, tmp_path: Path) -> None:
     """With surveys a minute apart, only the control-mode feed can bring the new screen to the card."""
     shell = bench.shell("ops")
-    app = DispatchApp(services_for(bench.host, tmp_path / "ui.db"), refresh_interval=60, feed=True)
+    app = DispatchApp(services_for(bench.host, tmp_path / "ui.db"), refresh_interval=60, feed="on")
     async with app.run_test(size=SIZE) as pilot:
         grid = app.query_one(PaneGrid)
         await until(pilot, shown(grid, shell))
@@ -315,7 +315,7 @@ async def test_the_preview_follows_the_focus_and_the_feed(bench: Bench, tmp_path
     one, two = bench.shell("one"), bench.shell("two")
     bench.server.cmd("send-keys", "-t", one, "echo first-pane-$((2+2))", "Enter")
     bench.server.cmd("send-keys", "-t", two, "echo second-pane-$((3+3))", "Enter")
-    app = DispatchApp(services_for(bench.host, tmp_path / "ui.db"), refresh_interval=60, feed=True)
+    app = DispatchApp(services_for(bench.host, tmp_path / "ui.db"), refresh_interval=60, feed="on")
     async with app.run_test(size=SIZE) as pilot:
         grid = app.query_one(PaneGrid)
         preview = app.query_one(Preview)

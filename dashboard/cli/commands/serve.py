@@ -37,7 +37,7 @@ async def cmd_serve(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: expected 0 to 65535")
     token = secrets.token_urlsafe(24)
-    extra = [*(["--feed"] if args.feed else []), *(["--notify", args.notify] if args.notify else [])]
+    extra = ["--feed", args.feed, *(["--notify", args.notify] if args.notify else [])]
     command = shlex.join([sys.executable, "-m", "dashboard", *server_argv(args), "ui", *extra])
     server = Server(command, host=args.host, port=args.port, title="Dispatch", public_url=args.public_url)
     allowed: set[str] = set()  # host:port a browser may name (Host header, Origin)
