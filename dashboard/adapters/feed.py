@@ -67,6 +67,7 @@ _RELIST = (
 _SEP = "\t"
 _LIST = f"#{{session_id}}{_SEP}#{{session_name}}{_SEP}#{{destroy-unattached}}{_SEP}#{{version}}"
 _SESSION_ID = re.compile(r"\$\d+")
+_KEEPER = "+"
 PAUSE_AFTER = 2
 """Seconds of output tmux keeps for a lagging feed before it pauses that pane (and says so)."""
 RECHECK = 10.0
@@ -87,34 +88,44 @@ def safe_to_attach(version: str) -> bool:
 def attach_script(server_args: list[str]) -> str:
     """The shell that attaches one read-only control client per session id read from its stdin.
 
+    A line `$3` attaches a client that reports output; `+$3` the keeper (`no-output`, see ControlFeed).
     One at a time: the next client starts once tmux lists the previous one (or it ended, or a second
     passed); the client's own subshell says so on a FIFO (fds 6/7) the loop reads. Each client's
-    subshell reports `%dispatch-client PID SESSION` at its start, then `%dispatch-attached` or
+    subshell reports `%dispatch-client PID LINE` at its start, then `%dispatch-attached` or
     `%dispatch-failed`, and `%dispatch-ended` when it exits. fd 4 is the only writer of the clients'
     stdin (a FIFO opened both ways, its name removed at once), kept by this shell alone: when it ends
     — stdin closed, killed, its link cut — every client reads EOF and detaches.
     """
     tmux = shlex.join(["tmux", *server_args])
-    attach = f'{tmux} -C attach-session -E -r -f ignore-size,pause-after={PAUSE_AFTER} -t "$s" <&5 2>/dev/null'
+    attach = f'{tmux} -C attach-session -E -r -f "$f" -t "${{t#+}}" <&5 2>/dev/null'
     listed = f"{tmux} list-clients -F '#{{client_pid}}' 2>/dev/null | grep -qx \"$c\""
     client = (
-        f'{attach} & c=$!; echo "%dispatch-client $c $s"; n=0; '
+        f'{attach} & c=$!; echo "%dispatch-client $c $t"; n=0; '
         f"until {listed}; do "
         "n=$((n+1)); if [ $n -gt 100 ] || ! kill -0 $c 2>/dev/null; then n=x; break; fi; sleep 0.01; done; "
-        'if [ $n = x ]; then echo "%dispatch-failed $c $s"; else echo "%dispatch-attached $c $s"; fi; '
-        'echo "$s" >&6; wait $c; echo "%dispatch-ended $c $s"'
+        'if [ $n = x ]; then echo "%dispatch-failed $c $t"; else echo "%dispatch-attached $c $t"; fi; '
+        'echo "$t" >&6; wait $c; echo "%dispatch-ended $c $t"'
     )
     return (
         'd=$(mktemp -d) && mkfifo "$d/in" "$d/go" && exec 4<>"$d/in" 5<"$d/in" 6<>"$d/go" 7<"$d/go"; '
         'rm -rf "$d"; '
-        f"while read -r s; do {{ {client}; }} 4>&- 7<&- & "
-        'while read -r g <&7; do [ "$g" = "$s" ] && break; done; '
+        "while read -r t; do "
+        f"case $t in +*) f=ignore-size,no-output;; *) f=ignore-size,pause-after={PAUSE_AFTER};; esac; "
+        f"{{ {client}; }} 4>&- 7<&- & "
+        'while read -r g <&7; do [ "$g" = "$t" ] && break; done; '
         "done; exec 4>&- 5<&- 6>&- 7<&-; wait"
     )
 
 
 class ControlFeed:
-    """A `PaneFeed` over tmux control mode for the server a `TmuxClient` talks to."""
+    """A `PaneFeed` over tmux control mode for the server a `TmuxClient` talks to.
+
+    Besides a client per followed session it keeps one more per server, the keeper (`no-output`). tmux
+    stops reading a pane when every client attached anywhere on the server is a control client that
+    cannot take more output (server_client_check_pane_buffer): with agents in detached sessions, a feed
+    that stopped reading — a suspended dashboard, a stalled link — would stall the agents themselves.
+    A no-output client always counts as able, so tmux reads on; a reader that lags gets `pause-after`.
+    """
 
     def __init__(self, client: TmuxClient, *, always: bool = False, backoff: float = 2.0) -> None:
         self.client = client
@@ -131,9 +142,11 @@ class ControlFeed:
         self._stream: Stream | None = None
         self._reader: asyncio.Task[None] | None = None
         self._clients: dict[str, str] = {}
-        """Session id → pid of our client there, from its start until it is seen gone."""
+        """Session id (`+id`: the keeper) → pid of our client there, from its start until it is seen gone."""
         self._attached: set[str] = set()
         self._asked: set[str] = set()
+        self._refused: dict[str, float] = {}
+        """Session id → when its client last failed to attach: not asked again for RECHECK seconds."""
         self._wanted: frozenset[str] = frozenset()
         self._look = True
         self._looked = 0.0
@@ -152,7 +165,8 @@ class ControlFeed:
     @property
     def live(self) -> bool:
         running = self._reader is not None and not self._reader.done()
-        return running and bool(self._wanted) and self._wanted <= self._attached and not self.skipped
+        kept = any(t.startswith(_KEEPER) for t in self._attached)
+        return running and kept and bool(self._wanted) and self._wanted <= self._attached and not self.skipped
 
     async def follow(self, sessions: Collection[str]) -> None:
         async with self._lock:  # one change of what is followed at a time
@@ -195,7 +209,12 @@ class ControlFeed:
             return
         if (not running or self._stream is None) and not await self._start():
             return
-        new = sorted(self._wanted - self._clients.keys() - self._asked)
+        now = time.monotonic()
+        self._refused = {s: t for s, t in self._refused.items() if now - t < RECHECK}
+        new = sorted(self._wanted - self._clients.keys() - self._asked - self._refused.keys())
+        keeper = _KEEPER + min(self._wanted)
+        if not any(t.startswith(_KEEPER) for t in (*self._clients, *self._asked)) and keeper not in self._refused:
+            new.insert(0, keeper)  # before any client that reports output
         if not new:
             return
         self._asked.update(new)
@@ -208,7 +227,7 @@ class ControlFeed:
 
     async def _let_go(self, sessions: dict[str, tuple[str, bool]]) -> None:
         """Detach our clients from sessions that now die unattached: tmux's rule, kept as if we were not there."""
-        doomed = [pid for sid, pid in self._clients.items() if sid in sessions and sessions[sid][1]]
+        doomed = [pid for t, pid in self._clients.items() if sessions.get(t.lstrip(_KEEPER), ("", False))[1]]
         if doomed:
             chain: list[str] = []
             for pid in doomed:
@@ -302,14 +321,15 @@ class ControlFeed:
         self._asked.discard(sid)
         if what == "%dispatch-attached":
             self._attached.add(sid)
-        else:
+        else:  # no such session by now, or a tmux that refuses the flags (before 3.2)
             self._clients.pop(sid, None)
+            self._refused[sid] = time.monotonic()
         if not self._asked:
             self._settled.set()
 
     async def _continue(self, pane: str) -> None:
         chain: list[str] = []
-        for pid in self._clients.values():  # a pane may show in several sessions: ask each of ours
+        for pid in (p for t, p in self._clients.items() if not t.startswith(_KEEPER)):  # it may show in several
             chain += [*([";"] if chain else []), "refresh-client", "-t", f"client-{pid}", "-A", f"{pane}:continue"]
         if chain:
             with contextlib.suppress(NoServer, HostError, TmuxError):

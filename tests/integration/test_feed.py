@@ -18,10 +18,14 @@ def _clients(bench: Bench, what: str = "#{client_flags}") -> list[str]:
     return [c for c in bench.server.cmd("list-clients", "-F", what).stdout if c]
 
 
-def _ours(bench: Bench) -> dict[str, str]:
-    """Session name → pid of the read-only control clients attached there."""
-    rows = _clients(bench, "#{client_readonly} #{client_pid} #{session_name}")
-    return {name: pid for flag, pid, name in (r.split(" ", 2) for r in rows) if flag == "1"}
+def _ours(bench: Bench, keeper: bool = False) -> dict[str, str]:
+    """Session name → pid of the feed's read-only control clients there: those reporting output, or the keeper."""
+    rows = _clients(bench, "#{client_flags} #{client_pid} #{session_name}")
+    return {
+        name: pid
+        for flags, pid, name in (r.split(" ", 2) for r in rows)
+        if "read-only" in flags and ("no-output" in flags) == keeper
+    }
 
 
 def test_only_a_tmux_that_survives_an_attach_is_called_safe() -> None:
@@ -59,7 +63,8 @@ async def test_output_in_any_session_names_its_pane(bench: Bench) -> None:
     try:
         await feed.follow({"a", "b"})
         assert feed.live
-        assert len(_clients(bench)) == 2  # one control client per session: tmux sends output per session
+        assert set(_ours(bench)) == {"a", "b"}  # one control client per session: tmux sends output per session
+        assert len(_ours(bench, keeper=True)) == 1 and len(_clients(bench)) == 3  # and the keeper
         assert all("read-only" in c and "ignore-size" in c for c in _clients(bench))
         await _until(feed, relist=True)  # the start itself: whatever printed before was not seen
         bench.server.cmd("send-keys", "-t", b, "echo printed-in-b", "Enter")
@@ -94,7 +99,7 @@ async def test_a_session_that_dies_when_unattached_is_never_attached(bench: Benc
         feed = ControlFeed(bench.host, always=True)
         await feed.follow({"keep", "fragile"})
         assert feed.skipped == ["fragile"] and not feed.live  # honest: one session is only polled
-        assert len(_clients(bench)) == 2  # the operator's and ours on "keep"
+        assert set(_ours(bench)) == {"keep"} and set(_ours(bench, keeper=True)) == {"keep"}  # and the operator's
         await feed.close()
         assert bench.server.cmd("has-session", "-t", "fragile").returncode == 0
     finally:
@@ -124,7 +129,7 @@ async def test_the_feed_comes_back_after_a_server_restart(bench: Bench) -> None:
             if feed.live:
                 break
             await asyncio.sleep(0.1)
-        assert feed.live
+        assert feed.live and len(_ours(bench, keeper=True)) == 1
         bench.server.cmd("send-keys", "-t", pane, "echo back", "Enter")
         assert pane in (await _until(feed, pane)).panes
     finally:
@@ -238,7 +243,7 @@ async def test_a_flood_that_outruns_the_reader_is_paused_reported_and_let_go(ben
         await feed.next(0)
         bench.server.cmd("send-keys", "-t", pane, "echo after-the-flood", "Enter")
         assert pane in (await _until(feed, pane)).panes
-        assert feed.live
+        assert feed.live and len(_ours(bench, keeper=True)) == 1
     finally:
         await feed.close()
 
@@ -260,3 +265,31 @@ async def test_a_killed_feed_leaves_no_client_behind(bench: Bench) -> None:
         assert _clients(bench) == []  # their stdin's only writer died with it: every client read EOF
     finally:
         await feed.close()
+
+
+async def test_a_reader_that_stops_never_stalls_an_agent_in_a_detached_session(bench: Bench) -> None:
+    """With only control clients attached, tmux stops reading a pane whose clients cannot take more: not here.
+
+    Without the keeper this fails about one run in four (the other runs, pause-after happens to come first).
+    """
+    pane = bench.shell("a")
+    count = bench.tmp / "count"
+    feed = ControlFeed(bench.host, always=True)
+    try:
+        await feed.follow({"a"})
+        assert feed.live and len(_ours(bench, keeper=True)) == 1
+        every_500 = f"[ $((i % 500)) = 0 ] && echo $i > {count}.t && mv {count}.t {count}"
+        loop = f"i=0; while :; do i=$((i+1)); echo line $i; {every_500}; done"
+        bench.server.cmd("send-keys", "-t", pane, loop, "Enter")
+        seen = []
+        for _ in range(4):  # the loop (our reader) is stuck all this while: the pane must go on printing
+            time.sleep(1.0)
+            seen.append(int(count.read_text()) if count.exists() else 0)
+        assert seen[1] < seen[2] < seen[3], seen
+        bench.server.cmd("send-keys", "-t", pane, "C-c", "")
+        await asyncio.sleep(0.2)
+        bench.server.cmd("send-keys", "-t", pane, "echo still-followed", "Enter")
+        assert pane in (await _until(feed, pane)).panes
+    finally:
+        await feed.close()
+    assert _clients(bench) == []
