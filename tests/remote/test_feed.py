@@ -32,7 +32,8 @@ async def test_a_remote_pane_that_prints_is_reported_over_the_link(fleet3: Fleet
             await asyncio.sleep(0.05)
         assert watcher.machines["m1"].feed and watcher.machines["m2"].feed
         clients = fleet3.tmux(m1, "list-clients", "-F", "#{client_flags}").split()
-        assert len(clients) == 2 and all("read-only" in c for c in clients)  # one per session, read-only
+        assert all("read-only" in c for c in clients)  # one per session and the keeper (no-output), read-only
+        assert len(clients) == 3 and sum("no-output" in c for c in clients) == 1
         got.clear()
         fleet3.tmux(m1, "send-keys", "-t", pane_b, "echo over-the-link", "Enter")
         for _ in range(160):
