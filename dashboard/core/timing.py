@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
 ENV = {
@@ -100,3 +100,14 @@ def _number(name: str, value: object) -> float:
     if not 0 <= number < math.inf:  # also refuses nan
         raise TimingError(f"{name}={value!r} must be a finite non-negative number")
     return number
+
+
+def look_waits(cap_s: float, first_s: float = 0.004, growth: float = 1.5) -> Iterator[float]:
+    """Pauses between looks for a reaction: short at first, then longer up to `cap_s`.
+
+    Agents redraw within milliseconds of a key, so a quick reaction is seen quickly; a slow one costs few looks.
+    """
+    wait = first_s
+    while True:
+        yield min(wait, cap_s)
+        wait *= growth

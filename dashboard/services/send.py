@@ -26,7 +26,7 @@ from dashboard.core.model import Classification, PaneInfo, PaneState, SendRecord
 from dashboard.core.ports import Lease, SendLog, TmuxError, TmuxHost
 from dashboard.core.receipts import matching, pane_has_hooks
 from dashboard.core.screen import parse_capture
-from dashboard.core.timing import DelayPolicy
+from dashboard.core.timing import DelayPolicy, look_waits
 from dashboard.core.verdict import Judgement, Observation, composer_holds, give_up, judge
 from dashboard.hooks.wiring import SCRIPT as HOOK_SCRIPT
 from dashboard.hooks.wiring import SYSTEMS as HOOK_SYSTEMS
@@ -359,10 +359,8 @@ async def _submit_and_verify(
         emit("verifying")
         retry_after = opts.retry_ms * 2 ** (rec.attempts - 1) if rec.attempts <= opts.retries else None
         stuck_seen = False
-        wait = 0.01  # the first look comes quickly: most agents react within a few milliseconds
-        while True:
+        for wait in look_waits(opts.poll_ms / 1000):
             await asyncio.sleep(wait)
-            wait = opts.poll_ms / 1000
             try:
                 last = await _observe(host, pane, profile)
             except TmuxError as exc:

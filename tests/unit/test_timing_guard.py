@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from dashboard.core.agents import known
 from dashboard.core.guard import check_prompt, check_target, normalise_prompt
 from dashboard.core.model import Classification, PaneInfo, PaneState
-from dashboard.core.timing import MAX_DELAY_MS, DelayPolicy, TimingError
+from dashboard.core.timing import MAX_DELAY_MS, DelayPolicy, TimingError, look_waits
 
 
 def test_delay_formula_and_clamps() -> None:
@@ -157,3 +159,10 @@ def test_an_owner_out_of_sight_is_not_taken_for_dead() -> None:
     assert owner_alive(Owner(me.host, me.pid, me.start, me.machine, me.boot, "pid:[1]")) is None  # a container
     assert owner_alive(Owner(me.host, me.pid, me.start, "another-machine-id", me.boot, me.pidns)) is None
     assert owner_alive(Owner(me.host, me.pid, me.start, me.machine, "another-boot", me.pidns)) is False  # rebooted
+
+
+def test_looks_for_a_reaction_start_soon_and_spread_out_to_the_poll_interval() -> None:
+    waits = list(itertools.islice(look_waits(0.04), 12))
+    assert waits[0] <= 0.005  # a redraw a few milliseconds after the key is seen at once
+    assert waits == sorted(waits) and waits[-1] == 0.04  # then never closer together, never beyond the cap
+    assert sum(1 for w in waits if w < 0.04) <= 6  # a slow agent costs only a few extra looks
