@@ -295,7 +295,9 @@ class DispatchApp(DeliveryActions):
         summary = " · ".join(f"{n} {state}" for state, n in sorted(counts.items(), key=lambda kv: -kv[1]))
         up = [m for m in message.machines.values() if m.state == "ok"]
         # live: changes pushed as they happen; polled: seen by the next survey (also when no server answers)
-        self.sub_title = f"{self._where} · {'live' if up and all(m.feed for m in up) else 'polled'}"
+        held = any(m.feed_note for m in up)  # by choice: its tmux could crash as the feed attaches
+        how = "live" if up and all(m.feed for m in up) else "polled (feed off: tmux < 3.7)" if held else "polled"
+        self.sub_title = f"{self._where} · {how}"
         self._summary = (len(message.statuses), summary)
         self._attend()
         if self._first_refresh:

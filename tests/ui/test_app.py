@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import DataTable, TextArea
 
+from dashboard.adapters.feed import safe_to_attach
 from dashboard.core.model import PaneState, Verdict
 from dashboard.services.bundle import services_for
 from dashboard.ui.app import DispatchApp
@@ -306,6 +307,19 @@ async def test_a_pane_that_prints_is_shown_by_the_feed_between_surveys(bench: Be
         card = grid.cards[shell]
         assert card.status is app.statuses[shell]
     assert [c for c in bench.server.cmd("list-clients", "-F", "#{client_name}").stdout if c] == []
+
+
+async def test_by_default_an_older_tmux_is_polled_and_the_title_says_why(bench: Bench, tmp_path: Path) -> None:
+    """tmux before 3.7 can crash as a control client attaches: the default feed leaves it alone, openly."""
+    shell = bench.shell("ops")
+    version = bench.server.cmd("display-message", "-p", "#{version}").stdout[0]
+    app = DispatchApp(services_for(bench.host, tmp_path / "ui.db"), refresh_interval=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, shown(app.query_one(PaneGrid), shell))
+        want = "· live" if safe_to_attach(version) else "· polled (feed off: tmux < 3.7)"
+        await until(pilot, lambda: app.sub_title.endswith(want))
+        if not safe_to_attach(version):
+            assert [c for c in bench.server.cmd("list-clients", "-F", "#{client_name}").stdout if c] == []
 
 
 async def test_the_preview_follows_the_focus_and_the_feed(bench: Bench, tmp_path: Path) -> None:

@@ -41,7 +41,8 @@ class FleetBar(Static):
                 line.append("   ")
             line.append(f"{mark} {m.name}", style=style)
             if m.state == "ok":
-                line.append(f" {m.panes} panes · {m.agents} agents · {'live' if m.feed else 'polled'}", style="dim")
+                how = "live" if m.feed else "polled (tmux < 3.7)" if m.feed_note else "polled"
+                line.append(f" {m.panes} panes · {m.agents} agents · {how}", style="dim")
             elif m.state == "no-tmux":
                 line.append(" no tmux server", style="dim")
             else:
