@@ -35,6 +35,7 @@ import time
 from collections.abc import Collection, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
+from dashboard.core.model import ServerRef
 from dashboard.core.ports import Changes, HostError, NoServer, TmuxError
 
 if TYPE_CHECKING:
@@ -65,7 +66,17 @@ _RELIST = (
     b"%session-window-changed",
 )
 _SEP = "\t"
-_LIST = f"#{{session_id}}{_SEP}#{{session_name}}{_SEP}#{{destroy-unattached}}{_SEP}#{{version}}"
+_LIST = _SEP.join(
+    [
+        "#{session_id}",
+        "#{session_name}",
+        "#{destroy-unattached}",
+        "#{version}",
+        "#{socket_path}",
+        "#{pid}",
+        "#{start_time}",
+    ]
+)
 _SESSION_ID = re.compile(r"\$\d+")
 _KEEPER = "+"
 PAUSE_AFTER = 2
@@ -83,6 +94,16 @@ def safe_to_attach(version: str) -> bool:
     """
     found = re.fullmatch(r"(?:next-)?(\d+)\.(\d+)[a-z]?(?:-rc\d*)?", version.strip())
     return found is not None and (int(found[1]), int(found[2])) >= SAFE_FROM
+
+
+_FOLLOWING: dict[tuple[str, str], ControlFeed] = {}
+"""This process's running feeds by (machine, server key): how a send on that server finds one."""
+
+
+def following(machine: str, server: ServerRef | None) -> ControlFeed | None:
+    """The live feed of exactly this tmux server (socket, pid, start) in this process, if one runs."""
+    feed = _FOLLOWING.get((machine, server.key)) if server is not None else None
+    return feed if feed is not None and feed.live else None
 
 
 def attach_script(server_args: list[str]) -> str:
@@ -138,6 +159,11 @@ class ControlFeed:
         """Why nothing is followed, when that is by choice (an unsafe tmux), for the user to read."""
         self.paused = 0
         """How often tmux paused a pane because this feed lagged (pause-after) and it was let go on."""
+        self.server: ServerRef | None = None
+        """The tmux server followed (socket, pid, start), as its sessions were last listed."""
+        self._waiters: dict[str, set[asyncio.Future[None]]] = {}
+        self._printed: dict[str, float] = {}
+        """Pane → when it last printed (time.monotonic()), for `wait`."""
         self._names: frozenset[str] | None = None
         self._stream: Stream | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -191,12 +217,17 @@ class ControlFeed:
             self._give_up()
             return
         sessions: dict[str, tuple[str, bool]] = {}
-        version = ""
+        version, server = "", self.server
         for line in out.splitlines():
             sid, _, rest = line.partition(_SEP)
-            name, destroy, version = [*rest.rsplit(_SEP, 2), "", ""][:3]
+            name, destroy, version, socket, pid, started = [*rest.rsplit(_SEP, 5), "", "", "", "", ""][:6]
             if _SESSION_ID.fullmatch(sid):
                 sessions[sid] = (name, destroy in ("1", "on"))
+            if pid.isdigit() and started.isdigit():
+                server = ServerRef(socket, int(pid), int(started))
+        if server != self.server:  # another server answers on that socket now: the old one's feed is no help
+            await self._stop()
+            self.server = server
         if not self.always and sessions and not safe_to_attach(version):
             self.note = f"tmux {version or '(unknown)'} can crash as a control client attaches (fixed in 3.7)"
             await self._stop()
@@ -244,6 +275,8 @@ class ControlFeed:
             return False
         self._started = time.monotonic()
         self._reader = asyncio.ensure_future(self._read(self._stream))
+        if self.server is not None:
+            _FOLLOWING[(self.client.name, self.server.key)] = self
         return True
 
     async def next(self, timeout: float) -> Changes:
@@ -256,6 +289,28 @@ class ControlFeed:
         out = Changes(frozenset(self._dirty), self._relist)
         self._dirty, self._relist = set(), False
         return out
+
+    async def wait(self, pane: str, since: float, within: float) -> bool:
+        """Until `pane` printed after `since` (True) or `within` s pass (False); a relist or stop ends it too.
+
+        For a look that should come as soon as the pane changed (a send's verification): the caller
+        looks either way, so a wait the feed cannot end is a plain pause. `since` (time.monotonic())
+        covers output that came between the caller's last look and this wait.
+        """
+        if self._printed.get(pane, -1.0) > since:
+            return True
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiters = self._waiters.setdefault(pane, set())
+        waiters.add(waiter)
+        try:
+            await asyncio.wait_for(waiter, within)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            waiters.discard(waiter)
+            if not waiters and self._waiters.get(pane) is waiters:
+                del self._waiters[pane]
 
     async def close(self) -> None:
         async with self._lock:
@@ -343,14 +398,21 @@ class ControlFeed:
     def _changed(self, pane: str | None = None, relist: bool = False) -> None:
         if pane is not None:
             self._dirty.add(pane)
+            self._printed[pane] = time.monotonic()
         self._relist = self._relist or relist
         self._wake.set()
+        for key in self._waiters if relist else (pane,) if pane in self._waiters else ():
+            for waiter in self._waiters[key]:
+                if not waiter.done():
+                    waiter.set_result(None)
 
     def _give_up(self) -> None:
         self._failures += 1
         self._not_before = time.monotonic() + min(60.0, self.backoff * 2 ** (self._failures - 1))
 
     def _forget(self) -> None:
+        if self.server is not None and _FOLLOWING.get((self.client.name, self.server.key)) is self:
+            del _FOLLOWING[(self.client.name, self.server.key)]
         self._clients.clear()
         self._attached.clear()
         self._asked.clear()

@@ -84,6 +84,12 @@ class ReadOnlyHost:
     async def environ(self, pid: int) -> dict[str, str]:
         return await self._host.environ(pid)
 
+    def followed(self, pane: PaneInfo) -> bool:
+        return self._host.followed(pane)
+
+    async def changed(self, pane: PaneInfo, since: float, within: float) -> None:
+        await self._host.changed(pane, since, within)
+
     async def receipts(self, tail: int = SPOOL_TAIL) -> Spool:
         return await self._host.receipts(tail)
 

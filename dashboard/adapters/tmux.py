@@ -117,6 +117,20 @@ class TmuxClient:
         """Start a long-running command where tmux runs (the control-mode feed); its output as it comes."""
         raise NotImplementedError
 
+    def followed(self, pane: PaneInfo) -> bool:
+        from dashboard.adapters.feed import following
+
+        return following(self.name, pane.server) is not None
+
+    async def changed(self, pane: PaneInfo, since: float, within: float) -> None:
+        from dashboard.adapters.feed import following
+
+        feed = following(self.name, pane.server)
+        if feed is None:
+            await asyncio.sleep(within)
+        else:
+            await feed.wait(pane.pane_id, since, within)
+
     def feed(self, *, always: bool = False) -> ControlFeed:
         """Pushed changes of this server's panes (see adapters/feed.py); `always`: on any tmux version."""
         from dashboard.adapters.feed import ControlFeed

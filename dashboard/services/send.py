@@ -8,6 +8,7 @@ lease are the delivery path's (services/delivery.py); this module is what a prom
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -195,12 +196,13 @@ async def _leased(
     # The submit key goes only into a composer that shows exactly our text: an Enter into an agent
     # that never saw it submits nothing now (or something later), and an Enter under a merged text
     # (another sender's, an operator's) would submit words that are not ours.
-    t = time.monotonic()
+    t = looked = time.monotonic()
     pasted = await _observe(host, pane, profile)
     while not composer_holds(pasted.cls.composer, rec.prompt) and _ms(t) < opts.paste_wait_ms:
         if pasted.cls.state in (PaneState.DEAD, PaneState.WORKING) and not busy_before:
             break
-        await asyncio.sleep(opts.poll_ms / 1000)
+        await host.changed(pane, looked, opts.poll_ms / 1000)
+        looked = time.monotonic()
         pasted = await _observe(host, pane, profile)
     rec.timings["paste_seen_ms"] = _ms(t)
     rec.snapshots["after-paste"] = "\n".join(pasted.screen.ansi or pasted.screen.lines)
@@ -359,8 +361,12 @@ async def _submit_and_verify(
         emit("verifying")
         retry_after = opts.retry_ms * 2 ** (rec.attempts - 1) if rec.attempts <= opts.retries else None
         stuck_seen = False
-        for wait in look_waits(opts.poll_ms / 1000):
-            await asyncio.sleep(wait)
+        # followed by a feed, a look comes as the agent redraws; otherwise soon, then further apart
+        waits = itertools.repeat(opts.poll_ms / 1000) if host.followed(pane) else look_waits(opts.poll_ms / 1000)
+        looked = pressed
+        for wait in waits:
+            await host.changed(pane, looked, wait)
+            looked = time.monotonic()
             try:
                 last = await _observe(host, pane, profile)
             except TmuxError as exc:

@@ -7,8 +7,13 @@ import os
 import signal
 import subprocess
 import time
+from dataclasses import replace
+from pathlib import Path
 
 from dashboard.adapters.feed import ControlFeed, safe_to_attach
+from dashboard.adapters.store import Store
+from dashboard.core.model import PaneState, Verdict
+from dashboard.services.send import SendOptions, send
 from dashboard.services.watch import PaneWatcher
 from tests.feeds import until as _until
 from tests.integration.conftest import Bench
@@ -293,3 +298,27 @@ async def test_a_reader_that_stops_never_stalls_an_agent_in_a_detached_session(b
     finally:
         await feed.close()
     assert _clients(bench) == []
+
+
+async def test_a_send_on_a_followed_server_looks_as_its_agent_redraws(bench: Bench, tmp_path: Path) -> None:
+    """With a live feed of that very server in the process, the verifying look comes with the redraw."""
+    agent = bench.agent("a")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    pane = await bench.host.pane(agent.pane_id)
+    assert pane is not None and pane.server is not None
+    assert not bench.host.followed(pane)
+    feed = ControlFeed(bench.host, always=True)
+    try:
+        await feed.follow({"a"})
+        assert bench.host.followed(pane)
+        other = replace(pane, server=replace(pane.server, pid=pane.server.pid + 1))
+        assert not bench.host.followed(other)  # another server on that socket (a restart): not this feed's
+        slow = SendOptions(poll_ms=400, retry_ms=2000, verify_ms=4000)  # a look every 0.4 s unless woken
+        async with Store(tmp_path / "log.db") as store:
+            rec = await send(bench.host, store, agent.pane_id, "say hello", slow)
+        assert rec.verdict is Verdict.SUBMITTED, rec.reason
+        assert [r["text"].rstrip("\n") for r in agent.records("submitted")] == ["say hello"]
+        assert rec.timings["reaction_ms"] < 300  # the feed woke the look: not the 400 ms pause
+    finally:
+        await feed.close()
+    assert not bench.host.followed(pane)

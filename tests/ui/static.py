@@ -6,6 +6,7 @@ pictures of the dashboard are deterministic. Screens come from the captures of r
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -51,6 +52,12 @@ class StaticHost:
     async def capture_many(self, pane_ids: Sequence[str], history: int = 0) -> dict[str, str | None]:
         screens = {p.pane_id: t for p, t in self.panes}
         return {pid: screens.get(pid) for pid in pane_ids}
+
+    def followed(self, pane: PaneInfo) -> bool:
+        return False
+
+    async def changed(self, pane: PaneInfo, since: float, within: float) -> None:
+        await asyncio.sleep(within)  # static screens never change
 
     async def cursor(self, pane_id: str) -> tuple[int, int] | None:
         for pane, text in self.panes:
