@@ -35,7 +35,7 @@ import time
 from collections.abc import Collection, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
-from dashboard.core.model import ServerRef
+from dashboard.core.model import PaneInfo, ServerRef
 from dashboard.core.ports import Changes, HostError, NoServer, TmuxError
 
 if TYPE_CHECKING:
@@ -79,6 +79,8 @@ _LIST = _SEP.join(
 )
 _SESSION_ID = re.compile(r"\$\d+")
 _KEEPER = "+"
+_EVERY: frozenset[str] = frozenset({"\0every session"})
+"""`follow(None)`: whatever sessions the server has, now and later."""
 PAUSE_AFTER = 2
 """Seconds of output tmux keeps for a lagging feed before it pauses that pane (and says so)."""
 RECHECK = 10.0
@@ -100,10 +102,10 @@ _FOLLOWING: dict[tuple[str, str], ControlFeed] = {}
 """This process's running feeds by (machine, server key): how a send on that server finds one."""
 
 
-def following(machine: str, server: ServerRef | None) -> ControlFeed | None:
-    """The live feed of exactly this tmux server (socket, pid, start) in this process, if one runs."""
-    feed = _FOLLOWING.get((machine, server.key)) if server is not None else None
-    return feed if feed is not None and feed.live else None
+def following(pane: PaneInfo) -> ControlFeed | None:
+    """The feed in this process following the pane's session on exactly its server (socket, pid, start)."""
+    feed = _FOLLOWING.get((pane.machine, pane.server.key)) if pane.server is not None else None
+    return feed if feed is not None and feed.follows(pane.session) else None
 
 
 def attach_script(server_args: list[str]) -> str:
@@ -165,6 +167,8 @@ class ControlFeed:
         self._printed: dict[str, float] = {}
         """Pane → when it last printed (time.monotonic()), for `wait`."""
         self._names: frozenset[str] | None = None
+        self._sessions: dict[str, str] = {}
+        """Session id → name, as last listed."""
         self._stream: Stream | None = None
         self._reader: asyncio.Task[None] | None = None
         self._clients: dict[str, str] = {}
@@ -194,9 +198,15 @@ class ControlFeed:
         kept = any(t.startswith(_KEEPER) for t in self._attached)
         return running and kept and bool(self._wanted) and self._wanted <= self._attached and not self.skipped
 
-    async def follow(self, sessions: Collection[str]) -> None:
+    async def follow(self, sessions: Collection[str] | None) -> None:
         async with self._lock:  # one change of what is followed at a time
-            await self._follow(frozenset(sessions))
+            await self._follow(_EVERY if sessions is None else frozenset(sessions))
+
+    def follows(self, session: str) -> bool:
+        """Whether the session (by name) is followed right now, the keeper in place."""
+        running = self._reader is not None and not self._reader.done()
+        kept = any(t.startswith(_KEEPER) for t in self._attached)
+        return running and kept and any(self._sessions.get(sid) == session for sid in self._attached)
 
     async def _follow(self, names: frozenset[str]) -> None:
         running = self._reader is not None and not self._reader.done()
@@ -233,8 +243,10 @@ class ControlFeed:
             await self._stop()
             return
         self.note = ""
-        self.skipped = sorted(name for name, destroy in sessions.values() if destroy and name in names)
-        self._wanted = frozenset(s for s, (name, destroy) in sessions.items() if name in names and not destroy)
+        self._sessions = {sid: name for sid, (name, _) in sessions.items()}
+        chosen = {sid: info for sid, info in sessions.items() if names is _EVERY or info[0] in names}
+        self.skipped = sorted(name for name, destroy in chosen.values() if destroy)
+        self._wanted = frozenset(sid for sid, (_, destroy) in chosen.items() if not destroy)
         await self._let_go(sessions)
         if not self._wanted:
             return

@@ -120,12 +120,12 @@ class TmuxClient:
     def followed(self, pane: PaneInfo) -> bool:
         from dashboard.adapters.feed import following
 
-        return following(self.name, pane.server) is not None
+        return following(pane) is not None
 
     async def changed(self, pane: PaneInfo, since: float, within: float) -> None:
         from dashboard.adapters.feed import following
 
-        feed = following(self.name, pane.server)
+        feed = following(pane)
         if feed is None:
             await asyncio.sleep(within)
         else:

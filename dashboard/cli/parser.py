@@ -153,6 +153,7 @@ def add_daemon(sub: Subparsers) -> None:
     p.add_argument("action", choices=["start", "stop", "status", "run"])
     p.add_argument("--json", action="store_true")
     notify_option(p)
+    feed_option(p)
 
 
 def add_schedule(sub: Subparsers) -> None:

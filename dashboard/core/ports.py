@@ -167,8 +167,9 @@ class PaneFeed(Protocol):
 
     Contract:
 
-    - `follow(sessions)`: watch these sessions (by name, as a pane list names them) from now on; cheap
-      when nothing changed. A feed that stopped (server restart, link dropped) is started again here.
+    - `follow(sessions)`: watch these sessions (by name, as a pane list names them; None: every session
+      the server has, now and later) from now on; cheap when nothing changed. A feed that stopped
+      (server restart, link dropped) is started again here.
     - `next(timeout)`: the changes since the last call, waiting up to `timeout` s for the first one;
       empty when nothing came.
     - `live`: every followed session is watched right now (False: only a survey would see a change).
@@ -183,7 +184,7 @@ class PaneFeed(Protocol):
     def live(self) -> bool: ...
     @property
     def note(self) -> str: ...
-    async def follow(self, sessions: Collection[str]) -> None: ...
+    async def follow(self, sessions: Collection[str] | None) -> None: ...
     async def next(self, timeout: float) -> Changes: ...
     async def close(self) -> None: ...
 

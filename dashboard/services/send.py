@@ -362,7 +362,9 @@ async def _submit_and_verify(
         retry_after = opts.retry_ms * 2 ** (rec.attempts - 1) if rec.attempts <= opts.retries else None
         stuck_seen = False
         # followed by a feed, a look comes as the agent redraws; otherwise soon, then further apart
-        waits = itertools.repeat(opts.poll_ms / 1000) if host.followed(pane) else look_waits(opts.poll_ms / 1000)
+        fed = host.followed(pane)
+        rec.options["looks"] = "feed" if fed else "polled"
+        waits = itertools.repeat(opts.poll_ms / 1000) if fed else look_waits(opts.poll_ms / 1000)
         looked = pressed
         for wait in waits:
             await host.changed(pane, looked, wait)

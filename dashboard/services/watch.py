@@ -218,3 +218,24 @@ async def latest_sends(log: SendLog, statuses: list[PaneStatus]) -> dict[str, Se
         for pid, rec in (await log.latest_by_pane(machine, server)).items():
             last[pid if machine == LOCAL else f"{machine}:{pid}"] = rec
     return last
+
+
+async def keep_feeds(fleet: Fleet, stop: asyncio.Event, *, always: bool = False, every: float = 1.0) -> None:
+    """Keep a feed of every session on every machine until `stop`, for this process's sends (the daemon's).
+
+    A send whose pane's server is followed here looks as its agent redraws (TmuxHost.changed). Each
+    round is cheap: a feed looks at its server's sessions only when they changed or every RECHECK.
+    `always`: also on a tmux the feed could crash (older than 3.7); otherwise such servers are left alone.
+    """
+    feeds = [f for f in (fleet.feed(name, always=always) for name in fleet.names) if f is not None]
+    try:
+        while not stop.is_set():
+            await asyncio.gather(*(f.follow(None) for f in feeds), return_exceptions=True)
+            for f in feeds:
+                await f.next(0)  # nobody reads these changes here: sends wait on the feed themselves
+            try:
+                await asyncio.wait_for(stop.wait(), every)
+            except TimeoutError:
+                continue
+    finally:
+        await asyncio.gather(*(f.close() for f in feeds), return_exceptions=True)

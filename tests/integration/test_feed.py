@@ -319,6 +319,7 @@ async def test_a_send_on_a_followed_server_looks_as_its_agent_redraws(bench: Ben
         assert rec.verdict is Verdict.SUBMITTED, rec.reason
         assert [r["text"].rstrip("\n") for r in agent.records("submitted")] == ["say hello"]
         assert rec.timings["reaction_ms"] < 300  # the feed woke the look: not the 400 ms pause
+        assert rec.options["looks"] == "feed"
     finally:
         await feed.close()
     assert not bench.host.followed(pane)

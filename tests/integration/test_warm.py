@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from dashboard.adapters.feed import safe_to_attach
+from dashboard.adapters.paths import Paths
+from dashboard.adapters.store import Store
 from dashboard.cli import warm
 from dashboard.core.model import PaneState
 from tests.integration.conftest import ROOT, Bench
@@ -211,3 +214,63 @@ def test_the_command_word_exec_is_found_where_the_command_is() -> None:
     assert args.command == "batch" and args.targets == ["%0", "%1"] and args.socket_name == "exec"
     args = parse(["exec", "ops:0.1", "--", "make", "-j", "test"])
     assert args.command == "exec" and args.words[-3:] == ["make", "-j", "test"]
+
+
+def _control_clients(bench: Bench) -> list[str]:
+    rows = bench.server.cmd("list-clients", "-F", "#{client_flags} #{session_name}").stdout
+    return sorted(r for r in rows if "control-mode" in r)
+
+
+async def test_a_daemon_told_feed_on_follows_every_session_and_its_sends_use_it(
+    bench: Bench, cli_env: list[str], _isolated_state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`daemon start --feed on`: a read-only client per session (and the keeper), new sessions too; gone with it."""
+    _isolated_state.mkdir(parents=True, exist_ok=True)
+    agent = bench.agent("a")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    started = _run(*cli_env, "daemon", "start", "--feed", "on")
+    assert started.returncode == 0, started.stderr
+    try:
+        for _ in range(100):
+            if len(_control_clients(bench)) == 2:
+                break
+            time.sleep(0.05)
+        clients = _control_clients(bench)
+        assert len(clients) == 2 and all("read-only" in c and c.endswith(" a") for c in clients), clients
+        assert sum("no-output" in c for c in clients) == 1  # the keeper
+        bench.shell("b")
+        for _ in range(100):
+            if any(c.endswith(" b") for c in _control_clients(bench)):
+                break
+            time.sleep(0.05)
+        assert any(c.endswith(" b") and "no-output" not in c for c in _control_clients(bench))
+        for _ in range(100):  # its socket is served once the daemon is up
+            if (_isolated_state / warm.SOCKET).exists():
+                break
+            time.sleep(0.02)
+        code, out, err = _served([*cli_env, "send", "a:0.0", "fed hello", "--json"], capsys)
+        assert code == 0, err
+        rec = json.loads(out)
+        assert rec["verdict"] == "submitted" and agent.received() == ["fed hello"]
+        async with Store(Paths.from_env().db) as log:
+            kept = await log.get(rec["id"])
+        assert kept is not None and kept.options["looks"] == "feed"  # the daemon's feed woke its looks
+    finally:
+        assert _run(*cli_env, "daemon", "stop").returncode == 0
+    assert _control_clients(bench) == []  # every client went with the daemon
+
+
+async def test_by_default_a_daemon_leaves_an_older_tmux_alone(
+    bench: Bench, cli_env: list[str], _isolated_state: Path
+) -> None:
+    _isolated_state.mkdir(parents=True, exist_ok=True)
+    bench.shell("a")
+    version = bench.server.cmd("display-message", "-p", "#{version}").stdout[0]
+    started = _run(*cli_env, "daemon", "start")
+    assert started.returncode == 0, started.stderr
+    try:
+        time.sleep(2.0)  # a few of its rounds
+        clients = _control_clients(bench)
+        assert clients == [] if not safe_to_attach(version) else len(clients) == 2
+    finally:
+        assert _run(*cli_env, "daemon", "stop").returncode == 0

@@ -30,7 +30,7 @@ async def cmd_daemon(args: argparse.Namespace) -> int:
 
     paths = Paths.from_env()
     if args.action == "start":
-        extra = ["--notify", args.notify] if args.notify else []
+        extra = [*(["--notify", args.notify] if args.notify else []), "--feed", args.feed]
         code, message = await asyncio.to_thread(daemon.start, paths, server_argv(args), extra)
     elif args.action == "stop":
         code, message = await asyncio.to_thread(daemon.stop, paths)
@@ -148,16 +148,28 @@ async def schedule_run_now(args: argparse.Namespace, store: Store, s: Schedule) 
 
 
 def daemon_extras(args: argparse.Namespace) -> Also:
-    """What the daemon serves besides its schedules: the CLI's warm path, and with --notify the attention watch."""
+    """What the daemon serves besides its schedules: the CLI's warm path, feeds, and the attention watch.
+
+    Feeds (unless --feed off) let its sends look as agents redraw; the attention watch runs with --notify.
+    """
     from dashboard.cli.warm import serve
 
     async def also(paths: Paths, stop: asyncio.Event) -> None:
         jobs = [serve(paths, stop)]
+        if args.feed != "off":
+            jobs.append(_keep_feeds(args, stop))
         if args.notify:
             jobs.append(_watch_attention(args, paths, stop))
         await asyncio.gather(*jobs)
 
     return also
+
+
+async def _keep_feeds(args: argparse.Namespace, stop: asyncio.Event) -> None:
+    from dashboard.services.watch import keep_feeds
+
+    async with fleet_from(args) as fleet:
+        await keep_feeds(fleet, stop, always=args.feed == "on")
 
 
 async def _watch_attention(args: argparse.Namespace, paths: Paths, stop: asyncio.Event) -> None:
