@@ -269,8 +269,12 @@ class ControlFeed:
         self._changed(relist=True)  # whatever printed before the clients were attached was not seen
 
     async def _let_go(self, sessions: dict[str, tuple[str, bool]]) -> None:
-        """Detach our clients from sessions that now die unattached: tmux's rule, kept as if we were not there."""
-        doomed = [pid for t, pid in self._clients.items() if sessions.get(t.lstrip(_KEEPER), ("", False))[1]]
+        """Detach our clients from sessions that now die unattached, and from sessions that are gone.
+
+        The first is tmux's rule, kept as if we were not there; the second, because with `detach-on-destroy
+        off` tmux moves a killed session's clients to another session instead of ending them.
+        """
+        doomed = [pid for t, pid in self._clients.items() if sessions.get(t.lstrip(_KEEPER), ("", True))[1]]
         if doomed:
             chain: list[str] = []
             for pid in doomed:

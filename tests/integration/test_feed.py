@@ -323,3 +323,26 @@ async def test_a_send_on_a_followed_server_looks_as_its_agent_redraws(bench: Ben
     finally:
         await feed.close()
     assert not bench.host.followed(pane)
+
+
+async def test_a_client_moved_off_a_killed_session_is_let_go(bench: Bench) -> None:
+    """With detach-on-destroy off, tmux moves a killed session's clients to another session: ours leave."""
+    bench.shell("a")
+    bench.shell("b")
+    bench.server.cmd("set-option", "-g", "detach-on-destroy", "off")
+    feed = ControlFeed(bench.host, always=True)
+    try:
+        await feed.follow({"a", "b"})
+        assert set(_ours(bench)) == {"a", "b"}
+        gone = _ours(bench)["b"]
+        bench.server.cmd("kill-session", "-t", "b")
+        await _until(feed, relist=True)
+        await feed.follow({"a"})  # the next survey
+        for _ in range(100):
+            if gone not in _clients(bench, "#{client_pid}"):
+                break
+            await asyncio.sleep(0.02)
+        assert gone not in _clients(bench, "#{client_pid}")  # not left watching session a twice
+        assert set(_ours(bench)) == {"a"} and feed.live
+    finally:
+        await feed.close()
