@@ -105,10 +105,11 @@ async def _leased(
     emit("pasting")
     await host.paste(pane.pane_id, typed)
     # the command must be visible at the prompt before Enter is worth pressing
-    t = time.monotonic()
+    t = looked = time.monotonic()
     seen = False
     while not seen and (time.monotonic() - t) * 1000 < opts.paste_wait_ms:
-        await asyncio.sleep(opts.poll_ms / 1000)
+        await host.changed(pane, looked, opts.poll_ms / 1000)  # a followed pane: as soon as it echoes
+        looked = time.monotonic()
         text, _, _ = await _look(host, pane)
         seen = normalise(typed)[-60:] in normalise(strip_ansi(text))
     rec.timings["paste_seen_ms"] = round((time.monotonic() - t) * 1000)
@@ -123,8 +124,10 @@ async def _leased(
     emit("verifying")
     evidence: list[str] = []
     deadline = pressed + (opts.timeout if opts.wait else opts.verify_ms / 1000)
+    looked = pressed
     while time.monotonic() < deadline:
-        await asyncio.sleep(opts.poll_ms / 1000)
+        await host.changed(pane, looked, opts.poll_ms / 1000)
+        looked = time.monotonic()
         fresh = await host.pane(pane.pane_id)
         if fresh is None or fresh.dead:
             rec.snapshots["after"] = text
