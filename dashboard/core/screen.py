@@ -8,17 +8,26 @@ from dashboard.core.model import Screen
 
 _CSI = re.compile(r"\x1b\[[0-9;:?<=>]*[ -/]*[@-~]")
 _OSC = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
+_OSC_IN_LINE = re.compile(r"\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)")
+"""An OSC that ends on its own line: the only sequence here that could otherwise span a newline."""
 _OTHER_ESC = re.compile(r"\x1b[@-Z\\-_]")
 _CSI_CUT = re.compile(r"\x1b\[[0-9;:?<=>]*[ -/]*")
 """What is left of a CSI with no final byte (cut off at the end of a line, or malformed)."""
 _SGR = re.compile(r"\x1b\[([0-9;:]*)m")
+_SGR_PARAM = re.compile("[;:]")
+_SGR_2 = re.compile(r"\x1b\[(?:[0-9;:]*[;:])?2(?:[;:][0-9;:]*)?m")
+"""An SGR with a parameter 2: faint, or an extended colour's argument (only reading it tells which)."""
 
 
 def strip_ansi(text: str) -> str:
     """Remove escape sequences, leaving what a person sees."""
     if "\x1b" not in text:
         return text
-    return _CSI_CUT.sub("", _OTHER_ESC.sub("", _CSI.sub("", _OSC.sub("", text))))
+    return _strip(text, _OSC)
+
+
+def _strip(text: str, osc: re.Pattern[str]) -> str:
+    return _CSI_CUT.sub("", _OTHER_ESC.sub("", _CSI.sub("", osc.sub("", text))))
 
 
 def parse_capture(text: str, *, height: int | None = None, ansi: bool = True) -> Screen:
@@ -26,21 +35,29 @@ def parse_capture(text: str, *, height: int | None = None, ansi: bool = True) ->
 
     tmux ends the capture with a newline, and pads nothing; trailing spaces are dropped so
     plain and ANSI captures compare equal.
+
+    The whole capture is stripped at once, which reads the same as stripping each line: no sequence
+    holds a newline once an OSC is bounded to its line (a look at every pane, every second, paid
+    four regex passes per line before).
     """
     raw = text.split("\n")
-    if raw and raw[-1] == "":
+    escaped = "\x1b" in text
+    seen = _strip(text, _OSC_IN_LINE).split("\n") if escaped else raw
+    if raw[-1] == "":
         raw.pop()
-    plain = [strip_ansi(line).rstrip() for line in raw]
+    plain = [line.rstrip() for line in seen[: len(raw)]]
     cut = max(0, len(raw) - height) if height else 0
     return Screen(
         lines=tuple(plain[cut:]),
-        ansi=tuple(raw[cut:]) if ansi and any("\x1b" in r for r in raw) else None,
+        ansi=tuple(raw[cut:]) if ansi and escaped else None,
         history=tuple(plain[:cut]),
     )
 
 
 def without_dim(line: str) -> str:
     """The visible text of an ANSI line minus faint (SGR 2) runs: agents draw placeholders faint."""
+    if not _SGR_2.search(line):  # nothing can turn faint on: every run is visible
+        return strip_ansi(_CSI.sub("", line))
     out: list[str] = []
     dim = False
     pos = 0
@@ -52,7 +69,7 @@ def without_dim(line: str) -> str:
         sgr = _SGR.fullmatch(seq)
         if sgr is None:
             continue
-        codes = [c for c in re.split("[;:]", sgr.group(1)) if c != ""] or ["0"]
+        codes = [c for c in _SGR_PARAM.split(sgr.group(1)) if c != ""] or ["0"]
         i = 0
         while i < len(codes):
             code = codes[i]
