@@ -7,6 +7,7 @@ rather than guessing.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -75,12 +76,39 @@ def find_composer(profile: AgentProfile, screen: Screen) -> Composer | None:
 
 
 def _matches(patterns: tuple[re.Pattern[str], ...], lines: list[str], tag: str) -> list[str]:
-    """`tag: <the matching line>` for each line that any pattern matches (evidence a person can read)."""
+    """`tag: <the matching line>` for each line that any pattern matches (evidence a person can read).
+
+    Each pattern is first searched once in the lines joined: one that finds nothing there matches no
+    line either (see `_line_local`), and most markers are absent from most screens — line by line,
+    every look paid a search per line and pattern.
+    """
+    if not lines or not patterns:
+        return []
+    joined = "\n".join(lines)
+    live = tuple(p for p in patterns if not _line_local(p) or p.search(joined))
+    if not live:
+        return []
     found: list[str] = []
     for line in lines:
-        if any(p.search(line) for p in patterns):
+        if any(p.search(line) for p in live):
             found.append(f"{tag}: {' '.join(line.split())[:80]}")
     return found
+
+
+_NOT_LINE_LOCAL = ("\\A", "\\Z", "(?=", "(?!", "(?<", "(?-")
+
+
+@functools.cache
+def _line_local(pattern: re.Pattern[str]) -> bool:
+    r"""Does a match within one line stay a match in that line joined with others by newlines?
+
+    It does when nothing in the pattern looks past its own characters but `^`, `$` (in MULTILINE
+    mode, where a newline reads as a line's end) and word boundaries (a newline is no word character).
+    String anchors (\A, \Z), lookarounds and turning MULTILINE off can tell the difference; a
+    pattern that mentions any of them is searched line by line only (a false alarm costs speed, never
+    a result).
+    """
+    return bool(pattern.flags & re.MULTILINE) and not any(s in pattern.pattern for s in _NOT_LINE_LOCAL)
 
 
 def _signature_score(profile: AgentProfile, screen: Screen, text: str) -> int:
@@ -107,12 +135,15 @@ def identify(pane: PaneInfo, screen: Screen) -> AgentProfile | None:
     return best if best_score >= 3 else None
 
 
+_WORDY = re.compile(r"[^\W_](?:[\W_]*[^\W_]){2}")
+r"""Three letters or digits somewhere in a line (`[^\W_]` is exactly `str.isalnum`: `\w` minus `_`)."""
+
+
 def last_meaningful_line(lines: Sequence[str], chrome: tuple[re.Pattern[str], ...] = ()) -> str:
     """The lowest line with words in it (skipping the agent's hint/footer lines), for a pane summary."""
     for line in reversed(lines):
-        text = " ".join(line.split())
-        if sum(ch.isalnum() for ch in text) >= 3 and not any(p.search(line) for p in chrome):
-            return text[:200]
+        if _WORDY.search(line) and not any(p.search(line) for p in chrome):
+            return " ".join(line.split())[:200]
     return ""
 
 

@@ -1,15 +1,47 @@
 """The screen reader's shortcuts read exactly as the plain rules they stand for (each rule is written
-out here as the reference)."""
+out here as the reference): stripping a capture at once, three letters by regex, markers searched in
+the joined lines first, and profiles whose dialog wording could not win left unsearched."""
 
 from __future__ import annotations
+
+import re
+import sys
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from dashboard.core.agents import known
+from dashboard.core.classify import _WORDY, _line_local, _matches, last_meaningful_line
 from dashboard.core.screen import parse_capture, strip_ansi, without_dim
 
 ESCAPES = st.sampled_from(["\x1b", "[", "]", "\x07", "\\", "\n", "0", "2", ";", ":", "m", "(", "B", "a", " ", "─"])
 CAPTURE = st.lists(st.one_of(ESCAPES, st.text(max_size=3)), max_size=80).map("".join)
+
+
+def test_wordy_counts_what_isalnum_counts() -> None:
+    """`[^\\W_]` is `str.isalnum` for every code point, and no whitespace is alphanumeric."""
+    one = re.compile(r"[^\W_]")
+    for code in range(sys.maxunicode + 1):
+        ch = chr(code)
+        assert bool(one.fullmatch(ch)) == ch.isalnum(), hex(code)
+        assert not (ch.isalnum() and ch.isspace()), hex(code)
+
+
+def _last_line_reference(lines: list[str], chrome: tuple[re.Pattern[str], ...]) -> str:
+    for line in reversed(lines):
+        text = " ".join(line.split())
+        if sum(ch.isalnum() for ch in text) >= 3 and not any(p.search(line) for p in chrome):
+            return text[:200]
+    return ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("ab_1 \t·…Ⅻ１\u00a0?─"), max_size=12), max_size=8))
+def test_last_meaningful_line_is_three_alphanumerics(lines: list[str]) -> None:
+    chrome = known()["claude"].chrome
+    assert _WORDY.search("a_b_c") and not _WORDY.search("a_b")
+    assert last_meaningful_line(lines) == _last_line_reference(lines, ())
+    assert last_meaningful_line(lines, chrome) == _last_line_reference(lines, chrome)
 
 
 @settings(max_examples=400, deadline=None)
@@ -33,3 +65,30 @@ def test_faint_runs_and_colour_arguments() -> None:
     assert without_dim("a\x1b[2mhint\x1b[22mb\x1b[38;2;2;2;2mc\x1b[0m") == "abc"
     assert without_dim("\x1b[38;2;2;2;2mkept\x1b[0m \x1b[1;2mfaint\x1b[0m") == "kept "
     assert without_dim("\x1b[38;5;2mkept") == "kept"
+
+
+def _matches_reference(patterns: tuple[re.Pattern[str], ...], lines: list[str], tag: str) -> list[str]:
+    return [f"{tag}: {' '.join(line.split())[:80]}" for line in lines if any(p.search(line) for p in patterns)]
+
+
+ODD = tuple(
+    re.compile(p, re.MULTILINE)
+    for p in (r"\Aab", r"ab\Z", r"b(?!\n)", r"(?<=\n)a", r"(?-m:^a)", r"b\s+a", r"^a", r"b$", r"\bab\b")
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text(alphabet=st.sampled_from("ab ❯─"), max_size=6), max_size=6),
+    st.lists(st.sampled_from(ODD), min_size=1, max_size=3).map(tuple),
+)
+def test_markers_searched_joined_first_match_the_same_lines(
+    lines: list[str], patterns: tuple[re.Pattern[str], ...]
+) -> None:
+    assert _matches(patterns, lines, "t") == _matches_reference(patterns, lines, "t")
+
+
+def test_line_locality() -> None:
+    local = [p for p in ODD if _line_local(p)]
+    assert [p.pattern for p in local] == [r"b\s+a", r"^a", r"b$", r"\bab\b"]
+    assert not _line_local(re.compile("^a"))  # without MULTILINE, ^ is the string's start
