@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dashboard.core.agents import AgentProfile, known
+from dashboard.core.agents import AgentProfile, ComposerSpec, known
 from dashboard.core.model import Classification, PaneInfo, PaneState, Screen
 from dashboard.core.screen import without_dim
 
@@ -30,10 +30,12 @@ class Composer:
     text: str
 
 
-def find_composer(profile: AgentProfile, screen: Screen) -> Composer | None:
-    """Locate the profile's composer in the visible screen, or None when it is not drawn."""
-    spec = profile.composer
-    lines = screen.lines
+def _composer_span(spec: ComposerSpec, lines: Sequence[str]) -> tuple[int, int] | None:
+    """Where the composer is drawn, [start, end) in `lines`, or None; its text is `find_composer`'s.
+
+    Apart, because telling agents apart (`identify`) asks every profile whether its composer is drawn,
+    and reading one's text (faint runs, placeholders) is most of the cost of finding it.
+    """
     bottom = next((i for i in range(len(lines) - 1, -1, -1) if spec.bottom.search(lines[i])), None)
     if bottom is None:
         return None
@@ -49,7 +51,17 @@ def find_composer(profile: AgentProfile, screen: Screen) -> Composer | None:
         start = bottom
         while start > 0 and spec.body.search(lines[start - 1]):
             start -= 1
-    end = bottom
+    return start, bottom
+
+
+def find_composer(profile: AgentProfile, screen: Screen) -> Composer | None:
+    """Locate the profile's composer in the visible screen, or None when it is not drawn."""
+    spec = profile.composer
+    lines = screen.lines
+    span = _composer_span(spec, lines)
+    if span is None:
+        return None
+    start, end = span
     if start == end:
         return Composer(start, end, "")
     body: list[str] = []
@@ -111,28 +123,45 @@ def _line_local(pattern: re.Pattern[str]) -> bool:
     return bool(pattern.flags & re.MULTILINE) and not any(s in pattern.pattern for s in _NOT_LINE_LOCAL)
 
 
-def _signature_score(profile: AgentProfile, screen: Screen, text: str) -> int:
+def _drawn_score(profile: AgentProfile, screen: Screen, text: str) -> int:
+    """A point per signature on screen, and two more for the profile's composer drawn beside one."""
     score = sum(1 for p in profile.signatures if p.search(text))
-    if score and find_composer(profile, screen) is not None:
+    if score and _composer_span(profile.composer, screen.lines) is not None:
         score += 2
-    # a start-up dialog hides the composer and most signatures; its own wording identifies the agent
-    return score + sum(1 for p in profile.dialog if p.search(text))
+    return score
+
+
+def _dialog_score(profile: AgentProfile, text: str) -> int:
+    """A start-up dialog hides the composer and most signatures; its own wording identifies the agent."""
+    return sum(1 for p in profile.dialog if p.search(text))
+
+
+_PICK = 3
+"""The screen score a profile needs to be picked by screen."""
 
 
 def identify(pane: PaneInfo, screen: Screen) -> AgentProfile | None:
-    """Pick the profile: by process name when it is unambiguous, else by screen signatures."""
+    """Pick the profile: by process name when it is unambiguous, else by screen signatures.
+
+    By screen, the first profile with the highest score wins, if it reaches `_PICK`. A profile whose
+    dialog wording could not lift it past the best so far is not searched for it: the dialog
+    patterns are most of the cost of scoring, and on most screens one profile has already won.
+    """
     by_process = known().for_process(pane.command)
     if by_process is not None:
         return by_process
     text = "\n".join(screen.lines)
     if not text.strip():
         return None
-    best, best_score = None, 0
+    best, best_score = None, _PICK - 1
     for profile in known().profiles:
-        score = _signature_score(profile, screen, text)
+        score = _drawn_score(profile, screen, text)
+        if score + len(profile.dialog) <= best_score:
+            continue
+        score += _dialog_score(profile, text)
         if score > best_score:
             best, best_score = profile, score
-    return best if best_score >= 3 else None
+    return best
 
 
 _WORDY = re.compile(r"[^\W_](?:[\W_]*[^\W_]){2}")
@@ -234,7 +263,11 @@ class Explanation:
 def explain(pane: PaneInfo, screen: Screen, cmdline: str | None) -> Explanation:
     """Classify `pane` and say why: the process, every profile's screen score, the markers that decided."""
     text = "\n".join(screen.lines)
-    scores = {p.name: _signature_score(p, screen, text) for p in known().profiles} if text.strip() else {}
+    scores = (
+        {p.name: _drawn_score(p, screen, text) + _dialog_score(p, text) for p in known().profiles}
+        if text.strip()
+        else {}
+    )
     by_process = known().for_process(pane.command)
     cls = classify(pane, screen)
     chosen = cls.agent

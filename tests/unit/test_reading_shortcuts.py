@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dashboard.core.agents import known
-from dashboard.core.classify import _WORDY, _line_local, _matches, last_meaningful_line
+from dashboard.core.classify import _WORDY, _line_local, _matches, explain, identify, last_meaningful_line
+from dashboard.core.model import PaneInfo
 from dashboard.core.screen import parse_capture, strip_ansi, without_dim
+from tests.conftest import CAPTURES
 
 ESCAPES = st.sampled_from(["\x1b", "[", "]", "\x07", "\\", "\n", "0", "2", ";", ":", "m", "(", "B", "a", " ", "─"])
 CAPTURE = st.lists(st.one_of(ESCAPES, st.text(max_size=3)), max_size=80).map("".join)
@@ -92,3 +96,39 @@ def test_line_locality() -> None:
     local = [p for p in ODD if _line_local(p)]
     assert [p.pattern for p in local] == [r"b\s+a", r"^a", r"b$", r"\bab\b"]
     assert not _line_local(re.compile("^a"))  # without MULTILINE, ^ is the string's start
+
+
+def _first_best(pane: PaneInfo, text: str) -> str | None:
+    scores = explain(pane, parse_capture(text, height=40), None).scores
+    best = max(scores.values(), default=0)
+    return next((name for name, score in scores.items() if score == best), None) if best >= 3 else None
+
+
+def _screens() -> list[Path]:
+    return sorted(CAPTURES.glob("*/*.txt"))
+
+
+@pytest.mark.parametrize("path", _screens(), ids=[str(p.relative_to(CAPTURES)) for p in _screens()])
+def test_identify_is_the_first_best_score(path: Path) -> None:
+    """Picking by screen skips profiles that cannot win; the pick is still the first of the best scores."""
+    pane = PaneInfo("%1", "s", 0, 0, command="python3", height=40)
+    picked = identify(pane, parse_capture(path.read_text(), height=40))
+    assert (picked.name if picked else None) == _first_best(pane, path.read_text())
+
+
+DIALOGS = [
+    "Do you trust the files in this folder?", " ❯ 1. Yes", "Enter to confirm · Esc to exit", "Do you want to proceed?",
+    "Allow Codex to work in this folder", "Press enter to continue", " › 1. Yes", "Do you trust this folder?",
+    "Allow execution of: 'ls'", " ● 1. Yes, allow once", "Waiting for user confirmation", "Permission required",
+    "┃ Allow once", "Would you like to continue?", "Apply this change?", "Would you like to run the following command",
+]  # fmt: skip
+LINES = sorted({line for path in _screens() for line in path.read_text().splitlines()} | set(DIALOGS))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(LINES), st.sampled_from(DIALOGS)), max_size=40))
+def test_identify_among_mixed_agents(lines: list[str]) -> None:
+    """Screens that mix agents' lines (signatures, composers, dialogs) are where scores compete."""
+    pane = PaneInfo("%1", "s", 0, 0, command="python3", height=40)
+    picked = identify(pane, parse_capture("\n".join(lines), height=40))
+    assert (picked.name if picked else None) == _first_best(pane, "\n".join(lines))
