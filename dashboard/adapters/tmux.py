@@ -282,14 +282,27 @@ class TmuxClient:
         return await self._queued(_Pending(pane_id, history, asyncio.get_running_loop().create_future()))
 
     async def _queued(self, req: _Pending) -> str:
+        self._enqueue(req)
+        return await req.future
+
+    def _enqueue(self, req: _Pending) -> None:
+        """Queue a read for the next chained call (one per loop tick, whoever asked)."""
         self._pending.append(req)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._spawn, self._flush())
-        return await req.future
 
     async def capture_many(self, pane_ids: Sequence[str], history: int = 0) -> dict[str, str | None]:
-        results = await asyncio.gather(*(self.capture(p, history) for p in pane_ids), return_exceptions=True)
+        """Every pane's screen through the same chained calls as `capture`, without a task per pane.
+
+        The requests are queued here and their futures gathered: a thousand-pane survey made a
+        thousand tasks only to wait on them.
+        """
+        loop = asyncio.get_running_loop()
+        reqs = [_Pending(p, history, loop.create_future()) for p in pane_ids]
+        for req in reqs:
+            self._enqueue(req)
+        results = await asyncio.gather(*(r.future for r in reqs), return_exceptions=True)
         return {p: (r if isinstance(r, str) else None) for p, r in zip(pane_ids, results, strict=True)}
 
     async def _flush(self) -> None:
