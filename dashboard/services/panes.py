@@ -83,40 +83,48 @@ async def survey(
         panes, head = await asyncio.gather(host.list_panes(), host.receipts(tail=0))
         receipts = await _receipts(host, head.size)
         quiet = _quiet(panes, memo)
-    texts = await host.capture_many([p.pane_id for p in panes if p.pane_id not in quiet])
-    views = []
     seen: ProfileCache = {}
+
+    def look(pane: PaneInfo, text: str) -> PaneView:
+        """The pane's view from its capture: the last one when neither changed, else classified."""
+        key = (pane.pane_id, pane.pid, pane.command)
+        old = memo.get(pane.pane_id) if memo is not None else None
+        if old is not None and old[0] == text and old[1].pane == pane:
+            view = old[1]
+        else:
+            screen = parse_capture(text, height=pane.height)
+            cls = None
+            if known is not None and key in known:
+                cls = classify(pane, screen, known_agents().get(known[key]))
+                if cls.state is PaneState.UNKNOWN:
+                    cls = None
+            view = PaneView(pane, screen, cls or classify(pane, screen))
+            if memo is not None:
+                memo[pane.pane_id] = (text, view)
+        if view.cls.agent is not None:
+            seen[key] = view.cls.agent
+        return view
+
+    looked: dict[str, PaneView] = {}
+    wanted = {p.pane_id: p for p in panes if p.pane_id not in quiet}
+    slices = _capture_slices(host, list(wanted))
+    try:
+        for landed in asyncio.as_completed(slices):
+            for pane_id, text in (await landed).items():
+                if text is not None:  # else vanished between list and capture
+                    looked[pane_id] = look(wanted[pane_id], text)
+    finally:
+        for task in slices:
+            task.cancel()
+    views = []
     for pane in panes:
         if pane.pane_id in quiet and memo is not None:
             old = memo[pane.pane_id][1]
             views.append(old if old.pane == pane else PaneView(pane, old.screen, old.cls))
             if views[-1].cls.agent is not None:
                 seen[(pane.pane_id, pane.pid, pane.command)] = views[-1].cls.agent
-            continue
-        text = texts.get(pane.pane_id)
-        if text is None:  # vanished between list and capture
-            continue
-        key = (pane.pane_id, pane.pid, pane.command)
-        if memo is not None and pane.pane_id in memo:
-            old_text, old_view = memo[pane.pane_id]
-            if old_text == text and old_view.pane == pane:
-                views.append(old_view)
-                if old_view.cls.agent is not None:
-                    seen[key] = old_view.cls.agent
-                continue
-        screen = parse_capture(text, height=pane.height)
-        cls = None
-        if known is not None and key in known:
-            cls = classify(pane, screen, known_agents().get(known[key]))
-            if cls.state is PaneState.UNKNOWN:
-                cls = None
-        if cls is None:
-            cls = classify(pane, screen)
-        if cls.agent is not None:
-            seen[key] = cls.agent
-        views.append(PaneView(pane, screen, cls))
-        if memo is not None:
-            memo[pane.pane_id] = (text, views[-1])
+        elif pane.pane_id in looked:
+            views.append(looked[pane.pane_id])
     if memo is not None:
         for gone in set(memo) - {v.pane.pane_id for v in views}:
             del memo[gone]
@@ -124,6 +132,16 @@ async def survey(
         known.clear()
         known.update(seen)
     return _with_hooks(views, receipts)
+
+
+_SLICE = 100
+"""Panes per capture request: each slice is classified as soon as its screens arrive, while the server
+still captures the others (it runs one chained call after another)."""
+
+
+def _capture_slices(host: TmuxHost, pane_ids: list[str]) -> list[asyncio.Future[dict[str, str | None]]]:
+    """The panes' captures, a request per slice, all asked in the same tick (so they share chained calls)."""
+    return [asyncio.ensure_future(host.capture_many(pane_ids[i : i + _SLICE])) for i in range(0, len(pane_ids), _SLICE)]
 
 
 _SPOOLS: dict[str, tuple[int, list[Receipt]]] = {}
