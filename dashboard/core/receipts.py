@@ -46,12 +46,12 @@ def parse_receipts(raw: bytes, mentioning: str | None = None) -> list[Receipt]:
 
     `mentioning` (a pane id): only lines that name it are parsed — a send looks for its own pane's
     receipts, and parsing a busy machine's whole spool for each of a batch's sends cost seconds.
+    Those lines are found where the id occurs, not by splitting the whole tail into lines (each of
+    a batch's sends reads the same 256 KB).
     """
     out = []
     if mentioning is not None:
-        quoted = f'"{mentioning}"'.encode()
-        chosen = [line for line in raw.split(b"\n") if quoted in line] if quoted in raw else []
-        lines = [line.decode(errors="replace") for line in chosen]
+        lines = [line.decode(errors="replace") for line in _lines_with(raw, f'"{mentioning}"'.encode())]
     else:
         lines = raw.decode(errors="replace").splitlines()
     for line in lines:
@@ -63,6 +63,19 @@ def parse_receipts(raw: bytes, mentioning: str | None = None) -> list[Receipt]:
         except (ValueError, KeyError, TypeError):
             continue
     return out
+
+
+def _lines_with(raw: bytes, needle: bytes) -> list[bytes]:
+    """The newline-separated lines of `raw` that contain `needle` (which holds no newline), in order."""
+    found = []
+    at = raw.find(needle)
+    while at >= 0:
+        start = raw.rfind(b"\n", 0, at) + 1
+        end = raw.find(b"\n", at)
+        end = len(raw) if end < 0 else end
+        found.append(raw[start:end])
+        at = raw.find(needle, end)
+    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from dashboard.core.attention import needs_input
 from dashboard.core.model import Classification, PaneState
-from dashboard.core.receipts import Spool, by_pane, matching, prompt_hash
+from dashboard.core.receipts import Spool, _lines_with, by_pane, matching, prompt_hash
 
 
 def _line(event: str, t: float, *, pane: str = "%1", agent: str = "claude", prompt: str | None = None,
@@ -49,3 +52,11 @@ def test_a_panes_receipts_read_alone_are_the_ones_the_whole_spool_holds_for_it()
         mark = len(raw) // 2
         assert spool.after(mark, pane) == [r for r in spool.after(mark) if r.pane == pane]
     assert spool.after(None, "%12") == []  # "%1" is not "%12": whole ids only
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b'"%1"', b'"%12"', b"%1", b"\n", b"x", b'{"pane": ', b"\r", b""]), max_size=30))
+def test_lines_naming_a_pane_are_the_lines_split_out_that_hold_it(parts: list[bytes]) -> None:
+    raw = b"".join(parts)
+    needle = b'"%1"'
+    assert _lines_with(raw, needle) == [line for line in raw.split(b"\n") if needle in line]
