@@ -419,7 +419,7 @@ class Store:
         if rec.id is None:
             await self.begin_send(rec)
         now = time.time()
-        packed = [(rec.id, phase, now, blob) for phase, blob in _pack_all(rec.snapshots)]
+        snapshots, send_id = dict(rec.snapshots), rec.id
         written = False
 
         def op(db: sqlite3.Connection) -> None:
@@ -449,7 +449,8 @@ class Store:
                 ),
             )
             written = cur.rowcount == 1
-            if written:
+            if written:  # compressed here, on SQLite's thread (zlib lets go of the GIL): not in the event loop
+                packed = [(send_id, phase, now, blob) for phase, blob in _pack_all(snapshots)]
                 db.executemany(
                     "INSERT OR REPLACE INTO snapshots (send, phase, taken, data) VALUES (?, ?, ?, ?)", packed
                 )
