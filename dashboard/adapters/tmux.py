@@ -94,6 +94,8 @@ class TmuxClient:
     _tasks: set[asyncio.Future[None]] = field(default_factory=set)
     _commands: list[tuple[list[str], asyncio.Future[None]]] = field(default_factory=list)
     _pastes: list[tuple[str, str, asyncio.Future[None]]] = field(default_factory=list)
+    _listed: dict[str, PaneInfo] = field(default_factory=dict)
+    """The last listing's panes by their line: a line unchanged since is not parsed again."""
 
     @property
     def server_args(self) -> list[str]:
@@ -140,7 +142,7 @@ class TmuxClient:
     def clone(self) -> TmuxClient:
         """The same server through a separate client (own queues; an SSH link stays shared)."""
         new = copy.copy(self)
-        new._pending, new._commands, new._pastes, new._tasks = [], [], [], set()
+        new._pending, new._commands, new._pastes, new._tasks, new._listed = [], [], [], set(), {}
         new._flush_scheduled = False
         new.calls = 0
         return new
@@ -244,7 +246,15 @@ class TmuxClient:
             out = await self.run("list-panes", "-a", "-F", PANE_FORMAT)
         except NoServer:
             return []
-        return [p for p in (parse_pane_line(line, self.name) for line in out.splitlines()) if p is not None]
+        # a dashboard lists every second and most lines come back byte for byte: the same line, the same pane
+        last, self._listed = self._listed, {}
+        panes = []
+        for line in out.splitlines():
+            pane = last.get(line) or parse_pane_line(line, self.name)
+            if pane is not None:
+                self._listed[line] = pane
+                panes.append(pane)
+        return panes
 
     async def pane(self, pane_id: str) -> PaneInfo | None:
         """Fresh facts about one pane, or None when it does not exist.

@@ -45,3 +45,14 @@ async def test_the_foreground_process_read_from_proc_is_the_one_ps_names(bench: 
         read = await bench.host.foreground(pane)
         assert read == await TmuxClient.foreground(bench.host, pane)  # the ps answer, word for word
         assert read is not None and want in read
+
+
+async def test_a_listing_parses_only_the_lines_that_changed(bench: Bench) -> None:
+    a, b = bench.shell("a"), bench.shell("b")
+    first = {p.pane_id: p for p in await bench.host.list_panes()}
+    bench.server.cmd("select-pane", "-t", b, "-T", "renamed")
+    again = {p.pane_id: p for p in await bench.host.list_panes()}
+    assert again[a] is first[a]  # the same line: the same facts, not parsed again
+    assert again[b] is not first[b] and again[b].title == "renamed"
+    bench.server.cmd("kill-session", "-t", "b")
+    assert [p.pane_id for p in await bench.host.list_panes()] == [a]
