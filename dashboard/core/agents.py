@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 
@@ -227,13 +227,16 @@ def use(book: AgentBook) -> None:
 
 @functools.cache
 def builtin() -> AgentBook:
-    """The profiles shipped in the package (core/agent_profiles/*.toml), read once, on first use."""
-    folder = resources.files("dashboard.core") / "agent_profiles"
+    """The profiles shipped in the package (core/agent_profiles/*.toml), read once, on first use.
+
+    Read beside this file rather than through importlib.resources: that import (its zip reader,
+    tempfile, shutil…) cost every command ~6 ms, and the package runs from files (cli/warm.py reads them too).
+    """
+    folder = Path(__file__).with_name("agent_profiles")
     found: list[tuple[AgentProfile, str]] = []
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".toml"):
-            source = f"built-in ({entry.name})"
-            found.append((parse_profile(tomllib.loads(entry.read_text(encoding="utf-8")), source), source))
+    for entry in sorted(e for e in folder.iterdir() if e.name.endswith(".toml")):
+        source = f"built-in ({entry.name})"
+        found.append((parse_profile(tomllib.loads(entry.read_text(encoding="utf-8")), source), source))
     return AgentBook((), {}).merged(found)
 
 
