@@ -18,17 +18,17 @@ from dashboard.cli.args import check_text_args
 from dashboard.cli.commands import command
 from dashboard.cli.context import server_argv
 from dashboard.cli.exits import EXIT_INTERRUPTED, EXIT_OK, failure
-from dashboard.cli.parser import build_parser
+from dashboard.cli.parser import COMMANDS, build_parser
 from dashboard.core.agents import AgentProfileError, use
 
 
 def parse(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> argparse.Namespace:
     """The command line as the commands take it (a usage error exits 2 through argparse).
 
-    `parser`: one built before (the daemon keeps one for every client: building it costs ~5 ms).
+    `parser`: one built before (the daemon keeps one for every client: building it costs ~10 ms).
     """
-    parser = parser or build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    parser = parser or build_parser(_sole_command(argv))
     words: list[str] | None = None
     at = _command_at(argv)
     if at is not None and argv[at] == "exec" and "--" in argv[at:]:
@@ -48,6 +48,20 @@ def parse(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | N
     if args.command is None:
         args.command, args.interval, args.notify, args.feed = "ui", 1.0, None, "auto"
     return args
+
+
+def _sole_command(argv: list[str]) -> str | None:
+    """The command, when only -L NAME / -S PATH come before its word: then its grammar alone parses the line.
+
+    Everything after the command word goes to that command's subparser, and those options before it
+    mean the same whichever subparsers exist. Anything else first (--help, --version, a typo) may need
+    the whole grammar (the list of commands, "invalid choice"): None, and the whole parser is built.
+    """
+    i = 0
+    while i + 1 < len(argv) and argv[i] in ("-L", "-S") and not argv[i + 1].startswith("-"):
+        i += 2
+    word = argv[i] if i < len(argv) else None
+    return word if word in COMMANDS else None
 
 
 def _command_at(argv: list[str]) -> int | None:

@@ -7,6 +7,7 @@ fast although each process pays Python's start-up.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -346,6 +347,44 @@ def test_lease_timeout_reaches_the_send_options() -> None:
     assert send_options(parser.parse_args(["send", "%1", "x"])).lease_timeout == 5.0
     assert send_options(parser.parse_args(["send", "%1", "x", "--lease-timeout", "0"])).lease_timeout == 0.0
     assert send_options(parser.parse_args(["batch", "%1", "-m", "x", "--lease-timeout", "2.5"])).lease_timeout == 2.5
+
+
+LINES = [
+    ["send", "%1", "hi", "--json"],
+    ["-L", "sock", "send", "a:0.0", "-f", "p.txt", "--delay-ms", "200"],
+    ["-S", "/tmp/s", "-L", "send", "batch", "%1", "%2", "-m", "x", "--spread", "2"],
+    ["-L", "exec", "exec", "sh:0.0", "--wait", "--", "make", "-j", "test"],
+    ["schedule", "add", "n", "--target", "a:0.0", "--every", "5m", "hi"],
+    ["fleet", "add", "gpu1", "gpu1.lan", "--port", "2222"],
+    ["log", "-n", "5", "--batch", "b7"],
+    ["send"],
+    ["send", "%1", "hi", "--bogus"],
+    ["send", "%1", "hi", "--retries", "many"],
+    ["send", "--help"],
+    ["sned", "%1"],
+    ["--help", "send"],
+    ["--version", "send"],
+    ["-L", "--help", "send"],
+    ["-Lsock", "send", "%1", "hi"],
+    ["-L", "sock"],
+    [],
+]
+
+
+@pytest.mark.parametrize("argv", LINES, ids=[" ".join(a) or "(none)" for a in LINES])
+def test_a_line_parses_the_same_with_its_command_alone(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """cli/run.py builds only the command's grammar when that cannot change the result: same args, same errors."""
+    from dashboard.cli.run import parse
+
+    def outcome(parser: argparse.ArgumentParser | None) -> tuple[object, str, str]:
+        try:
+            result: object = vars(parse(argv, parser))
+        except SystemExit as stop:
+            result = ("exit", stop.code)
+        out, err = capsys.readouterr()
+        return result, out, err
+
+    assert outcome(None) == outcome(build_parser())
 
 
 def test_unusable_state_directory_is_one_line(tmp_path: Path) -> None:
