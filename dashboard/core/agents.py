@@ -11,10 +11,54 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+
+class Marker:
+    """One regular expression of a profile, compiled when it is first used.
+
+    A command meets one or two agents, not all six built-ins: compiling their ~190 markers as the
+    profiles were read cost every cold command ~10 ms, most of it for markers it never looked at.
+    A user's profile is still compiled whole as it is read (a bad pattern is an error naming its
+    file and field); the built-ins are compiled whole by the tests.
+    """
+
+    __slots__ = ("_compiled", "flags", "pattern", "search")
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern, self.flags = pattern, flags
+        self._compiled: re.Pattern[str] | None = None
+        # once compiled, `search` is the pattern's own method: the classifier calls it for every line of
+        # every pane it reads, and a Python call in between would cost it ~10%
+        self.search: Callable[[str], re.Match[str] | None] = self._search_first
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern, self.flags)
+            self.search = self._compiled.search
+        return self._compiled
+
+    def _search_first(self, text: str) -> re.Match[str] | None:
+        return self.compiled.search(text)
+
+    def sub(self, repl: str, text: str, count: int = 0) -> str:
+        return self.compiled.sub(repl, text, count=count)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Marker) and (self.pattern, self.flags) == (other.pattern, other.flags)
+
+    def __hash__(self) -> int:
+        return hash((self.pattern, self.flags))
+
+    def __repr__(self) -> str:
+        return f"Marker({self.pattern!r})"
+
+
+_LINE_START, _INDENT = Marker(r"^"), Marker(r"^ {0,3}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,11 +70,11 @@ class ComposerSpec:
     `first_prefix`/`prefix` are stripped from the first/other composer lines.
     """
 
-    bottom: re.Pattern[str]
-    top: re.Pattern[str] | None = None
-    body: re.Pattern[str] | None = None
-    first_prefix: re.Pattern[str] = re.compile(r"^")
-    prefix: re.Pattern[str] = re.compile(r"^ {0,3}")
+    bottom: Marker
+    top: Marker | None = None
+    body: Marker | None = None
+    first_prefix: Marker = _LINE_START
+    prefix: Marker = _INDENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,30 +85,30 @@ class AgentProfile:
     label: str
     version: str
     processes: frozenset[str]
-    signatures: tuple[re.Pattern[str], ...]
+    signatures: tuple[Marker, ...]
     composer: ComposerSpec
-    placeholders: tuple[re.Pattern[str], ...] = ()
-    working: tuple[re.Pattern[str], ...] = ()
-    queued: tuple[re.Pattern[str], ...] = ()
-    dialog: tuple[re.Pattern[str], ...] = ()
-    rate_limit: tuple[re.Pattern[str], ...] = ()
-    reset: re.Pattern[str] | None = None
+    placeholders: tuple[Marker, ...] = ()
+    working: tuple[Marker, ...] = ()
+    queued: tuple[Marker, ...] = ()
+    dialog: tuple[Marker, ...] = ()
+    rate_limit: tuple[Marker, ...] = ()
+    reset: Marker | None = None
     picker_chars: str = "/@!#"
     submit_key: str = "Enter"
     queue_key: str | None = None
     """Key that queues a message while the agent is busy, when Enter would do something else."""
-    title_working: tuple[re.Pattern[str], ...] = ()
+    title_working: tuple[Marker, ...] = ()
     """Markers in the pane title (`#{pane_title}`) that mean a turn is running."""
-    chrome: tuple[re.Pattern[str], ...] = ()
+    chrome: tuple[Marker, ...] = ()
     """Hint and footer lines that are UI furniture, skipped when picking a pane's last meaningful line."""
-    launched: tuple[re.Pattern[str], ...] = ()
+    launched: tuple[Marker, ...] = ()
     """Command lines of the agent run by an interpreter (`node …/bin/gemini`): the pane's process is
     then the interpreter, and only its command line says which program it runs."""
-    reply_prefix: re.Pattern[str] | None = None
+    reply_prefix: Marker | None = None
     """What the agent draws before its answer (`● `, `• `, `✦ `), removed from a reply read off the screen."""
-    reply_noise: tuple[re.Pattern[str], ...] = ()
+    reply_noise: tuple[Marker, ...] = ()
     """Lines between the prompt and the composer that are not the answer (turn summaries, box rules)."""
-    answered: tuple[re.Pattern[str], ...] = ()
+    answered: tuple[Marker, ...] = ()
     """What the screen shows once the agent has answered (its reply marker, a turn summary): idle with one
     of these above the composer is an agent waiting for its next prompt after a turn (needs-input)."""
 
@@ -91,11 +135,12 @@ _COMPOSER = {"bottom", "top", "body", "first_prefix", "prefix"}
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
 
-def parse_profile(data: Mapping[str, Any], source: str) -> AgentProfile:
+def parse_profile(data: Mapping[str, Any], source: str, *, compile_now: bool = True) -> AgentProfile:
     """One agent profile from its data (a TOML file's table), strictly: every field checked and named.
 
     Unknown fields are errors (a misspelt `workng` must not silently never match); regexes must
-    compile; the composer needs a `bottom` and either a `top` or a `body`.
+    compile; the composer needs a `bottom` and either a `top` or a `body`. `compile_now=False` (the
+    package's own profiles, which the tests compile) leaves each marker to be compiled on first use.
     """
     name = data.get("name")
     where = f"{source}: profile {name!r}" if isinstance(name, str) else source
@@ -117,15 +162,18 @@ def parse_profile(data: Mapping[str, Any], source: str) -> AgentProfile:
             raise fail(field, "expected a non-empty string" if required else "expected a string")
         return value
 
-    def pattern(field: str, value: object, flags: int = 0) -> re.Pattern[str]:
+    def pattern(field: str, value: object, flags: int = 0) -> Marker:
         if not isinstance(value, str):
             raise fail(field, "expected a regular expression (a string)")
+        marker = Marker(value, flags)
         try:
-            return re.compile(value, flags)
+            if compile_now:
+                marker.compiled  # noqa: B018 (compiled for the error, kept for the use)
         except re.error as exc:
             raise fail(field, f"bad regular expression {value!r}: {exc}") from None
+        return marker
 
-    def patterns(field: str) -> tuple[re.Pattern[str], ...]:
+    def patterns(field: str) -> tuple[Marker, ...]:
         values = data.get(field, [])
         if not isinstance(values, list):
             raise fail(field, "expected a list of regular expressions")
@@ -236,14 +284,15 @@ def builtin() -> AgentBook:
     found: list[tuple[AgentProfile, str]] = []
     for entry in sorted(e for e in folder.iterdir() if e.name.endswith(".toml")):
         source = f"built-in ({entry.name})"
-        found.append((parse_profile(tomllib.loads(entry.read_text(encoding="utf-8")), source), source))
+        data = tomllib.loads(entry.read_text(encoding="utf-8"))
+        found.append((parse_profile(data, source, compile_now=False), source))
     return AgentBook((), {}).merged(found)
 
 
 def describe(profile: AgentProfile, source: str = "built-in") -> dict[str, object]:
     """A profile as plain data (every marker as its pattern text), for `dispatch agents show`."""
 
-    def pats(patterns: tuple[re.Pattern[str], ...]) -> list[str]:
+    def pats(patterns: tuple[Marker, ...]) -> list[str]:
         return [p.pattern for p in patterns]
 
     spec = profile.composer

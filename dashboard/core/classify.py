@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dashboard.core.agents import AgentProfile, ComposerSpec, known
+from dashboard.core.agents import AgentProfile, ComposerSpec, Marker, known
 from dashboard.core.model import Classification, PaneInfo, PaneState, Screen
 from dashboard.core.screen import without_dim
 
@@ -87,7 +87,7 @@ def find_composer(profile: AgentProfile, screen: Screen) -> Composer | None:
     return Composer(start, end, text)
 
 
-def _matches(patterns: tuple[re.Pattern[str], ...], lines: list[str], tag: str) -> list[str]:
+def _matches(patterns: tuple[Marker, ...], lines: list[str], tag: str) -> list[str]:
     """`tag: <the matching line>` for each line that any pattern matches (evidence a person can read).
 
     Each pattern is first searched once in the lines joined: one that finds nothing there matches no
@@ -111,7 +111,7 @@ _NOT_LINE_LOCAL = ("\\A", "\\Z", "(?=", "(?!", "(?<", "(?-")
 
 
 @functools.cache
-def _line_local(pattern: re.Pattern[str]) -> bool:
+def _line_local(pattern: Marker) -> bool:
     r"""Does a match within one line stay a match in that line joined with others by newlines?
 
     It does when nothing in the pattern looks past its own characters but `^`, `$` (in MULTILINE
@@ -168,7 +168,7 @@ _WORDY = re.compile(r"[^\W_](?:[\W_]*[^\W_]){2}")
 r"""Three letters or digits somewhere in a line (`[^\W_]` is exactly `str.isalnum`: `\w` minus `_`)."""
 
 
-def last_meaningful_line(lines: Sequence[str], chrome: tuple[re.Pattern[str], ...] = ()) -> str:
+def last_meaningful_line(lines: Sequence[str], chrome: tuple[Marker, ...] = ()) -> str:
     """The lowest line with words in it (skipping the agent's hint/footer lines), for a pane summary."""
     for line in reversed(lines):
         if _WORDY.search(line) and not any(p.search(line) for p in chrome):
