@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import tomllib
 from pathlib import Path
 
@@ -128,6 +127,8 @@ def _dotted(key: str) -> list[str]:
 
 
 def _write(path: Path, text: str) -> Registry:
+    import tempfile  # here, not above: every command reads the registry, few write it (tempfile costs ~3 ms)
+
     registry = _parse(text, path)  # never write a file that would not load
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

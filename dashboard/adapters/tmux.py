@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import copy
 import os
-import secrets
 import signal
 import stat
 from collections.abc import Coroutine, Sequence
@@ -59,6 +58,11 @@ PANE_FORMAT = _SEP.join(f"#{{{f}}}" for f in _FIELDS)
 DEFAULT_TIMEOUT = 10.0
 _CHAIN_BYTES = 12_000
 _PASTES_PER_CHAIN = 150  # ~70 bytes of arguments each: stays under tmux's 16 KB command limit
+
+
+def _token(nbytes: int) -> str:
+    """secrets.token_hex, the same bytes: importing secrets (and with it random) cost every command ~2 ms."""
+    return os.urandom(nbytes).hex()
 
 
 @dataclass
@@ -331,7 +335,7 @@ class TmuxClient:
             await self._capture_chain(chunk)
 
     async def _capture_chain(self, batch: list[_Pending]) -> None:
-        token = secrets.token_hex(6)
+        token = _token(6)
         args: list[str] = []
         for i, req in enumerate(batch):
             if args:
@@ -388,8 +392,8 @@ class TmuxClient:
                 self._spawn(self._paste_chain(text, targets[start : start + _PASTES_PER_CHAIN]))
 
     async def _paste_chain(self, text: str, targets: list[tuple[str, asyncio.Future[None]]]) -> None:
-        buf = f"dispatch-{os.getpid()}-{secrets.token_hex(4)}"
-        token = secrets.token_hex(6)
+        buf = f"dispatch-{os.getpid()}-{_token(4)}"
+        token = _token(6)
         # load-buffer reads the prompt from stdin (exact bytes: no argv limit, no quoting, no tmux
         # parsing of a trailing ';'); paste-buffer -p wraps it in bracketed-paste markers when the
         # app asked for them; -r keeps LF as LF (tmux would turn it into CR, which some agents take
@@ -426,7 +430,7 @@ class TmuxClient:
                 fut.set_exception(one)
 
     async def _paste_chain_single(self, pane_id: str, text: str) -> None:
-        buf = f"dispatch-{os.getpid()}-{secrets.token_hex(4)}"
+        buf = f"dispatch-{os.getpid()}-{_token(4)}"
         try:
             await self.run(
                 "load-buffer", "-b", buf, "-", ";", "paste-buffer", "-p", "-r", "-d", "-b", buf, "-t", pane_id,
@@ -448,7 +452,7 @@ class TmuxClient:
 
     async def _flush_commands(self) -> None:
         batch, self._commands = self._commands, []
-        token = secrets.token_hex(6)
+        token = _token(6)
         args: list[str] = []
         for i, (argv, _) in enumerate(batch):
             # the marker after each command proves it ran: a chain stops at its first failure,

@@ -8,7 +8,6 @@ after that mark count. Hashing is the receipt command's own rule.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 
@@ -22,6 +21,8 @@ SUBMIT_EVENT = "UserPromptSubmit"
 
 
 def prompt_hash(prompt: str) -> str:
+    import hashlib  # here, not above: only a pane whose agent writes receipts needs it (~1 ms of every command)
+
     return hashlib.sha256(normalise_prompt(prompt).encode("utf-8", "surrogatepass")).hexdigest()
 
 

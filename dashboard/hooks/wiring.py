@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import re
 import shlex
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,6 +163,8 @@ def _write(path: Path, data: dict[str, Any]) -> None:
 
 def _write_bytes(path: Path, raw: bytes, mode: int | None = None) -> None:
     """Replace a file at once, through a link to it (dotfiles), keeping its permissions (it may hold keys)."""
+    import tempfile  # here, not above: every send imports this module for SYSTEMS, and tempfile costs it ~3 ms
+
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
     if mode is None:
         mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o600
@@ -328,6 +328,8 @@ def _codex_hash(event: str, hook: dict[str, Any]) -> str:
                "async": False}  # fmt: skip
     ident = {"event_name": _LABELS[event], "hooks": [handler]}
     text = json.dumps(ident, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    import hashlib  # here, not above: every send imports this module, few install Codex hooks
+
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -462,6 +464,8 @@ def run(action: str, agent: str, given: str | None, receipt: bytes, env: dict[st
     lock = None
     try:
         if action != "status":  # two installs at once must not both read the old file and write over each other
+            import tempfile
+
             path = os.path.join(tempfile.gettempdir(), f"dispatch-hooks-{os.getuid()}.lock")
             lock = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
             fcntl.flock(lock, fcntl.LOCK_EX)
