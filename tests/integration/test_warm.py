@@ -274,3 +274,17 @@ async def test_by_default_a_daemon_leaves_an_older_tmux_alone(
         assert clients == [] if not safe_to_attach(version) else len(clients) == 2
     finally:
         assert _run(*cli_env, "daemon", "stop").returncode == 0
+
+
+@pytest.mark.parametrize("xdg", [None, "/srv/xdg-data"])
+def test_the_client_finds_the_state_directory_the_cli_uses(
+    xdg: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without DISPATCH_HOME the client looks for the socket where Paths (platformdirs) puts the state."""
+    monkeypatch.delenv("DISPATCH_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    if xdg is None:
+        monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_DATA_HOME", xdg)
+    assert warm.socket_path() == str(Paths.from_env().data / warm.SOCKET)
