@@ -108,35 +108,59 @@ def following(pane: PaneInfo) -> ControlFeed | None:
     return feed if feed is not None and feed.follows(pane.session) else None
 
 
+_RELAY = (
+    r'/^%/ { s = t " " $1 " " $2 "\n"; printf "%s", s; fflush() } '
+    r'END { s = "%dispatch-ended " c " " t "\n"; printf "%s", s }'
+)
+"""Each client's lines as `TOKEN KIND ARG`: short whole lines (never a screen's bytes), flushed at once.
+
+A line is made whole, then written with one printf of one string: unbuffered mawk (`-W interactive`)
+writes every piece of `print a, b` or `printf "%s %s", a, b` on its own, and pieces from several
+relays would splice; one write this short is never split or interleaved on a pipe."""
+
+
 def attach_script(server_args: list[str]) -> str:
     """The shell that attaches one read-only control client per session id read from its stdin.
 
     A line `$3` attaches a client that reports output; `+$3` the keeper (`no-output`, see ControlFeed).
+
+    Each client writes into a pipe of its own, read by an awk relay that passes on only the first two
+    words of each notification, prefixed by the client's line. tmux writes a control client's output
+    itself, into that client's stdout, and the blocking mode of a pipe is shared by all who write it:
+    one shared pipe would let an ending client (it makes its stdout blocking) stall the whole server
+    behind a reader that lags, and lets long output lines splice the short ones. The relays' lines are
+    short (atomic on a pipe); what lags behind a slow reader is a relay, never tmux (`pause-after`).
+
     One at a time: the next client starts once tmux lists the previous one (or it ended, or a second
-    passed); the client's own subshell says so on a FIFO (fds 6/7) the loop reads. Each client's
-    subshell reports `%dispatch-client PID LINE` at its start, then `%dispatch-attached` or
-    `%dispatch-failed`, and `%dispatch-ended` when it exits. fd 4 is the only writer of the clients'
-    stdin (a FIFO opened both ways, its name removed at once), kept by this shell alone: when it ends
-    — stdin closed, killed, its link cut — every client reads EOF and detaches.
+    passed). The shell says `%dispatch-client PID LINE` as a client starts, then `%dispatch-attached`
+    or `%dispatch-failed`; its relay says `%dispatch-ended` when it exits. fd 4 is the only writer of
+    the clients' stdin (a FIFO opened both ways, its name removed), kept by this shell alone: when it
+    ends — stdin closed, killed, its link cut — every client reads EOF and detaches; at stdin's end it
+    also ends any client still there a second later (tmux 3.3a keeps one whose output it could not
+    deliver, and with it the server, from ever exiting).
     """
     tmux = shlex.join(["tmux", *server_args])
-    attach = f'{tmux} -C attach-session -E -r -f "$f" -t "${{t#+}}" <&5 2>/dev/null'
+    attach = f'{tmux} -C attach-session -E -r -f "$f" -t "${{t#+}}" <&5 >"$o" 2>/dev/null 4>&-'
     listed = f"{tmux} list-clients -F '#{{client_pid}}' 2>/dev/null | grep -qx \"$c\""
-    client = (
-        f'{attach} & c=$!; echo "%dispatch-client $c $t"; n=0; '
-        f"until {listed}; do "
-        "n=$((n+1)); if [ $n -gt 100 ] || ! kill -0 $c 2>/dev/null; then n=x; break; fi; sleep 0.01; done; "
-        'if [ $n = x ]; then echo "%dispatch-failed $c $t"; else echo "%dispatch-attached $c $t"; fi; '
-        'echo "$t" >&6; wait $c; echo "%dispatch-ended $c $t"'
-    )
     return (
-        'd=$(mktemp -d) && mkfifo "$d/in" "$d/go" && exec 4<>"$d/in" 5<"$d/in" 6<>"$d/go" 7<"$d/go"; '
-        'rm -rf "$d"; '
+        'd=$(mktemp -d) && mkfifo "$d/in" && exec 4<>"$d/in" 5<"$d/in" || exit 1; '
+        # mawk reads a pipe in blocks unless told otherwise; a variable, not a function (a function's
+        # redirections would leave dash holding copies of fds 4 and 5 in the background job)
+        "r=awk; if awk -W version 2>&1 | grep -q mawk; then r='awk -W interactive'; fi; "
+        "n=0; pids=; "
         "while read -r t; do "
         f"case $t in +*) f=ignore-size,no-output;; *) f=ignore-size,pause-after={PAUSE_AFTER};; esac; "
-        f"{{ {client}; }} 4>&- 7<&- & "
-        'while read -r g <&7; do [ "$g" = "$t" ] && break; done; '
-        "done; exec 4>&- 5<&- 6>&- 7<&-; wait"
+        'n=$((n+1)); o="$d/o$n"; mkfifo "$o" || continue; '
+        f'{attach} & c=$!; pids="$pids $c"; '
+        f'$r -v t="$t" -v c="$c" {shlex.quote(_RELAY)} <"$o" 4>&- 5<&- & '
+        'echo "%dispatch-client $c $t"; k=0; '
+        f"until {listed}; do "
+        "k=$((k+1)); if [ $k -gt 100 ] || ! kill -0 $c 2>/dev/null; then k=x; break; fi; "
+        "sleep 0.01 2>/dev/null || sleep 1; done; "
+        'rm -f "$o"; '
+        'if [ $k = x ]; then echo "%dispatch-failed $c $t"; else echo "%dispatch-attached $c $t"; fi; '
+        "done; "
+        'exec 4>&- 5<&-; rm -rf "$d"; sleep 1; kill $pids 2>/dev/null; wait'
     )
 
 
@@ -269,18 +293,22 @@ class ControlFeed:
         self._changed(relist=True)  # whatever printed before the clients were attached was not seen
 
     async def _let_go(self, sessions: dict[str, tuple[str, bool]]) -> None:
-        """Detach our clients from sessions that now die unattached, and from sessions that are gone.
+        """Detach our clients from sessions no longer followed: those that now die unattached, are gone, or unasked.
 
-        The first is tmux's rule, kept as if we were not there; the second, because with `detach-on-destroy
-        off` tmux moves a killed session's clients to another session instead of ending them.
+        The first is tmux's rule, kept as if we were not there; gone, because with `detach-on-destroy off`
+        tmux moves a killed session's clients to another session instead of ending them. The keeper may
+        stay on any session that lives on and may be left.
         """
-        doomed = [pid for t, pid in self._clients.items() if sessions.get(t.lstrip(_KEEPER), ("", True))[1]]
-        if doomed:
-            chain: list[str] = []
-            for pid in doomed:
-                chain += [*([";"] if chain else []), "detach-client", "-t", f"client-{pid}"]
+
+        def unwanted(token: str) -> bool:
+            if token.startswith(_KEEPER):
+                return sessions.get(token[len(_KEEPER) :], ("", True))[1]
+            return token not in self._wanted
+
+        doomed = [pid for token, pid in self._clients.items() if unwanted(token)]
+        for pid in doomed:  # one call each: in a chain, one client gone meanwhile would stop the rest
             with contextlib.suppress(NoServer, HostError, TmuxError):
-                await self.client.run(*chain, check=False)
+                await self.client.run("detach-client", "-t", f"client-{pid}", check=False)
 
     async def _start(self) -> bool:
         await self._stop()
@@ -359,21 +387,26 @@ class ControlFeed:
                 self._changed(relist=True)  # the feed stopped: only a survey knows what happened since
 
     def _take(self, line: bytes) -> None:
-        if line.startswith(_OUTPUT):
-            parts = line.split(b" ", 2)
-            if len(parts) > 1 and parts[1].startswith(b"%"):
-                self._changed(pane=parts[1].decode("ascii", "replace"))
-        elif line.startswith(_RELIST):
-            if line.startswith(b"%sessions-changed"):
-                self._look = True
+        """A line from the shell (`%dispatch-…`) or a client's relay (`TOKEN %kind arg`)."""
+        if line.startswith(b"%dispatch-"):
+            self._client_said(line.decode("ascii", "replace").split())
+            return
+        token, _, rest = line.partition(b" ")
+        if rest.startswith(_OUTPUT):
+            printed = rest.partition(b" ")[2]
+            if printed.startswith(b"%"):
+                self._changed(pane=printed.decode("ascii", "replace"))
+        elif rest.startswith(_RELIST):
+            if rest.startswith((b"%sessions-changed", b"%session-renamed")):
+                self._look = True  # which sessions there are, or what they are called, changed
             self._changed(relist=True)
-        elif line.startswith(b"%pause "):  # we lagged: tmux dropped this pane's output for us
-            pane = line.split(b" ")[1].decode("ascii", "replace")
+        elif rest.startswith(b"%pause "):  # we lagged: tmux dropped this pane's output for this client
+            pane = rest.partition(b" ")[2].decode("ascii", "replace")
             self.paused += 1
             self._changed(pane=pane)
-            self._chore(self._continue(pane))
-        elif line.startswith(b"%dispatch-"):
-            self._client_said(line.decode("ascii", "replace").split())
+            pid = self._clients.get(token.decode("ascii", "replace"))
+            if pid is not None:
+                self._chore(self._continue(pid, pane))
 
     def _client_said(self, words: list[str]) -> None:
         if len(words) != 3:
@@ -398,13 +431,10 @@ class ControlFeed:
         if not self._asked:
             self._settled.set()
 
-    async def _continue(self, pane: str) -> None:
-        chain: list[str] = []
-        for pid in (p for t, p in self._clients.items() if not t.startswith(_KEEPER)):  # it may show in several
-            chain += [*([";"] if chain else []), "refresh-client", "-t", f"client-{pid}", "-A", f"{pane}:continue"]
-        if chain:
-            with contextlib.suppress(NoServer, HostError, TmuxError):
-                await self.client.run(*chain, check=False)
+    async def _continue(self, pid: str, pane: str) -> None:
+        """Let the client that paused the pane have its output again (the relay says which client it was)."""
+        with contextlib.suppress(NoServer, HostError, TmuxError):
+            await self.client.run("refresh-client", "-t", f"client-{pid}", "-A", f"{pane}:continue", check=False)
 
     def _chore(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)

@@ -122,7 +122,7 @@ class TmuxHost(Protocol):
     - `environ(pid)`: a process's environment on the pane's machine ({} when unreadable);
       `children(pid)`: its child processes. How an agent's account is told from its config directory.
     - `exists(path)`: whether a file exists on the pane's machine (whether its agent's hooks are armed).
-    - `followed(pane)`: a live feed of the pane's very server runs in this process.
+    - `followed(pane)`: a feed in this process follows the pane's own session on its very server.
     - `changed(pane, since, within)`: returns once the pane printed after `since` (a `time.monotonic()`
       stamp) — known only where it is `followed` — or after `within` s at most; without a feed it is a
       plain pause. Either way a look follows: a feed says when to look, never what is there.

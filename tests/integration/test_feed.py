@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -346,3 +347,66 @@ async def test_a_client_moved_off_a_killed_session_is_let_go(bench: Bench) -> No
         assert set(_ours(bench)) == {"a"} and feed.live
     finally:
         await feed.close()
+
+
+async def test_a_stalled_reader_never_freezes_the_server_after_one_of_its_clients_ended(bench: Bench) -> None:
+    """tmux writes each control client's output itself; a pipe shared by clients took the blocking mode an
+    ending client leaves on its stdout, and the whole server then waited on our stalled reader."""
+    flood = bench.shell("flood")
+    bench.shell("gone")
+    feed = ControlFeed(bench.host, always=True)
+    answers: list[float] = []
+
+    def probe() -> None:  # another tmux user, while our loop is stuck
+        for _ in range(5):
+            t = time.monotonic()
+            try:
+                subprocess.run(["tmux", "-L", str(bench.server.socket_name), "display-message", "-p", "x"],
+                               capture_output=True, timeout=2)  # fmt: skip
+                answers.append(time.monotonic() - t)
+            except subprocess.TimeoutExpired:
+                answers.append(99.0)
+            time.sleep(0.3)
+
+    try:
+        await feed.follow(None)
+        bench.server.cmd("kill-session", "-t", "gone")  # one of our clients ends
+        await _until(feed, relist=True)
+        bench.server.cmd("send-keys", "-t", flood, "yes 'flood flood flood flood'", "Enter")
+        await asyncio.sleep(0.5)
+        prober = threading.Thread(target=probe)
+        prober.start()
+        time.sleep(3.0)  # the loop (and the feed's reader) is stuck
+        prober.join()
+        assert max(answers) < 1.0, answers  # the server kept answering everyone else
+        bench.server.cmd("send-keys", "-t", flood, "C-c", "")
+    finally:
+        await feed.close()
+
+
+async def test_sessions_added_during_a_flood_are_followed_at_once(bench: Bench) -> None:
+    """Short whole lines from every client: the feed's own word that a client is attached is never lost."""
+    flood = bench.shell("flood")
+    feed = ControlFeed(bench.host, always=True)
+    reading = asyncio.ensure_future(_drain(feed))
+    try:
+        await feed.follow({"flood"})
+        bench.server.cmd("send-keys", "-t", flood, "yes 'flood flood flood flood flood flood'", "Enter")
+        await asyncio.sleep(0.5)
+        names = {"flood"}
+        for i in range(6):
+            bench.shell(f"s{i}")
+            names.add(f"s{i}")
+            t = time.monotonic()
+            await feed.follow(names)
+            assert time.monotonic() - t < feed.attach_timeout and feed.live and feed.follows(f"s{i}")
+        bench.server.cmd("send-keys", "-t", flood, "C-c", "")
+    finally:
+        reading.cancel()
+        await feed.close()
+    assert _clients(bench) == []
+
+
+async def _drain(feed: ControlFeed) -> None:
+    while True:
+        await feed.next(0.5)
