@@ -123,13 +123,15 @@ async def _leased(
     started: float,
 ) -> None:
     """Everything that touches the pane, while this send holds its lease."""
-    fresh = await _refresh(host, pane)  # facts read after the lease: another sender may have changed them
-    if fresh is None or fresh.server != pane.server:
+    # facts and screen read after the lease (another sender may have changed them), asked together: one tmux call
+    fresh, before_text = await _facts_and_screen(host, pane, opts.history)
+    if fresh is None or before_text is None or fresh.server != pane.server:
         # gone, or its server restarted since it was resolved (a new %N under the same id): not our pane
         rec.evidence = ["guard:vanished"]
         raise Stop(Verdict.REFUSED, f"{pane.pane_id} went away (or its tmux server restarted) before the send began")
     pane = fresh
-    before_text, before = await _look(host, pane, opts.history, None)
+    before_screen = parse_capture(before_text, height=pane.height)
+    before = Observation(before_screen, classify(pane, before_screen, None))
     rec.snapshots["before"] = before_text
     profile = known().get(before.cls.agent)
     if before.cls.state in _NOT_READY_YET and opts.when_idle and not opts.queue:
@@ -387,6 +389,23 @@ async def _submit_and_verify(
                 if info is not None and info.dead:
                     last = Observation(last.screen, Classification(None, PaneState.DEAD))
                 return give_up(before, last, pasted_seen=True), last
+
+
+async def _facts_and_screen(host: TmuxHost, pane: PaneInfo, history: int) -> tuple[PaneInfo | None, str | None]:
+    """A pane's facts and screen asked in one tick (a TmuxClient chains them into one tmux process).
+
+    (None, None) when the pane is gone; a capture that fails for another reason raises as ever.
+    """
+    facts, text = await asyncio.gather(
+        host.pane(pane.pane_id), host.capture(pane.pane_id, history), return_exceptions=True
+    )
+    if isinstance(facts, BaseException):
+        raise facts
+    if facts is None:
+        return None, None
+    if isinstance(text, BaseException):
+        raise text
+    return facts, text
 
 
 async def _look(host: TmuxHost, pane: PaneInfo, history: int, profile: AgentProfile | None) -> tuple[str, Observation]:
