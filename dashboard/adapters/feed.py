@@ -1,21 +1,22 @@
 """Pushed pane changes from tmux control mode: one feed per tmux server, local or over SSH.
 
 tmux sends a control client `%output` only for the panes of the session it is attached to, so the
-feed is one process (one SSH channel remotely) running one read-only control client per session:
-`attach-session -r -f ignore-size` — it types nothing and never changes a window's size.
+feed is one shell (one SSH channel remotely) running one read-only control client per session:
+`attach-session -r -f ignore-size` — it types nothing and never changes a window's size — plus one
+`no-output` keeper per server (see ControlFeed). Each client writes into a pipe of its own, passed on
+as short whole lines by a relay (see attach_script).
 
-Attaching is where tmux is fragile: 3.3a crashes when a notification reaches a control client that is
-still identifying itself (upstream PR #4980), which a burst of attaches next to a session being created
-makes likely — any notification to every control client will do (a session created, closed or
-renamed, a pane entering copy mode, a client detaching). tmux fixed it in 3.7 (commit e5a2a25). So a
-server older than that is only followed when asked (`always`), and then carefully: clients are started
-one at a time, each once tmux lists the previous one, and only for sessions not yet followed — a new
-session costs one attach, never a restart of them all.
+Attaching is where tmux is fragile: before 3.7 (commit e5a2a25, issue #4980) the server crashes when a
+notification meets a control client still identifying itself — a session created, closed or renamed,
+a pane entering copy mode, a client detaching. Measured on 3.3a, attaching one client at a time did
+not make it safe. So a server older than 3.7 is only followed when asked (`always`), and then
+carefully: clients start one at a time, each once tmux lists the previous one, and only for sessions
+not yet followed — a new session costs one attach, never a restart of them all.
 
-The clients' stdin is a pipe whose only writer is the feed's own shell; it ends with that shell —
-closed, killed or cut off with its SSH link — and at that EOF every client detaches. Nothing outlives
-the feed. `pause-after` bounds what tmux keeps for a reader that lags (a flooding pane): tmux pauses
-that pane, the feed reports it changed and lets it go on.
+The clients' stdin is a FIFO whose only writer is the feed's own shell; it ends with that shell —
+closed, killed or cut off with its SSH link — and at that EOF every client detaches (and one still
+there a second later is ended). `pause-after` bounds what tmux keeps for a reader that lags (a
+flooding pane): tmux pauses that pane, the feed reports it changed and lets it go on.
 
 Sessions with `destroy-unattached` are not followed (our detach could be their last one and tmux would
 destroy them); a followed session that gains the option has our client detached at the next check, as
