@@ -219,9 +219,8 @@ class ControlFeed:
 
     @property
     def live(self) -> bool:
-        running = self._reader is not None and not self._reader.done()
-        kept = any(t.startswith(_KEEPER) for t in self._attached)
-        return running and kept and bool(self._wanted) and self._wanted <= self._attached and not self.skipped
+        every = bool(self._wanted) and self._wanted <= self._attached and not self.skipped
+        return self._running and self._kept and every
 
     async def follow(self, sessions: Collection[str] | None) -> None:
         async with self._lock:  # one change of what is followed at a time
@@ -229,12 +228,20 @@ class ControlFeed:
 
     def follows(self, session: str) -> bool:
         """Whether the session (by name) is followed right now, the keeper in place."""
-        running = self._reader is not None and not self._reader.done()
-        kept = any(t.startswith(_KEEPER) for t in self._attached)
-        return running and kept and any(self._sessions.get(sid) == session for sid in self._attached)
+        followed = any(self._sessions.get(sid) == session for sid in self._attached)
+        return self._running and self._kept and followed
+
+    @property
+    def _running(self) -> bool:
+        return self._reader is not None and not self._reader.done()
+
+    @property
+    def _kept(self) -> bool:
+        """The keeper is attached: tmux reads every pane on even while this feed lags."""
+        return any(t.startswith(_KEEPER) for t in self._attached)
 
     async def _follow(self, names: frozenset[str]) -> None:
-        running = self._reader is not None and not self._reader.done()
+        running = self._running
         if not running and time.monotonic() < self._not_before:
             return  # it keeps ending as soon as it starts: surveys carry on alone until the back-off ends
         stale = names != self._names or self._look or time.monotonic() - self._looked > RECHECK

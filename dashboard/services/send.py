@@ -130,8 +130,7 @@ async def _leased(
         rec.evidence = ["guard:vanished"]
         raise Stop(Verdict.REFUSED, f"{pane.pane_id} went away (or its tmux server restarted) before the send began")
     pane = fresh
-    before_screen = parse_capture(before_text, height=pane.height)
-    before = Observation(before_screen, classify(pane, before_screen, None))
+    before = _reading(pane, before_text, None)
     rec.snapshots["before"] = before_text
     profile = known().get(before.cls.agent)
     if before.cls.state in _NOT_READY_YET and opts.when_idle and not opts.queue:
@@ -410,9 +409,13 @@ async def _facts_and_screen(host: TmuxHost, pane: PaneInfo, history: int) -> tup
 
 async def _look(host: TmuxHost, pane: PaneInfo, history: int, profile: AgentProfile | None) -> tuple[str, Observation]:
     text = await host.capture(pane.pane_id, history)
+    return text, _reading(pane, text, profile)
+
+
+def _reading(pane: PaneInfo, text: str, profile: AgentProfile | None) -> Observation:
+    """A capture of the pane, parsed and classified (by screen unless the agent is already known)."""
     screen = parse_capture(text, height=pane.height)
-    cls = classify(pane, screen, profile)
-    return text, Observation(screen, cls)
+    return Observation(screen, classify(pane, screen, profile))
 
 
 async def _observe(host: TmuxHost, pane: PaneInfo, profile: AgentProfile) -> Observation:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,6 +34,29 @@ def _ours(bench: Bench, keeper: bool = False) -> dict[str, str]:
         for flags, pid, name in (r.split(" ", 2) for r in rows)
         if "read-only" in flags and ("no-output" in flags) == keeper
     }
+
+
+async def _eventually(holds: Callable[[], bool], tries: int = 100) -> None:
+    """Until `holds()` (a client's exit, a detach) or about `tries` × 20 ms; the caller asserts it after."""
+    for _ in range(tries):
+        if holds():
+            return
+        await asyncio.sleep(0.02)
+
+
+@contextlib.contextmanager
+def _operator(bench: Bench, session: str) -> Iterator[subprocess.Popen[bytes]]:
+    """The operator's own client on `session` (it keeps a destroy-unattached session alive), gone after."""
+    user = subprocess.Popen(
+        ["tmux", "-L", str(bench.server.socket_name), "-C", "attach", "-t", session],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        yield user
+    finally:
+        assert user.stdin is not None
+        user.stdin.close()
+        user.wait(5)
 
 
 def test_only_a_tmux_that_survives_an_attach_is_called_safe() -> None:
@@ -92,15 +117,8 @@ async def test_a_session_that_dies_when_unattached_is_never_attached(bench: Benc
     bench.shell("keep")
     bench.shell("fragile")
     # the operator's own client keeps it alive (the option destroys a session with none at once)
-    user = subprocess.Popen(
-        ["tmux", "-L", str(bench.server.socket_name), "-C", "attach", "-t", "fragile"],
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        for _ in range(100):
-            if _clients(bench):
-                break
-            await asyncio.sleep(0.02)
+    with _operator(bench, "fragile"):
+        await _eventually(lambda: bool(_clients(bench)))
         bench.server.cmd("set-option", "-t", "fragile", "destroy-unattached", "on")
         feed = ControlFeed(bench.host, always=True)
         await feed.follow({"keep", "fragile"})
@@ -108,10 +126,6 @@ async def test_a_session_that_dies_when_unattached_is_never_attached(bench: Benc
         assert set(_ours(bench)) == {"keep"} and set(_ours(bench, keeper=True)) == {"keep"}  # and the operator's
         await feed.close()
         assert bench.server.cmd("has-session", "-t", "fragile").returncode == 0
-    finally:
-        assert user.stdin is not None
-        user.stdin.close()
-        user.wait(5)
 
 
 async def test_the_feed_comes_back_after_a_server_restart(bench: Bench) -> None:
@@ -122,10 +136,7 @@ async def test_the_feed_comes_back_after_a_server_restart(bench: Bench) -> None:
         await _until(feed, relist=True)
         bench.server.kill()
         assert (await _until(feed, relist=True)).relist  # the feed says it stopped: survey now
-        for _ in range(100):
-            if not feed.live:
-                break
-            await asyncio.sleep(0.02)
+        await _eventually(lambda: not feed.live)
         assert not feed.live
         await feed.follow({"a"})  # no server: nothing to follow, no error
         assert not feed.live
@@ -188,10 +199,7 @@ async def test_a_client_someone_detached_is_attached_again(bench: Bench) -> None
         old = _ours(bench)["a"]
         bench.server.cmd("detach-client", "-t", f"client-{old}")
         await _until(feed, relist=True)
-        for _ in range(100):
-            if not feed.live:
-                break
-            await asyncio.sleep(0.02)
+        await _eventually(lambda: not feed.live)
         assert not feed.live  # said at once: session a is not followed right now
         await feed.follow({"a", "b"})  # the next survey
         assert feed.live and _ours(bench)["a"] != old
@@ -205,29 +213,20 @@ async def test_a_session_that_comes_to_die_unattached_loses_our_client(bench: Be
     """Set after we attached, destroy-unattached is the user's: we leave, and the session lives while they stay."""
     bench.shell("keep")
     bench.shell("fragile")
-    user = subprocess.Popen(
-        ["tmux", "-L", str(bench.server.socket_name), "-C", "attach", "-t", "fragile"],
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
     feed = ControlFeed(bench.host, always=True)
-    try:
-        await feed.follow({"keep", "fragile"})
-        assert set(_ours(bench)) == {"keep", "fragile"}
-        bench.server.cmd("set-option", "-t", "fragile", "destroy-unattached", "on")
-        await feed.follow({"keep", "fragile"})  # nothing changed that the feed heard of
-        feed._looked = 0.0  # the periodic look is due (RECHECK)
-        await feed.follow({"keep", "fragile"})
-        for _ in range(100):
-            if "fragile" not in _ours(bench):
-                break
-            await asyncio.sleep(0.02)
-        assert set(_ours(bench)) == {"keep"} and feed.skipped == ["fragile"] and not feed.live
-        assert bench.server.cmd("has-session", "-t", "fragile").returncode == 0  # the user's client keeps it
-    finally:
-        await feed.close()
-        assert user.stdin is not None
-        user.stdin.close()
-        user.wait(5)
+    with _operator(bench, "fragile"):
+        try:
+            await feed.follow({"keep", "fragile"})
+            assert set(_ours(bench)) == {"keep", "fragile"}
+            bench.server.cmd("set-option", "-t", "fragile", "destroy-unattached", "on")
+            await feed.follow({"keep", "fragile"})  # nothing changed that the feed heard of
+            feed._looked = 0.0  # the periodic look is due (RECHECK)
+            await feed.follow({"keep", "fragile"})
+            await _eventually(lambda: "fragile" not in _ours(bench))
+            assert set(_ours(bench)) == {"keep"} and feed.skipped == ["fragile"] and not feed.live
+            assert bench.server.cmd("has-session", "-t", "fragile").returncode == 0  # the user's client keeps it
+        finally:
+            await feed.close()
 
 
 async def test_a_flood_that_outruns_the_reader_is_paused_reported_and_let_go(bench: Bench) -> None:
@@ -264,10 +263,7 @@ async def test_a_killed_feed_leaves_no_client_behind(bench: Bench) -> None:
         stream = feed._stream
         assert stream is not None
         os.kill(stream.proc.pid, signal.SIGKILL)  # type: ignore[attr-defined]  # its shell, not its clients
-        for _ in range(150):
-            if not _clients(bench):
-                break
-            await asyncio.sleep(0.02)
+        await _eventually(lambda: not _clients(bench), 150)
         assert _clients(bench) == []  # their stdin's only writer died with it: every client read EOF
     finally:
         await feed.close()
@@ -339,10 +335,7 @@ async def test_a_client_moved_off_a_killed_session_is_let_go(bench: Bench) -> No
         bench.server.cmd("kill-session", "-t", "b")
         await _until(feed, relist=True)
         await feed.follow({"a"})  # the next survey
-        for _ in range(100):
-            if gone not in _clients(bench, "#{client_pid}"):
-                break
-            await asyncio.sleep(0.02)
+        await _eventually(lambda: gone not in _clients(bench, "#{client_pid}"))
         assert gone not in _clients(bench, "#{client_pid}")  # not left watching session a twice
         assert set(_ours(bench)) == {"a"} and feed.live
     finally:
