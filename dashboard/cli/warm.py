@@ -20,18 +20,31 @@ The client going away (Ctrl-C, killed) cancels the command in the daemon, as Ctr
 
 from __future__ import annotations
 
-import json
+import _socket
 import os
-import socket
-import stat
 import sys
 
 from dashboard.cli.codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 
+try:  # json's C half: the json package (with re and enum behind it) cost the client ~9 ms, socket's class ~4 ms
+    from _json import encode_basestring_ascii as _quoted
+    from _json import scanstring as _scanned
+except ImportError:  # a Python without it: the json package's own
+    import json
+
+    def _quoted(s: str, /) -> str:
+        return json.dumps(s)
+
+    def _scanned(string: str, end: int, strict: bool = True) -> tuple[str, int]:  # `end`: past the quote
+        value, at = json.JSONDecoder(strict=strict).raw_decode(string, end - 1)
+        return str(value), at
+
+
 TYPE_CHECKING = False  # not typing's: importing typing alone costs the client ~3 ms
 if TYPE_CHECKING:
     import asyncio
-    from collections.abc import Sequence
+    import socket
+    from collections.abc import Iterator, Sequence
     from typing import Any
 
     from dashboard.adapters.paths import Paths
@@ -103,49 +116,55 @@ def client(argv: Sequence[str] | None = None) -> int | None:
     if os.environ.get("DISPATCH_NO_DAEMON") or not SERVED.intersection(words):
         return None
     try:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     except OSError:
         return None
-    with sock:
-        try:
-            sock.connect(socket_path())
-            if _peer_uid(sock) != os.getuid():
-                return None  # a socket another user made in our place: never hand it a prompt
-        except OSError:
-            return None  # no daemon (or not ours): the usual case
-        started = False
-        out, err = sys.stdout, sys.stderr
-        broken: OSError | None = None  # our own stdout failed: the command still runs to its end there, unseen
-        try:
-            tty = bool(out is not None and out.isatty())
-            request = {"argv": words, "cwd": os.getcwd(), "tty": tty, "key": key()}
-            sock.sendall(json.dumps(request).encode() + b"\n")
-            for line in sock.makefile("rb"):
-                msg = json.loads(line)
-                if "decline" in msg and not started:
-                    return None
-                if "run" in msg:
-                    started = True
-                elif "exit" in msg:
-                    if isinstance(broken, BrokenPipeError):
-                        return EXIT_OK  # `dispatch log | head`: the reader left, as it would have here
-                    if broken is not None:
-                        print(f"dispatch: error: cannot write the output: {broken}", file=err or sys.__stderr__)
-                        return EXIT_ERROR
-                    return int(msg["exit"])
-                elif broken is None and ("out" in msg or "err" in msg):
-                    stream = out if "out" in msg else err
-                    try:
-                        if stream is not None:
-                            stream.write(msg.get("out", msg.get("err", "")))
-                            stream.flush()
-                    except (OSError, ValueError) as exc:
-                        broken = exc if isinstance(exc, OSError) else OSError(str(exc))
-        except KeyboardInterrupt:
-            print("dispatch: interrupted", file=err or sys.__stderr__)
-            return EXIT_INTERRUPTED
-        except (OSError, ValueError):
-            pass
+    try:
+        return _through(sock, words)
+    finally:
+        sock.close()
+
+
+def _through(sock: _socket.socket, words: list[str]) -> int | None:
+    try:
+        sock.connect(socket_path())
+        if _peer_uid(sock) != os.getuid():
+            return None  # a socket another user made in our place: never hand it a prompt
+    except OSError:
+        return None  # no daemon (or not ours): the usual case
+    started = False
+    out, err = sys.stdout, sys.stderr
+    broken: OSError | None = None  # our own stdout failed: the command still runs to its end there, unseen
+    try:
+        tty = bool(out is not None and out.isatty())
+        request = {"argv": words, "cwd": os.getcwd(), "tty": tty, "key": key()}
+        sock.sendall(_json_text(request).encode() + b"\n")
+        for line in _lines(sock):
+            kind, value = _message(line)
+            if kind == "decline" and not started:
+                return None
+            if kind == "run":
+                started = True
+            elif kind == "exit":
+                if isinstance(broken, BrokenPipeError):
+                    return EXIT_OK  # `dispatch log | head`: the reader left, as it would have here
+                if broken is not None:
+                    print(f"dispatch: error: cannot write the output: {broken}", file=err or sys.__stderr__)
+                    return EXIT_ERROR
+                return int(value)
+            elif broken is None and kind in ("out", "err"):
+                stream = out if kind == "out" else err
+                try:
+                    if stream is not None:
+                        stream.write(str(value))
+                        stream.flush()
+                except (OSError, ValueError) as exc:
+                    broken = exc if isinstance(exc, OSError) else OSError(str(exc))
+    except KeyboardInterrupt:
+        print("dispatch: interrupted", file=err or sys.__stderr__)
+        return EXIT_INTERRUPTED
+    except (OSError, ValueError):
+        pass
     if not started:
         return None
     print(
@@ -156,11 +175,44 @@ def client(argv: Sequence[str] | None = None) -> int | None:
     return EXIT_ERROR
 
 
-def _peer_uid(sock: socket.socket) -> int:
-    import struct
+def _lines(sock: _socket.socket) -> Iterator[str]:
+    """The server's lines as they come (a `panes --json` line can be megabytes: read in large pieces)."""
+    pieces: list[bytes] = []
+    while chunk := sock.recv(1 << 18):
+        while (end := chunk.find(b"\n")) >= 0:
+            pieces.append(chunk[:end])
+            yield b"".join(pieces).decode()
+            pieces, chunk = [], chunk[end + 1 :]
+        if chunk:
+            pieces.append(chunk)
 
-    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    return int(struct.unpack("3i", creds)[1])
+
+def _json_text(value: object) -> str:
+    """JSON for the request (strings, lists, dicts, booleans), as json.dumps writes it: ASCII, escaped."""
+    if isinstance(value, str):
+        return str(_quoted(value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_json_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_quoted(str(k))}: {_json_text(v)}" for k, v in value.items()) + "}"
+    raise ValueError(f"not in the warm request's JSON: {type(value).__name__}")
+
+
+def _message(line: str) -> tuple[str, str | int]:
+    """One server line, `{"kind": "text"}` or `{"kind": 7}` (what `_Sink` and `_serve_one` write)."""
+    kind, end = _scanned(line, line.index('"') + 1)
+    rest = line[end:].lstrip(" :")
+    if rest.startswith('"'):
+        return str(kind), str(_scanned(rest, 1)[0])
+    return str(kind), int(rest.rstrip().removesuffix("}"))
+
+
+def _peer_uid(sock: _socket.socket | socket.socket) -> int:
+    """The uid at the other end (SO_PEERCRED: pid, uid, gid as native ints)."""
+    creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+    return int.from_bytes(creds[4:8], sys.byteorder, signed=True)
 
 
 # ----- the server (in the daemon) -------------------------------------------------------------------
@@ -173,6 +225,8 @@ class _Sink:
         self.writer, self.tty = writer, tty
 
     def put(self, kind: str, text: str) -> None:
+        import json
+
         if text and not self.writer.is_closing():
             self.writer.write(json.dumps({kind: text}).encode() + b"\n")
 
@@ -225,6 +279,7 @@ async def serve(paths: Paths, stop: asyncio.Event) -> None:
 
 async def _serve_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, mine: dict[str, str]) -> None:
     import asyncio
+    import json
 
     from dashboard.cli.capture import SINK
 
@@ -257,6 +312,8 @@ async def _serve_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
 
 def _parse(request: dict[str, Any], mine: dict[str, str]) -> tuple[Any, str]:
     """The request's parsed command, or None and why the client should run it itself."""
+    import stat
+
     from dashboard.cli.capture import Buffer, parse_quietly
 
     if request.get("key") != mine:

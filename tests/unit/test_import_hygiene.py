@@ -29,3 +29,14 @@ def test_core_imports_only_stdlib() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_warm_client_imports_neither_json_nor_socket_nor_re() -> None:
+    """The warm path's client is what every scripted send pays for: json (with re, enum) and socket cost ~13 ms."""
+    code = (
+        "import sys; from dashboard.cli import main, warm;"
+        "heavy = sorted({'json', 'socket', 're', 'enum', 'typing', 'asyncio'} & set(sys.modules));"
+        "print(heavy); sys.exit(1 if heavy else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
