@@ -388,9 +388,6 @@ class NullStore:
         rec.id = self._next
         return rec.id
 
-    async def note_pane(self, rec: Any) -> None:
-        return None
-
     async def finish_send(self, rec: Any) -> None:
         if rec.id is None:
             await self.begin_send(rec)

@@ -326,43 +326,11 @@ class Store:
         await run(fn, conn, *args)
 
     async def begin_send(self, rec: SendRecord) -> int:
-        """Insert the send as pending (the lock check happens here, before the pane is touched)."""
+        """Insert the send as pending, its pane named (the lock check happens here, before the pane is touched)."""
         rec.created = rec.created or time.time()
-
-        def op(db: sqlite3.Connection) -> None:
-            cur = db.execute(
-                "INSERT INTO sends (batch, created, machine, target, pane_id, prompt, verdict, options, resend_of,"
-                " kind, server) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    rec.batch,
-                    rec.created,
-                    rec.machine,
-                    rec.target,
-                    rec.pane_id,
-                    rec.prompt,
-                    str(Verdict.PENDING),
-                    _options_json(rec),
-                    rec.resend_of,
-                    rec.kind,
-                    rec.server,
-                ),
-            )
-            rec.id = cur.lastrowid
-
-        await self._write(op)
+        await self._write(lambda db: _insert(db, rec))
         assert rec.id is not None
         return rec.id
-
-    async def note_pane(self, rec: SendRecord) -> None:
-        """Name the pane (and its server) on a pending record, before anything touches the pane."""
-
-        def op(db: sqlite3.Connection) -> None:
-            db.execute(
-                "UPDATE sends SET target=?, pane_id=?, server=?, options=? WHERE id=?",
-                (rec.target, rec.pane_id, rec.server, _options_json(rec), rec.id),
-            )
-
-        await self._write(op)
 
     async def pending(self) -> list[SendRecord]:
         """Sends with no verdict yet: in flight, or cut off by a process that died."""
@@ -416,14 +384,16 @@ class Store:
 
     async def _finish(self, rec: SendRecord, *, over: tuple[str, ...]) -> bool:
         """`over`: the verdicts the row may hold for this write to apply (empty: any)."""
-        if rec.id is None:
-            await self.begin_send(rec)
+        rec.created = rec.created or time.time()
         now = time.time()
-        snapshots, send_id = dict(rec.snapshots), rec.id
+        snapshots = dict(rec.snapshots)
         written = False
+        begun = rec.id is not None
 
         def op(db: sqlite3.Connection) -> None:
             nonlocal written
+            if not begun:  # stopped before it was begun (a refused prompt): inserted in the same transaction
+                _insert(db, rec)
             cur = db.execute(
                 "UPDATE sends SET finished=?, target=?, pane_id=?, server=?, agent=?, state_before=?, delay_ms=?,"
                 " attempts=?, verdict=?, evidence=?, reason=?, elapsed_ms=?, timings=?, options=?, exit_status=?"
@@ -450,12 +420,17 @@ class Store:
             )
             written = cur.rowcount == 1
             if written:  # compressed here, on SQLite's thread (zlib lets go of the GIL): not in the event loop
-                packed = [(send_id, phase, now, blob) for phase, blob in _pack_all(snapshots)]
+                packed = [(rec.id, phase, now, blob) for phase, blob in _pack_all(snapshots)]
                 db.executemany(
                     "INSERT OR REPLACE INTO snapshots (send, phase, taken, data) VALUES (?, ?, ?, ?)", packed
                 )
 
-        await self._write(op)
+        try:
+            await self._write(op)
+        except StoreError:
+            if not begun:
+                rec.id = None  # rolled back with the rest: a spill of it is inserted when replayed
+            raise
         return written
 
     async def recent(
@@ -510,6 +485,28 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(_explain(exc, self.path)) from None
         return rec
+
+
+def _insert(db: sqlite3.Connection, rec: SendRecord) -> None:
+    """A send's row, pending; sets `rec.id`."""
+    cur = db.execute(
+        "INSERT INTO sends (batch, created, machine, target, pane_id, prompt, verdict, options, resend_of,"
+        " kind, server) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            rec.batch,
+            rec.created,
+            rec.machine,
+            rec.target,
+            rec.pane_id,
+            rec.prompt,
+            str(Verdict.PENDING),
+            _options_json(rec),
+            rec.resend_of,
+            rec.kind,
+            rec.server,
+        ),
+    )
+    rec.id = cur.lastrowid
 
 
 def _transaction(conn: sqlite3.Connection, ops: list[Callable[[sqlite3.Connection], None]]) -> None:

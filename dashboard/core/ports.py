@@ -195,9 +195,10 @@ class PaneFeed(Protocol):
 class SendLog(Protocol):
     """The send log. Every write is durable when it returns; lock and corruption errors are StoreError.
 
-    - `begin_send(rec)`: insert `rec` as pending and set `rec.id` — before anything touches a pane.
-    - `note_pane(rec)`: name the pane and server on the pending record — before the first key.
-    - `finish_send(rec)`: write the outcome and the snapshots in one transaction.
+    - `begin_send(rec)`: insert `rec` as pending, its pane and server named, and set `rec.id` — before
+      anything touches the pane.
+    - `finish_send(rec)`: write the outcome and the snapshots in one transaction (a record never begun,
+      stopped before it reached a pane, is inserted in it).
     - `conclude_send(rec)`: the same, only if the row is still pending (someone else's conclusion never
       overwrites a verdict its sender wrote); returns whether it was written.
     - `spill(rec)`: keep a finished record the log refused in a file (its path, or None); the next
@@ -210,7 +211,6 @@ class SendLog(Protocol):
     """
 
     async def begin_send(self, rec: SendRecord) -> int: ...
-    async def note_pane(self, rec: SendRecord) -> None: ...
     async def finish_send(self, rec: SendRecord) -> None: ...
     async def conclude_send(self, rec: SendRecord) -> bool: ...
     def spill(self, rec: SendRecord) -> str | None: ...

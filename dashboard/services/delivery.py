@@ -1,10 +1,10 @@
-"""The one delivery path: record → resolve → lease → (the kind's own steps) → verdict → record.
+"""The one delivery path: resolve → record → lease → (the kind's own steps) → verdict → record.
 
 A prompt to an agent (`send`) and a command to a shell (`exec`) differ only in what they do while
 they hold the pane. Everything every delivery must get right the same way lives here once:
 
-- the record exists before the pane is touched, and names its pane — machine, tmux server, `%N` —
-  before the first key, so a send cut off from then on can be concluded (and completed);
+- the record exists before the pane is touched, naming its pane — machine, tmux server, `%N` — so a
+  send cut off from then on can be concluded (and completed);
 - a record is tied to its tmux server: a pane on another (or a restarted) server is not its pane;
 - one sender per pane: the lease is taken before the first look and released after the verdict;
 - failures say what was reached: a log that refuses the outcome gets a spill file and an error that
@@ -96,8 +96,6 @@ async def deliver(
     """
     rec.owner = rec.owner or owner()
     d = Delivery(host, store, rec, on_event, time.monotonic())
-    if store is not None:
-        await store.begin_send(rec)
     d.emit("inspecting")
     try:
         await steps(d)
@@ -147,9 +145,11 @@ async def _interrupted(host: TmuxHost, store: SendLog | None, rec: SendRecord) -
 
 
 async def resolve(d: Delivery, panes: Sequence[PaneInfo] | None = None, server: ServerRef | None = None) -> PaneInfo:
-    """Find the target's pane exactly, check it is on `server` (when given), and name it on the record.
+    """Find the target's pane exactly, check it is on `server` (when given), and log the record naming it.
 
-    A log that cannot take the pane's name stops the delivery here, before the pane is touched.
+    Finding it reads, never touches: the record is written here, pane and server named, in one
+    transaction (a batch's in one for all). A log that cannot take it stops the delivery here,
+    before the pane is touched; a target that cannot be resolved is logged with its refusal.
     """
     rec, host = d.rec, d.host
     local = rec.target.removeprefix(f"{host.name}:")
@@ -166,7 +166,7 @@ async def resolve(d: Delivery, panes: Sequence[PaneInfo] | None = None, server: 
     rec.pane_id, rec.target = pane.pane_id, pane.address
     rec.server = pane.server.key if pane.server else None
     if d.store is not None:
-        await d.store.note_pane(rec)
+        await d.store.begin_send(rec)
     return pane
 
 

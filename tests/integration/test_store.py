@@ -150,3 +150,37 @@ async def test_a_new_log_and_its_folder_are_the_users_alone(tmp_path: Path) -> N
     assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700
     for f in (tmp_path / "state").glob("d.db*"):
         assert stat.S_IMODE(f.stat().st_mode) & 0o077 == 0, f
+
+
+async def test_a_send_stopped_before_it_was_begun_is_inserted_with_its_outcome(tmp_path: Path) -> None:
+    """A refused prompt never reached a pane: its row and its verdict are written in one transaction."""
+    async with Store(tmp_path / "d.db") as store:
+        rec = SendRecord(target="w:1.0", prompt="")
+        rec.verdict, rec.reason, rec.evidence = Verdict.REFUSED, "empty prompt", ["guard:empty"]
+        await store.finish_send(rec)
+        assert rec.id is not None
+        got = await store.get(rec.id)
+        assert got is not None and got.verdict is Verdict.REFUSED and got.reason == "empty prompt"
+        assert await store.pending() == []
+
+
+async def test_a_never_begun_send_the_log_refused_is_inserted_when_its_spill_is_replayed(tmp_path: Path) -> None:
+    path = tmp_path / "d.db"
+    async with Store(path):
+        pass
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    rec = SendRecord(target="w:1.0", prompt="p")
+    rec.verdict, rec.reason = Verdict.REFUSED, "no pane 'w:1.0'"
+    try:
+        async with Store(path, busy_timeout_ms=100) as store:
+            with pytest.raises(StoreError, match="locked"):
+                await store.finish_send(rec)
+            assert rec.id is None  # the insert was rolled back with the rest: no id that names nothing
+            assert store.spill(rec) is not None
+    finally:
+        holder.rollback()
+        holder.close()
+    async with Store(path) as store:  # the next command logs the spill
+        [got] = await store.recent(5)
+        assert got.verdict is Verdict.REFUSED and got.reason == "no pane 'w:1.0'"
