@@ -170,7 +170,7 @@ async def _feed_latency(ns: object, fleet: object, sock: str, n: int) -> list[fl
     m2 = ns.machines[1]
     cmd = shlex.join(["python3", "-c", PRINTER])
     ns.ssh(m2, shlex.join(["tmux", "-L", sock, "new-session", "-d", "-s", "printer", "-x", "120", "-y", "40", cmd]))
-    feed = fleet.feed("m2")  # type: ignore[attr-defined]
+    feed = fleet.feed("m2", always=True)  # type: ignore[attr-defined]  # the figure is --feed on
     watcher = PaneWatcher(fleet.host("m2"))  # type: ignore[attr-defined]
     statuses = await watcher.refresh()
     await feed.follow({s.view.pane.session for s in statuses})

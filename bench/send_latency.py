@@ -73,12 +73,12 @@ async def run(args: argparse.Namespace) -> int:
     startup: dict[str, list[float]] = {
         "python -S -c pass (no site)": [],
         "python -c pass": [],
-        "python -m dashboard --version": [],
+        f"{C.cli_name()} --version": [],
     }
     for _ in range(1 + args.startup_reps):
         startup["python -S -c pass (no site)"].append(C.wall_ms([sys.executable, "-S", "-c", "pass"], env)[0])
         startup["python -c pass"].append(C.wall_ms([sys.executable, "-c", "pass"], env)[0])
-        startup["python -m dashboard --version"].append(C.wall_ms([*C.cli_argv(server.name, "--version")], env)[0])
+        startup[f"{C.cli_name()} --version"].append(C.wall_ms([*C.cli_argv(server.name, "--version")], env)[0])
 
     store = Store(home / "dispatch.db")
     await store.open()
@@ -89,7 +89,7 @@ async def run(args: argparse.Namespace) -> int:
     inproc_rows: list[dict[str, float]] = []
     stopped_early = ""
     try:
-        # ---- CLI: `python -m dashboard -L SOCK send TARGET PROMPT --json` (first send is warm-up) ----
+        # ---- CLI: `dispatch -L SOCK send TARGET PROMPT --json` (C.cli_argv; the first send is a warm-up) ----
         # cold: the command runs in its own process; warm: a daemon of the same state runs it (cli/warm.py)
         async def cli_phase(label: str, env: dict[str, str]) -> str:
             for i in range(args.n + 1):
@@ -194,7 +194,7 @@ async def run(args: argparse.Namespace) -> int:
     print()
     print(C.table(["start-up (median ms)", "ms"], [[k, C.median(v[1:])] for k, v in startup.items()]))
     print()
-    print(f"CLI: python -m dashboard send --json, {len(cli_rows)} sends, verdicts {dict(verdicts['cli'])}")
+    print(f"CLI: {C.cli_name()} send --json, {len(cli_rows)} sends, verdicts {dict(verdicts['cli'])}")
     print(
         C.table(
             ["ms", "p50", "p90", "max"],
