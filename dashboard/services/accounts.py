@@ -30,15 +30,32 @@ class AccountResolver:
     _env_cache: dict[tuple[str, int], str | None] = field(default_factory=dict)
 
     async def attach(self, host_of: Callable[[str], TmuxHost], views: Sequence[PaneView]) -> list[PaneView]:
-        """The views with their accounts; `host_of(machine)` reads a pane's process environment."""
-        found = await asyncio.gather(*(self.resolve(host_of, v) for v in views))
-        return [
-            v if (name, source) == (v.account, v.account_source) else
-            dataclasses.replace(v, account=name, account_source=source)
-            for v, (name, source) in zip(views, found, strict=True)
-        ]  # fmt: skip
+        """The views with their accounts; `host_of(machine)` reads a pane's process environment.
 
-    async def resolve(self, host_of: Callable[[str], TmuxHost], view: PaneView) -> tuple[str | None, str | None]:
+        Only agents whose environment was not read yet get a task (a thousand-pane survey made a
+        thousand tasks a second to learn nothing new).
+        """
+        found = [self._settled(v) for v in views]
+        ask = [i for i, f in enumerate(found) if f is None]
+        if ask:
+            panes = [views[i].pane for i in ask]
+            read = await asyncio.gather(
+                *(self._from_environment(host_of(p.machine), p.machine, p.pid or 0) for p in panes)
+            )
+            for i, name in zip(ask, read, strict=True):
+                found[i] = (name, "environment") if name else (None, None)
+        out = []
+        for v, f in zip(views, found, strict=True):
+            name, source = f or (None, None)
+            same = (name, source) == (v.account, v.account_source)
+            out.append(v if same else dataclasses.replace(v, account=name, account_source=source))
+        return out
+
+    def _settled(self, view: PaneView) -> tuple[str | None, str | None] | None:
+        """The account from the tmux option, then config rules, then the environment already read.
+
+        None: the agent's environment must be read first.
+        """
         p = view.pane
         if p.account:
             return p.account, "tmux option"
@@ -46,9 +63,11 @@ class AccountResolver:
         if ruled:
             return ruled, "config"
         if p.pid and view.cls.agent is not None:
-            found = await self._from_environment(host_of(p.machine), p.machine, p.pid)
-            if found:
-                return found, "environment"
+            key = (p.machine, p.pid)
+            if key not in self._env_cache:
+                return None
+            cached = self._env_cache[key]
+            return (cached, "environment") if cached else (None, None)
         return None, None
 
     async def _from_environment(self, host: TmuxHost, machine: str, pid: int) -> str | None:

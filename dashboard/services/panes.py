@@ -200,5 +200,9 @@ def _quiet(panes: list[PaneInfo], memo: dict[str, tuple[str, PaneView]] | None) 
 
 def _same_screen(old: PaneInfo, new: PaneInfo, now: int) -> bool:
     """Nothing that shapes the screen or its reading changed (a window rename does not count)."""
+    if new.activity >= now - 1:
+        return False
+    if old is new:  # the listing's line was byte for byte the last one (TmuxClient reuses its PaneInfo)
+        return True
     fields = ("activity", "dead", "in_mode", "width", "height", "command", "title", "pid")
-    return new.activity < now - 1 and all(getattr(old, f) == getattr(new, f) for f in fields)
+    return all(getattr(old, f) == getattr(new, f) for f in fields)
