@@ -482,3 +482,21 @@ async def test_the_table_keeps_its_cursor_on_its_pane_when_a_pane_appears_above(
         await pilot.pause(0.3)
         assert table.current_key == c and app.current is grid.cards[c]
         assert a in table.rows
+
+
+async def test_a_change_while_the_log_is_open_is_on_the_card_when_it_closes(bench: Bench, tmp_path: Path) -> None:
+    """A survey that lands under the log (or a diff) still reaches the grid: closing it shows the pane as it is."""
+    shell = bench.shell("ops")
+    app = make_app(bench, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.query_one(PaneGrid)
+        await until(pilot, shown(grid, shell))
+        await pilot.press("L")
+        await until(pilot, lambda: isinstance(app.screen, LogScreen))
+        bench.server.cmd("send-keys", "-t", shell, "echo under-the-log-$((6*7))", "Enter")
+        await until(pilot, lambda: "under-the-log-42" in "\n".join(app.statuses[shell].view.screen.lines))
+        await pilot.pause(1.0)  # more surveys, all alike: an unchanged survey posts nothing
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, LogScreen))
+        card = grid.cards[shell]
+        assert card.status is not None and "under-the-log-42" in "\n".join(card.status.view.screen.lines)
