@@ -2,7 +2,7 @@
 
 One private tmux server, one session, 100 windows of 120x40 (plus a few extra panes for the single
 sends), all created by one chained tmux command and running the project's fake agent (styles rotated,
-`--turn 5`). Prints both wall times and their ratio (target ≤ 1.3×), the verdict counts, the tmux
+`--turn 5`). Prints both wall times and their ratio (target ≤ 1.5×, issue 15), the verdict counts, the tmux
 processes spawned (LocalTmux.calls, broken down by command), the CPU used while the batch ran
 (machine, agents, tmux server, this process) and the worst event-loop stall.
 
@@ -22,7 +22,7 @@ from typing import Any
 
 import _common as C
 
-TARGET_RATIO = 1.3
+TARGET_RATIO = 1.5
 PROMPT = "Run the unit tests, fix the first failure you find, and reply with exactly CANARY-batch"
 
 
