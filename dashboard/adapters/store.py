@@ -328,7 +328,11 @@ class Store:
     async def begin_send(self, rec: SendRecord) -> int:
         """Insert the send as pending, its pane named (the lock check happens here, before the pane is touched)."""
         rec.created = rec.created or time.time()
-        await self._write(lambda db: _insert(db, rec))
+        try:
+            await self._write(lambda db: _insert(db, rec))
+        except StoreError:
+            rec.id = None  # rolled back with its transaction: no id that another row may take
+            raise
         assert rec.id is not None
         return rec.id
 

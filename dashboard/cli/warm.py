@@ -179,12 +179,13 @@ def _lines(sock: _socket.socket) -> Iterator[str]:
     """The server's lines as they come (a `panes --json` line can be megabytes: read in large pieces)."""
     pieces: list[bytes] = []
     while chunk := sock.recv(1 << 18):
-        while (end := chunk.find(b"\n")) >= 0:
-            pieces.append(chunk[:end])
+        start = 0
+        while (end := chunk.find(b"\n", start)) >= 0:
+            pieces.append(chunk[start:end])
             yield b"".join(pieces).decode()
-            pieces, chunk = [], chunk[end + 1 :]
-        if chunk:
-            pieces.append(chunk)
+            pieces, start = [], end + 1
+        if start < len(chunk):
+            pieces.append(chunk[start:])
 
 
 def _json_text(value: object) -> str:
@@ -210,9 +211,9 @@ def _message(line: str) -> tuple[str, str | int]:
 
 
 def _peer_uid(sock: _socket.socket | socket.socket) -> int:
-    """The uid at the other end (SO_PEERCRED: pid, uid, gid as native ints)."""
+    """The uid at the other end (SO_PEERCRED: pid, then uid and gid as native unsigned ints)."""
     creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
-    return int.from_bytes(creds[4:8], sys.byteorder, signed=True)
+    return int.from_bytes(creds[4:8], sys.byteorder)
 
 
 # ----- the server (in the daemon) -------------------------------------------------------------------

@@ -73,6 +73,8 @@ class Delivery:
     rec: SendRecord
     on_event: EventSink | None
     started: float
+    begun: asyncio.Future[int] | None = None
+    """resolve's insert of the record once started: it runs to its end even if the delivery is cancelled."""
 
     def emit(self, phase: str, detail: str = "", verdict: Verdict | None = None) -> None:
         if self.on_event is not None:
@@ -113,6 +115,10 @@ async def deliver(
         rec.verdict, rec.reason = Verdict.INTERRUPTED, "stopped before a verdict"
         rec.evidence = [*rec.evidence, "cancelled"]
         rec.elapsed_ms = d.ms()
+        if d.begun is not None:  # cut off while its record was being inserted: that insert settles first
+            await asyncio.wait({d.begun})
+            if d.begun.cancelled() or d.begun.exception() is not None:
+                raise  # the log never took it, and the pane was not touched: nothing to record
         await asyncio.shield(_interrupted(host, store, rec))
         raise
     except StoreError:
@@ -166,7 +172,8 @@ async def resolve(d: Delivery, panes: Sequence[PaneInfo] | None = None, server: 
     rec.pane_id, rec.target = pane.pane_id, pane.address
     rec.server = pane.server.key if pane.server else None
     if d.store is not None:
-        await d.store.begin_send(rec)
+        d.begun = asyncio.ensure_future(d.store.begin_send(rec))
+        await asyncio.shield(d.begun)
     return pane
 
 

@@ -7,6 +7,8 @@ received: no test can pass on a verdict the agent does not confirm.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -266,3 +268,34 @@ async def test_resend_after_not_received_pastes_again(bench: Bench, store: Store
     assert full is not None
     again = await resend(bench.host, store, full, FAST)  # operator text is never taken for our leftover
     assert again.verdict is Verdict.REFUSED and "typed by the operator" in again.reason
+
+
+@pytest.mark.parametrize("held_s", [0.6, 5.0])
+async def test_a_send_cut_off_while_the_log_is_locked_leaves_one_record_or_none(
+    bench: Bench, tmp_path: Path, held_s: float
+) -> None:
+    """Ctrl-C (or a warm client gone) while the record's insert waits for a locked log: the insert settles first.
+
+    Released in time, it is the one record, concluded `interrupted`; never released before the busy timeout, there is
+    no record at all — and the pane is untouched either way (the insert comes before the lease).
+    """
+    agent = bench.agent("a", style="claude")
+    await bench.wait_state(agent.pane_id, PaneState.IDLE)
+    path = tmp_path / "d.db"
+    async with Store(path, busy_timeout_ms=2000) as log:
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        task = asyncio.ensure_future(send(bench.host, log, "a:0.0", "cut off while logged", FAST))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        await asyncio.sleep(held_s - 0.3)
+        holder.rollback()
+        holder.close()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        rows = [r for r in await log.recent(10) if r.prompt == "cut off while logged"]
+    if held_s < 2.0:
+        assert [r.verdict for r in rows] == [Verdict.INTERRUPTED]
+    else:
+        assert rows == []
+    assert agent.records("submitted") == [] and "cut off" not in bench.screen(agent.pane_id)
