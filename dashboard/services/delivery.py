@@ -54,6 +54,9 @@ class SendEvent:
 
 EventSink = Callable[[SendEvent], None]
 
+_BEFORE_ANY_KEY = ("inspecting", "waiting-idle")
+"""Phases in which a delivery has only looked at its pane."""
+
 
 class Stop(Exception):
     """The delivery reached its verdict early (a refusal, a vanished pane, no paste seen)."""
@@ -75,8 +78,11 @@ class Delivery:
     started: float
     begun: asyncio.Future[int] | None = None
     """resolve's insert of the record once started: it runs to its end even if the delivery is cancelled."""
+    phase: str = "inspecting"
+    """The last phase announced: every key into the pane is announced first (`pasting`, `submitting`)."""
 
     def emit(self, phase: str, detail: str = "", verdict: Verdict | None = None) -> None:
+        self.phase = phase
         if self.on_event is not None:
             self.on_event(SendEvent(self.rec.id, self.rec.target, phase, detail, verdict))
 
@@ -119,6 +125,12 @@ async def deliver(
             await asyncio.wait({d.begun})
             if d.begun.cancelled() or d.begun.exception() is not None:
                 raise  # the log never took it, and the pane was not touched: nothing to record
+        if d.phase in _BEFORE_ANY_KEY:  # this process knows: no key went in, so nothing can have arrived
+            rec.reason = "stopped before anything was sent to its pane: nothing was pasted or typed"
+            rec.evidence.append("nothing-sent")
+            if store is not None:
+                await asyncio.shield(_finish(store, rec))
+            raise
         await asyncio.shield(_interrupted(host, store, rec))
         raise
     except StoreError:

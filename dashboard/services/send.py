@@ -475,8 +475,8 @@ def leftover_of(rec: SendRecord) -> str | None:
     A stuck send's own `after` snapshot shows it; a send cut off mid-way (`interrupted`) pasted,
     at most, its own prompt — `send` checks the composer still shows exactly that before pressing.
     """
-    if rec.verdict is Verdict.INTERRUPTED:
-        return rec.prompt
+    if rec.verdict is Verdict.INTERRUPTED:  # unless its own sender knew it stopped before any key
+        return None if "nothing-sent" in rec.evidence else rec.prompt
     profile = known().get(rec.agent)
     after = rec.snapshots.get("after")
     if profile is None or after is None or rec.verdict is not Verdict.STUCK:
@@ -513,6 +513,6 @@ async def resend(
             " any server's pane; send again with an explicit target"
         )
     # a cut-off send may have been submitted before its sender died: complete it, never paste it again
-    only = rec.verdict is Verdict.INTERRUPTED
+    only = rec.verdict is Verdict.INTERRUPTED and "nothing-sent" not in rec.evidence
     opts = replace(opts or SendOptions(), leftover=leftover_of(rec), leftover_only=only)
     return await send(host, store, rec.pane_id, rec.prompt, opts, on_event=on_event, resend_of=rec.id, server=server)
