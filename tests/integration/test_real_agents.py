@@ -320,13 +320,26 @@ def launched(name: str, tmp_path: Path) -> Iterator[RealAgent]:
                 if name == "codex":  # Codex counts its own notices in config.toml while it runs: ours must be gone
                     assert after is not None and b"dispatch" not in after and not (config / "hooks.json").exists()
                 else:
-                    assert after == before, "uninstall must restore the settings"
+                    _restored(before, after)
                 assert not (config / "plugin").exists() or name != "opencode", "uninstall leaves no plugin folder"
             for path in stub:
                 if path.is_dir():
                     path.rmdir()
                 else:
                     path.unlink(missing_ok=True)
+
+
+def _restored(before: bytes | None, after: bytes | None) -> None:
+    """Uninstall gave the settings back: the very bytes, or — when the agent rewrote its own settings while it ran
+    (Claude Code migrates `autoUpdates` and records an accepted dialog on its first start) — the agent's version with
+    none of ours: every setting it had before, unchanged, and no hook of Dispatch's."""
+    if after == before:
+        return
+    assert before is not None and after is not None, "uninstall must restore the settings"
+    old, new = json.loads(before), json.loads(after)
+    assert b"dispatch" not in after, "uninstall leaves no hook of ours"
+    assert {k: new.get(k) for k in old} == old, "uninstall must keep every setting the agent had"
+    assert "hooks" in old or "hooks" not in new, "uninstall leaves no hooks key it added"
 
 
 def _plugin_deps(config: Path) -> list[Path]:
