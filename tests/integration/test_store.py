@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -52,19 +54,25 @@ async def test_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
     assert path.read_bytes().startswith(b"this is not a database")  # never overwritten
 
 
-async def test_locked_database_refuses_begin(tmp_path: Path) -> None:
-    path = tmp_path / "d.db"
+@contextlib.asynccontextmanager
+async def _locked(path: Path) -> AsyncIterator[None]:
+    """A log another connection holds an exclusive lock on, for the block."""
     async with Store(path):
         pass
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        async with Store(path, busy_timeout_ms=100) as store:
-            with pytest.raises(StoreError, match="locked"):
-                await store.begin_send(SendRecord(target="x", prompt="y"))
+        yield
     finally:
         holder.rollback()
         holder.close()
+
+
+async def test_locked_database_refuses_begin(tmp_path: Path) -> None:
+    path = tmp_path / "d.db"
+    async with _locked(path), Store(path, busy_timeout_ms=100) as store:
+        with pytest.raises(StoreError, match="locked"):
+            await store.begin_send(SendRecord(target="x", prompt="y"))
 
 
 def _open_fresh(path: str, barrier: Any, results: Any) -> None:
@@ -166,21 +174,13 @@ async def test_a_send_stopped_before_it_was_begun_is_inserted_with_its_outcome(t
 
 async def test_a_never_begun_send_the_log_refused_is_inserted_when_its_spill_is_replayed(tmp_path: Path) -> None:
     path = tmp_path / "d.db"
-    async with Store(path):
-        pass
-    holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("BEGIN EXCLUSIVE")
     rec = SendRecord(target="w:1.0", prompt="p")
     rec.verdict, rec.reason = Verdict.REFUSED, "no pane 'w:1.0'"
-    try:
-        async with Store(path, busy_timeout_ms=100) as store:
-            with pytest.raises(StoreError, match="locked"):
-                await store.finish_send(rec)
-            assert rec.id is None  # the insert was rolled back with the rest: no id that names nothing
-            assert store.spill(rec) is not None
-    finally:
-        holder.rollback()
-        holder.close()
+    async with _locked(path), Store(path, busy_timeout_ms=100) as store:
+        with pytest.raises(StoreError, match="locked"):
+            await store.finish_send(rec)
+        assert rec.id is None  # the insert was rolled back with the rest: no id that names nothing
+        assert store.spill(rec) is not None
     async with Store(path) as store:  # the next command logs the spill
         [got] = await store.recent(5)
         assert got.verdict is Verdict.REFUSED and got.reason == "no pane 'w:1.0'"
