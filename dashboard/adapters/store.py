@@ -327,7 +327,6 @@ class Store:
 
     async def begin_send(self, rec: SendRecord) -> int:
         """Insert the send as pending, its pane named (the lock check happens here, before the pane is touched)."""
-        rec.created = rec.created or time.time()
         try:
             await self._write(lambda db: _insert(db, rec))
         except StoreError:
@@ -388,7 +387,6 @@ class Store:
 
     async def _finish(self, rec: SendRecord, *, over: tuple[str, ...]) -> bool:
         """`over`: the verdicts the row may hold for this write to apply (empty: any)."""
-        rec.created = rec.created or time.time()
         now = time.time()
         snapshots = dict(rec.snapshots)
         written = False
@@ -492,7 +490,8 @@ class Store:
 
 
 def _insert(db: sqlite3.Connection, rec: SendRecord) -> None:
-    """A send's row, pending; sets `rec.id`."""
+    """A send's row, pending; sets `rec.id` (and `rec.created`, unless the caller set it)."""
+    rec.created = rec.created or time.time()
     cur = db.execute(
         "INSERT INTO sends (batch, created, machine, target, pane_id, prompt, verdict, options, resend_of,"
         " kind, server) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
