@@ -302,7 +302,9 @@ class DispatchApp(DeliveryActions):
             self._first_refresh = False
             cards = grid.visible_cards()
             if cards and self.current is None:
-                cards[0].focus()
+                # the grid opens at its top: scrolling to the card would hide its group's header (by a line or two,
+                # depending on whether the bars above had their final height yet)
+                cards[0].focus(scroll_visible=False)
             if self.on_ready is not None:
                 self.run_worker(self.on_ready(self), group="ready")
 
